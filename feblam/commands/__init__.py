@@ -1,0 +1,1 @@
+"""Sub-commands of the `feblam` CLI: one module each, each with `register(subparsers)`."""

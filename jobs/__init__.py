@@ -1,0 +1,1 @@
+"""Thin Flink wiring: each module builds one job graph from `udfs` and `connectors`."""
