@@ -147,9 +147,9 @@ class ReferenceIndex:
     def apply(self, entry: ReferenceEntry) -> None:
         """Apply one update (spec §1): UPSERT replaces (list, entry id), DELETE removes it."""
         lid = self.list_id(entry.list_name)
-        reuse = self._remove(lid, entry.entry_id)
+        self._remove(lid, entry.entry_id)
         if entry.op == UPSERT:
-            self._insert(lid, entry, reuse)
+            self._insert(lid, entry)
         elif entry.op != DELETE:
             raise ValueError(f"unknown op {entry.op!r}")
 
@@ -198,7 +198,7 @@ class ReferenceIndex:
         self._live -= 1
         return slot
 
-    def _insert(self, lid: int, entry: ReferenceEntry, reuse: int) -> None:
+    def _insert(self, lid: int, entry: ReferenceEntry) -> None:
         plate = entry.plate
         if entry.is_wildcard:
             self.wildcards.add(lid, entry)
@@ -208,14 +208,16 @@ class ReferenceIndex:
             self._inert[(lid, entry.entry_id)] = entry
             return
         eid = entry.entry_id.encode()
-        if reuse >= 0 and self._free and self._free[-1] == reuse \
-                and self._entry_id_bytes(reuse) == eid:
-            slot = self._free.pop()  # in place: the id bytes are already there
-        else:
-            slot = self._new_slot()
-            self._eid_off[slot] = len(self._eid_blob)
+        slot = self._new_slot()
+        if self._entry_id_bytes(slot) != eid:
+            if len(eid) <= self._eid_len[slot]:
+                # A recycled slot with room: overwrite the old id in place.
+                off = self._eid_off[slot]
+                self._eid_blob[off:off + len(eid)] = eid
+            else:
+                self._eid_off[slot] = len(self._eid_blob)
+                self._eid_blob += eid
             self._eid_len[slot] = len(eid)
-            self._eid_blob += eid
         attributes = dict(entry.attributes)
         flags = LIVE
         if self._kind[lid] == KIND_STATUS:

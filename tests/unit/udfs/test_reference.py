@@ -1,0 +1,84 @@
+"""Spec §1 ReferenceEntry updates and §4 wildcard limits, at load."""
+
+import pytest
+
+from udfs.model import DELETE, FOR_EVER, SINCE_EVER, UPSERT
+from udfs.reference import (BAD_ATTRIBUTES, BAD_CAMERA, BAD_OP, BAD_SEVERITY, BAD_VALIDITY,
+                            BAD_WILDCARD, EMPTY_PLATE, MALFORMED, InvalidEntry, parse_camera,
+                            parse_entry)
+
+BASE = {"list_name": "stolen_vehicles", "entry_id": "E1", "plate": "1-abc-123"}
+
+
+def refused(**changes):
+    record = {**BASE, **changes}
+    record = {k: v for k, v in record.items() if v is not ...}
+    with pytest.raises(InvalidEntry) as info:
+        parse_entry(record)
+    assert info.value.raw is record
+    return info.value.reason
+
+
+def test_spec_1_entry_fields_are_normalised():
+    """§1/§2: plate canonical, country alpha-2, nullable bounds open, op UPSERT by default."""
+    e = parse_entry({**BASE, "country": "D", "valid_from": "2026-01-01T00:00:00Z",
+                     "severity": 0, "zone": "GENT", "attributes": {"case": "X1"}})
+    assert (e.op, e.plate, e.country, e.severity, e.zone) == (UPSERT, "1ABC123", "DE", 0, "GENT")
+    assert e.valid_from == 1767225600000 and e.valid_until == FOR_EVER
+    assert parse_entry(BASE).valid_from == SINCE_EVER
+    assert e.attributes == {"case": "X1"}
+
+
+def test_spec_1_delete_needs_only_list_and_id():
+    """§1: a DELETE removes (list_name, entry_id); no plate needed."""
+    e = parse_entry({"list_name": "stolen_vehicles", "entry_id": "E1", "op": "DELETE"})
+    assert e.op == DELETE
+
+
+@pytest.mark.parametrize("plate", ["AB?CD", "*ABCD", "AB*CD*", "A?B?CD", "1ABC*", "??ABCD"])
+def test_spec_4_wildcard_within_limits_is_accepted(plate):
+    """§4: at most two wildcards, at least four other characters."""
+    assert parse_entry({**BASE, "plate": plate}).is_wildcard
+
+
+@pytest.mark.parametrize("plate", ["AB?C", "A*B?C", "*ABC*", "?AB*CD?", "AB***CD", "A?B?C?D"])
+def test_spec_4_wildcard_breaking_the_limits_is_rejected_with_a_reason(plate):
+    """§4: an entry with more than two wildcards or fewer than four other characters
+    is rejected when loaded."""
+    assert refused(plate=plate) == BAD_WILDCARD
+
+
+def test_spec_4_plain_plates_have_no_wildcard_limit():
+    """§4: the limits are about wildcard entries; a short plain plate is an entry."""
+    assert parse_entry({**BASE, "plate": "AB1"}).plate == "AB1"
+
+
+@pytest.mark.parametrize("changes,expected", [
+    ({"list_name": ...}, MALFORMED), ({"entry_id": ""}, MALFORMED), ({"plate": ...}, MALFORMED),
+    ({"plate": 5}, MALFORMED), ({"op": "MERGE"}, BAD_OP), ({"plate": "--"}, EMPTY_PLATE),
+    ({"valid_from": "soon"}, BAD_VALIDITY), ({"valid_until": True}, BAD_VALIDITY),
+    ({"severity": 101}, BAD_SEVERITY), ({"severity": -1}, BAD_SEVERITY),
+    ({"severity": "90"}, BAD_SEVERITY), ({"attributes": {"a": 1}}, BAD_ATTRIBUTES),
+    ({"attributes": ["x"]}, BAD_ATTRIBUTES), ({"zone": 3}, MALFORMED),
+])
+def test_invalid_reference_updates_are_refused_with_a_reason(changes, expected):
+    """§1: every malformed update is refused with a typed reason and its raw record."""
+    assert refused(**changes) == expected
+
+
+def test_non_record_update_is_malformed():
+    with pytest.raises(InvalidEntry) as info:
+        parse_entry(["list"])
+    assert info.value.reason == MALFORMED
+
+
+def test_spec_1_camera_parsing_and_invalid_cameras():
+    """§1 Camera: lez_zones may be empty; a bad camera record is refused."""
+    c = parse_camera({"camera_id": "C1", "lat": 51.0, "lon": 4.4, "lez_zones": ["A", "A", "B"]})
+    assert c.lez_zones == ("A", "B")
+    assert parse_camera({"camera_id": "C2"}).lez_zones == ()
+    for bad in ({}, {"camera_id": 1}, {"camera_id": "C", "lez_zones": "A"},
+                {"camera_id": "C", "lat": "north"}, "C1"):
+        with pytest.raises(InvalidEntry) as info:
+            parse_camera(bad)
+        assert info.value.reason == BAD_CAMERA
