@@ -1,0 +1,156 @@
+"""`feblam stack up|down|status`: the local Kafka broker, schema registry and Flink cluster."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from feblam.stack.java import JavaNotFoundError
+from feblam.stack.process import ServiceStartError, port_open
+from feblam.stack.services import START_TIMEOUT_S, all_services
+from feblam.stack.settings import HOST, StackSettings, StackSettingsError
+
+HELP = """\
+Run the services FEBLAM needs on this machine, on 127.0.0.1 only:
+  kafka     a single-node Apache Kafka broker in KRaft mode (storage formatted on first start)
+  registry  Apicurio Registry, in-memory storage, Confluent-compatible API under /apis/ccompat/v7
+  flink     a standalone Flink cluster (1 jobmanager, 1 taskmanager) configured from flink-conf/
+
+Data, logs and pid files live under var/ (logs in var/log/). `up` waits until each
+service really answers and is harmless when the stack already runs; `down` stops
+every process it started; `status` says what runs where.
+
+Ports (option, environment variable, default):
+  --kafka-port             FEBLAM_KAFKA_PORT             9092
+  --kafka-controller-port  FEBLAM_KAFKA_CONTROLLER_PORT  9093
+  --registry-port          FEBLAM_REGISTRY_PORT          8080
+  --registry-management-port FEBLAM_REGISTRY_MANAGEMENT_PORT 8090
+  --flink-rest-port        FEBLAM_FLINK_REST_PORT        8081
+  --flink-rpc-port         FEBLAM_FLINK_RPC_PORT         6123
+The ports in force are kept in var/run/stack.json, which clients and tests read.
+FEBLAM_VAR_DIR moves var/ (data, logs, pids) elsewhere, e.g. for a second stack.
+"""
+
+SERVICE_NAMES = ("kafka", "registry", "flink")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "stack",
+        help="start, stop or inspect the local Kafka, registry and Flink cluster",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    up = actions.add_parser("up", help="start every service (or those named) and wait until they answer")
+    for option in ("kafka-port", "kafka-controller-port", "registry-port", "registry-management-port", "flink-rest-port", "flink-rpc-port"):
+        up.add_argument(f"--{option}", type=int, metavar="PORT")
+    up.add_argument("services", nargs="*", metavar="SERVICE",
+                    help=f"only these services ({', '.join(SERVICE_NAMES)}); default all")
+    up.set_defaults(func=cmd_up)
+    down = actions.add_parser("down", help="stop every service of the stack; no process is left behind")
+    down.set_defaults(func=cmd_down)
+    status = actions.add_parser("status", help="say what runs where; exit 0 only if everything runs")
+    status.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    status.set_defaults(func=cmd_status)
+
+
+def _selected(services, names):
+    return [s for s in services if not names or s.name in names]
+
+
+def cmd_up(args) -> int:
+    unknown = sorted(set(args.services) - set(SERVICE_NAMES))
+    if unknown:
+        print(f"stack: unknown service(s) {unknown}; known: {', '.join(SERVICE_NAMES)}", file=sys.stderr)
+        return 2
+    try:
+        running = StackSettings.load()
+        settings = StackSettings.from_env(
+            kafka_port=args.kafka_port,
+            kafka_controller_port=args.kafka_controller_port,
+            registry_port=args.registry_port,
+            registry_management_port=args.registry_management_port,
+            flink_rest_port=args.flink_rest_port,
+            flink_rpc_port=args.flink_rpc_port,
+        )
+    except StackSettingsError as error:
+        print(f"stack: {error}", file=sys.stderr)
+        return 2
+    if running and any(s.running() for s in all_services(running)):
+        # Ports of a running stack cannot change under it: keep them.
+        settings = running
+    settings.save()
+    for service in _selected(all_services(settings), args.services):
+        started = time.monotonic()
+        try:
+            if service.running() and _answers(service):
+                print(f"{service.name:9} already up    {service.where()}")
+                continue
+            _refuse_busy_ports(service, settings)
+            print(f"{service.name:9} starting ...", flush=True)
+            service.start()
+            for daemon in service.daemons:
+                daemon.wait_ready(service.ready, START_TIMEOUT_S)
+        except (ServiceStartError, JavaNotFoundError) as error:
+            print(f"stack: {service.name} failed to start: {error}", file=sys.stderr)
+            return 1
+        print(f"{service.name:9} up in {time.monotonic() - started:4.1f} s  {service.where()}", flush=True)
+    return 0
+
+
+def _answers(service) -> bool:
+    try:
+        return service.ready()
+    except Exception:
+        return False
+
+
+def _port_of(service, settings: StackSettings) -> list[int]:
+    return {
+        "kafka": [settings.kafka_port, settings.kafka_controller_port],
+        "registry": [settings.registry_port, settings.registry_management_port],
+        "flink": [settings.flink_rest_port, settings.flink_rpc_port],
+    }[service.name]
+
+
+def _refuse_busy_ports(service, settings: StackSettings) -> None:
+    if service.running():
+        return
+    busy = [p for p in _port_of(service, settings) if port_open(HOST, p)]
+    if busy:
+        raise ServiceStartError(
+            f"port(s) {busy} on {HOST} are taken by another process; stop it or choose other ports (see `scripts/stack up --help`)"
+        )
+
+
+def cmd_down(args) -> int:
+    settings = StackSettings.current()
+    for service in reversed(all_services(settings)):
+        stopped = service.stop()
+        print(f"{service.name:9} {'stopped' if stopped else 'was not running'}")
+    return 0
+
+
+def cmd_status(args) -> int:
+    settings = StackSettings.current()
+    report = {}
+    for service in all_services(settings):
+        report[service.name] = {
+            "running": service.running(),
+            "answering": service.running() and _answers(service),
+            "pids": [d.pid() for d in service.daemons],
+            "where": service.where(),
+            "logs": [str(d.log_file) for d in service.daemons],
+        }
+    healthy = all(r["answering"] for r in report.values())
+    if args.json:
+        print(json.dumps({"healthy": healthy, "services": report, **settings.endpoints()}, indent=2))
+    else:
+        for name, r in report.items():
+            state = "up" if r["answering"] else ("starting/unhealthy" if r["running"] else "down")
+            print(f"{name:9} {state:18} {r['where']}")
+        print(f"logs under {settings.log_dir}")
+    return 0 if healthy else 3

@@ -1,0 +1,155 @@
+"""Start, watch and stop one long-running process of the stack.
+
+A `Daemon` is started in its own session (so `stop` can signal its whole
+process group, children included), writes its output to one log file and its
+pid to one pid file. `stop` sends SIGTERM, waits, then SIGKILL: after it
+returns, no process of the group is left.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ServiceStartError(RuntimeError):
+    """A service did not come up; the message ends with the tail of its log."""
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    if not path.is_file():
+        return f"(no log at {path})"
+    with path.open("rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - 64 * 1024))
+        text = f.read().decode("utf-8", errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class Daemon:
+    """One process of the stack, known by its pid file."""
+
+    name: str
+    pid_file: Path
+    log_file: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def pid(self) -> int | None:
+        """The pid from the pid file when that process is still alive, else None."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        if _is_zombie(pid):
+            return None
+        return pid
+
+    def running(self) -> bool:
+        return self.pid() is not None
+
+    def start(self, argv: list[str], cwd: Path | None = None) -> int:
+        """Launch `argv` detached, appending to the log; returns the pid."""
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as log:
+            log.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {self.name}: {' '.join(argv)}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
+                start_new_session=True,
+            )
+        self.pid_file.write_text(f"{proc.pid}\n")
+        return proc.pid
+
+    def wait_ready(self, ready: Callable[[], bool], timeout: float) -> None:
+        """Poll `ready` until it is true; raise ServiceStartError with the log tail if the
+        process dies or `timeout` seconds pass first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise ServiceStartError(f"{self.name} exited during start-up. Last lines of {self.log_file}:\n{log_tail(self.log_file)}")
+            try:
+                if ready():
+                    return
+            except Exception:  # not answering yet is the normal case while starting
+                pass
+            time.sleep(0.5)
+        raise ServiceStartError(
+            f"{self.name} did not answer within {timeout:.0f} s. Last lines of {self.log_file}:\n{log_tail(self.log_file)}"
+        )
+
+    def stop(self, grace: float = 30.0) -> bool:
+        """Stop the process group; True if something was running."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and _group_alive(pid):
+            time.sleep(0.2)
+        if _group_alive(pid):
+            _signal_group(pid, signal.SIGKILL)
+            while _group_alive(pid):
+                time.sleep(0.1)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while any non-zombie process is left in the process group."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the command (which may hold spaces) start after the last ')'.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state != "Z":
+            return True
+    return False
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] == "Z"

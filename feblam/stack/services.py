@@ -1,0 +1,272 @@
+"""The three services of the local stack and how each is started and probed.
+
+Each service is a `Service`: a name, its daemons, how to launch them, and a
+readiness probe that asks the service itself (a metadata request to Kafka, an
+HTTP call to the registry, the Flink REST overview), since an open port is
+not yet a working service.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from feblam.flinkconf import python_path_env
+from feblam.stack.java import java_home
+from feblam.stack.process import Daemon, ServiceStartError
+from feblam.stack.settings import HOST, PROJECT_ROOT, StackSettings
+
+FLINK_CONF_TEMPLATE = PROJECT_ROOT / "flink-conf" / "config.yaml"
+START_TIMEOUT_S = 120.0
+
+
+def _http_json(url: str, timeout: float = 2.0):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def _require(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise ServiceStartError(f"{what} not found at {path}: run scripts/setup first")
+    return path
+
+
+@dataclass
+class Service:
+    name: str
+    settings: StackSettings
+
+    @property
+    def daemons(self) -> list[Daemon]:
+        raise NotImplementedError
+
+    def _daemon(self, name: str, env: dict[str, str] | None = None) -> Daemon:
+        s = self.settings
+        return Daemon(name, s.run_dir / f"{name}.pid", s.log_dir / f"{name}.log", env or {})
+
+    def running(self) -> bool:
+        return all(d.running() for d in self.daemons)
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> bool:
+        # Reverse order: the Flink taskmanager goes before its jobmanager.
+        return any([d.stop() for d in reversed(self.daemons)])
+
+    def where(self) -> str:
+        raise NotImplementedError
+
+
+class Kafka(Service):
+    """A single-node Kafka broker in KRaft mode (broker and controller in one process)."""
+
+    def __init__(self, settings: StackSettings):
+        super().__init__("kafka", settings)
+
+    @property
+    def daemons(self) -> list[Daemon]:
+        return [self._daemon("kafka")]
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.var_dir / "kafka" / "data"
+
+    def _write_config(self) -> Path:
+        s = self.settings
+        conf_dir = s.var_dir / "kafka"
+        conf_dir.mkdir(parents=True, exist_ok=True)
+        properties = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@{HOST}:{s.kafka_controller_port}",
+            "listeners": f"PLAINTEXT://{HOST}:{s.kafka_port},CONTROLLER://{HOST}:{s.kafka_controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{HOST}:{s.kafka_port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(self.data_dir),
+            "num.partitions": "2",
+            "offsets.topic.replication.factor": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            # Compacted reference topics should compact soon after a list is replaced.
+            "log.cleaner.min.compaction.lag.ms": "0",
+        }
+        path = conf_dir / "server.properties"
+        path.write_text("".join(f"{k}={v}\n" for k, v in properties.items()))
+        log4j = conf_dir / "log4j2.properties"
+        log4j.write_text(
+            "rootLogger.level = INFO\n"
+            "rootLogger.appenderRef.stdout.ref = STDOUT\n"
+            "appender.stdout.type = Console\n"
+            "appender.stdout.name = STDOUT\n"
+            "appender.stdout.layout.type = PatternLayout\n"
+            "appender.stdout.layout.pattern = [%d] %p %m (%c)%n\n"
+            "logger.kafka.name = kafka\nlogger.kafka.level = WARN\n"
+            "logger.apache.name = org.apache.kafka\nlogger.apache.level = WARN\n"
+        )
+        return path
+
+    def _java(self, main: str, *args: str, heap: str = "512m") -> list[str]:
+        lib = _require(self.settings.lib_dir / "kafka", "Kafka jars")
+        java = java_home(17, "FEBLAM_KAFKA_JAVA_HOME") / "bin" / "java"
+        conf_dir = self.settings.var_dir / "kafka"
+        return [
+            str(java), f"-Xmx{heap}", f"-Xms{heap}",
+            f"-Dlog4j2.configurationFile={conf_dir / 'log4j2.properties'}",
+            "-cp", f"{lib}/*", main, *args,
+        ]
+
+    def start(self) -> None:
+        import subprocess
+
+        config = self._write_config()
+        if not (self.data_dir / "meta.properties").is_file():
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            argv = self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), heap="256m")
+            result = subprocess.run(argv, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise ServiceStartError(f"formatting Kafka storage failed:\n{result.stdout}\n{result.stderr}")
+        self.daemons[0].start(self._java("kafka.Kafka", str(config)))
+
+    def ready(self) -> bool:
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self.settings.bootstrap_servers, "log_level": 0})
+        metadata = admin.list_topics(timeout=2)
+        return bool(metadata.brokers)
+
+    def where(self) -> str:
+        return f"bootstrap {self.settings.bootstrap_servers} (controller {HOST}:{self.settings.kafka_controller_port})"
+
+
+class Registry(Service):
+    """Apicurio Registry with in-memory storage; clients use its Confluent-compatible API."""
+
+    def __init__(self, settings: StackSettings):
+        super().__init__("registry", settings)
+
+    @property
+    def daemons(self) -> list[Daemon]:
+        return [self._daemon("registry")]
+
+    def start(self) -> None:
+        s = self.settings
+        jar = _require(s.lib_dir / "apicurio" / "quarkus-run.jar", "Apicurio Registry")
+        java = java_home(21, "FEBLAM_REGISTRY_JAVA_HOME") / "bin" / "java"
+        argv = [
+            str(java), "-Xmx512m",
+            f"-Dquarkus.http.host={HOST}",
+            f"-Dquarkus.http.port={s.registry_port}",
+            # Quarkus' management interface (health, metrics) listens on 0.0.0.0:9000
+            # unless told otherwise; it is fixed at build time, so it can only be moved.
+            f"-Dquarkus.management.host={HOST}",
+            f"-Dquarkus.management.port={s.registry_management_port}",
+            "-Dapicurio.storage.kind=sql",
+            "-Dapicurio.storage.sql.kind=h2",
+            "-jar", str(jar),
+        ]
+        self.daemons[0].start(argv, cwd=jar.parent)
+
+    def ready(self) -> bool:
+        s = self.settings
+        health = _http_json(f"http://{HOST}:{s.registry_management_port}/health/ready")
+        return health.get("status") == "UP" and _http_json(f"{s.registry_url}/subjects") is not None
+
+    def where(self) -> str:
+        s = self.settings
+        return f"Confluent-compatible API {s.registry_url} (health http://{HOST}:{s.registry_management_port}/health/ready)"
+
+
+class Flink(Service):
+    """A standalone Flink cluster from the scripts inside the apache-flink wheel:
+    one jobmanager and one taskmanager, Python UDFs in thread mode."""
+
+    def __init__(self, settings: StackSettings):
+        super().__init__("flink", settings)
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.settings.var_dir / "flink" / "conf"
+
+    @property
+    def lib_dir(self) -> Path:
+        return self.settings.var_dir / "flink" / "lib"
+
+    @property
+    def _env(self) -> dict[str, str]:
+        return {
+            "FLINK_CONF_DIR": str(self.conf_dir),
+            "FLINK_LIB_DIR": str(self.lib_dir),
+            "FLINK_LOG_DIR": str(self.settings.log_dir),
+            "JAVA_HOME": str(java_home(17, "FEBLAM_FLINK_JAVA_HOME")),
+            "PATH": python_path_env(self.settings.python_executable),
+        }
+
+    @property
+    def daemons(self) -> list[Daemon]:
+        return [self._daemon("flink-jobmanager", self._env), self._daemon("flink-taskmanager", self._env)]
+
+    def write_config(self) -> Path:
+        """Write the cluster's config.yaml (flink-conf/config.yaml plus this machine's
+        addresses, ports, directories and Python interpreter) and its lib/."""
+        from feblam.flinkconf import cluster_config, flink_home
+
+        home = flink_home()
+        self._link_lib(home)
+        self.conf_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("log4j-console.properties", "log4j-cli.properties", "log4j.properties"):
+            shutil.copy(home / "conf" / name, self.conf_dir / name)
+        config = cluster_config(self.settings)
+        path = self.conf_dir / "config.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=True))
+        return path
+
+    def _link_lib(self, home: Path) -> None:
+        """The wheel's lib/ plus flink-python from its opt/, as the distribution docs
+        advise for thread mode: pemja's native library can be loaded once per JVM,
+        so it must live in the cluster's class loader, not in each job's. Loaded
+        per job, the second Python job on a taskmanager fails on Java 17 with
+        `NoSuchFieldException: loadedLibraryNames`."""
+        if self.lib_dir.exists():
+            shutil.rmtree(self.lib_dir)
+        self.lib_dir.mkdir(parents=True)
+        for jar in [*home.glob("lib/*.jar"), *home.glob("opt/flink-python-*.jar")]:
+            (self.lib_dir / jar.name).symlink_to(jar)
+
+    def start(self) -> None:
+        from feblam.flinkconf import flink_home
+
+        self.write_config()
+        bin_dir = flink_home() / "bin"
+        jobmanager, taskmanager = self.daemons
+        if not jobmanager.running():
+            jobmanager.start(["bash", str(bin_dir / "jobmanager.sh"), "start-foreground"])
+        if not taskmanager.running():
+            taskmanager.start(["bash", str(bin_dir / "taskmanager.sh"), "start-foreground"])
+
+    def ready(self) -> bool:
+        overview = _http_json(f"{self.settings.flink_rest_url}/overview")
+        return overview.get("taskmanagers", 0) >= 1 and overview.get("slots-total", 0) >= 1
+
+    def where(self) -> str:
+        return f"REST/UI {self.settings.flink_rest_url} (jobmanager rpc {HOST}:{self.settings.flink_rpc_port})"
+
+
+def all_services(settings: StackSettings) -> list[Service]:
+    """In start order: Flink jobs need Kafka and the registry, not the other way round."""
+    return [Kafka(settings), Registry(settings), Flink(settings)]

@@ -1,0 +1,144 @@
+"""Where the local stack lives and listens.
+
+Every port can be set by an environment variable (so CI or a developer with a
+busy port can move it) or by a `scripts/stack up` option; the values in force
+are written to `var/run/stack.json` by `up`, and read back by `status`, `down`,
+the tests and `feblam submit`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Installed by scripts/setup and shared by every stack, wherever its var_dir is.
+LIB_DIR = PROJECT_ROOT / "var" / "lib"
+HOST = "127.0.0.1"  # every service binds to loopback only
+
+
+class StackSettingsError(ValueError):
+    """A stack setting is missing or does not make sense."""
+
+
+def _env_port(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        port = int(raw)
+    except ValueError:
+        raise StackSettingsError(f"{name}={raw!r} is not a port number") from None
+    return port
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Ports and directories of one local stack.
+
+    `var_dir` (default `var/`, or FEBLAM_VAR_DIR) holds everything the stack
+    writes: data, logs, pid files and the generated Flink configuration. It is
+    ignored by git and safe to delete when the stack is down. Two stacks with
+    different ports and var dirs can run side by side.
+    """
+
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    registry_port: int = 8080
+    registry_management_port: int = 8090
+    flink_rest_port: int = 8081
+    flink_rpc_port: int = 6123
+    var_dir: Path = PROJECT_ROOT / "var"
+    python_executable: str = sys.executable
+
+    def __post_init__(self) -> None:
+        ports = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name.endswith("_port")}
+        for name, port in ports.items():
+            if not 1 <= port <= 65535:
+                raise StackSettingsError(f"{name}={port} is outside 1..65535")
+        if len(set(ports.values())) != len(ports):
+            raise StackSettingsError(f"two services share a port: {ports}")
+
+    @classmethod
+    def from_env(cls, **overrides) -> "StackSettings":
+        """Defaults, then FEBLAM_*_PORT environment variables, then `overrides` (None = not given)."""
+        values = {
+            "kafka_port": _env_port("FEBLAM_KAFKA_PORT", cls.kafka_port),
+            "kafka_controller_port": _env_port("FEBLAM_KAFKA_CONTROLLER_PORT", cls.kafka_controller_port),
+            "registry_port": _env_port("FEBLAM_REGISTRY_PORT", cls.registry_port),
+            "registry_management_port": _env_port("FEBLAM_REGISTRY_MANAGEMENT_PORT", cls.registry_management_port),
+            "flink_rest_port": _env_port("FEBLAM_FLINK_REST_PORT", cls.flink_rest_port),
+            "flink_rpc_port": _env_port("FEBLAM_FLINK_RPC_PORT", cls.flink_rpc_port),
+        }
+        if os.environ.get("FEBLAM_VAR_DIR"):
+            values["var_dir"] = Path(os.environ["FEBLAM_VAR_DIR"]).resolve()
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    # Derived locations -----------------------------------------------------
+
+    @property
+    def lib_dir(self) -> Path:
+        return LIB_DIR
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var_dir / "log"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.var_dir / "run"
+
+    @property
+    def state_file(self) -> Path:
+        return self.run_dir / "stack.json"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{HOST}:{self.kafka_port}"
+
+    @property
+    def registry_url(self) -> str:
+        return f"http://{HOST}:{self.registry_port}/apis/ccompat/v7"
+
+    @property
+    def flink_rest_url(self) -> str:
+        return f"http://{HOST}:{self.flink_rest_port}"
+
+    def endpoints(self) -> dict[str, str]:
+        """What a client needs to reach the stack."""
+        return {
+            "bootstrap_servers": self.bootstrap_servers,
+            "schema_registry_url": self.registry_url,
+            "flink_rest_url": self.flink_rest_url,
+        }
+
+    def save(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["var_dir"] = str(self.var_dir)
+        data.update(self.endpoints())
+        self.state_file.write_text(json.dumps(data, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, var_dir: Path | None = None) -> "StackSettings | None":
+        """The settings of the stack last brought up from `var_dir` (default: FEBLAM_VAR_DIR
+        or var/), or None if none was."""
+        var_dir = var_dir or Path(os.environ.get("FEBLAM_VAR_DIR") or cls.var_dir).resolve()
+        path = var_dir / "run" / "stack.json"
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["var_dir"] = Path(values.get("var_dir", var_dir))
+        return cls(**values)
+
+    @classmethod
+    def current(cls) -> "StackSettings":
+        """The running stack's settings if one was brought up, else those `up` would use."""
+        return cls.load() or cls.from_env()

@@ -1,0 +1,93 @@
+"""Fixtures for tests against the real stack.
+
+Endpoints come from BOOTSTRAP_SERVERS / SCHEMA_REGISTRY_URL / FLINK_REST_URL
+when set (an existing cluster), otherwise from the stack that `scripts/stack up`
+started (var/run/stack.json). A stack that does not answer fails the tests
+with a message saying how to start it: integration tests never skip.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass
+
+import pytest
+import requests
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from feblam.stack.settings import StackSettings
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    bootstrap_servers: str
+    schema_registry_url: str
+    flink_rest_url: str
+
+
+@pytest.fixture(scope="session")
+def stack() -> Endpoints:
+    settings = StackSettings.current()
+    endpoints = Endpoints(
+        os.environ.get("BOOTSTRAP_SERVERS", settings.bootstrap_servers),
+        os.environ.get("SCHEMA_REGISTRY_URL", settings.registry_url),
+        os.environ.get("FLINK_REST_URL", settings.flink_rest_url),
+    )
+    problems = []
+    admin = AdminClient({"bootstrap.servers": endpoints.bootstrap_servers})
+    try:
+        admin.list_topics(timeout=5)
+    except Exception as error:
+        problems.append(f"Kafka at {endpoints.bootstrap_servers}: {error}")
+    for name, url in (("registry", f"{endpoints.schema_registry_url}/subjects"), ("Flink", f"{endpoints.flink_rest_url}/overview")):
+        try:
+            requests.get(url, timeout=5).raise_for_status()
+        except Exception as error:
+            problems.append(f"{name} at {url}: {error}")
+    if problems:
+        pytest.fail("the stack does not answer; start it with `scripts/stack up`:\n  " + "\n  ".join(problems))
+    return endpoints
+
+
+@pytest.fixture
+def new_topic(stack):
+    """Factory: creates a uniquely named topic and returns its name."""
+    admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
+    created = []
+
+    def make(prefix: str = "test", partitions: int = 1, config: dict | None = None) -> str:
+        name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+        futures = admin.create_topics([NewTopic(name, partitions, 1, config=config or {})])
+        futures[name].result(timeout=30)
+        created.append(name)
+        return name
+
+    yield make
+    if created:
+        for future in admin.delete_topics(created).values():
+            try:
+                future.result(timeout=30)
+            except Exception:
+                pass
+
+
+def consume_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 60.0) -> list:
+    """Read `topic` from the beginning until `expected` messages arrived or the
+    timeout passed; returns the messages (possibly fewer, for the caller to assert)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-{uuid.uuid4().hex}", "enable.auto.commit": False})
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+        consumer.assign([TopicPartition(topic, p, 0) for p in metadata.partitions])
+        messages = []
+        deadline = time.monotonic() + timeout_s
+        while len(messages) < expected and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                continue
+            messages.append(message)
+        return messages
+    finally:
+        consumer.close()

@@ -1,0 +1,77 @@
+"""Stack settings and the generated Flink configuration: pure logic, no services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feblam.flinkconf import cluster_config, embedded_config, flatten, python_path_env
+from feblam.stack.settings import StackSettings, StackSettingsError
+
+
+def test_defaults_and_endpoints():
+    s = StackSettings()
+    assert s.bootstrap_servers == "127.0.0.1:9092"
+    assert s.registry_url == "http://127.0.0.1:8080/apis/ccompat/v7"
+    assert s.flink_rest_url == "http://127.0.0.1:8081"
+
+
+def test_environment_then_overrides(monkeypatch, tmp_path):
+    monkeypatch.setenv("FEBLAM_KAFKA_PORT", "19092")
+    monkeypatch.setenv("FEBLAM_VAR_DIR", str(tmp_path))
+    s = StackSettings.from_env(registry_port=18080, flink_rest_port=None)
+    assert (s.kafka_port, s.registry_port, s.flink_rest_port) == (19092, 18080, 8081)
+    assert s.var_dir == tmp_path.resolve()
+
+
+def test_bad_port_in_environment_is_refused(monkeypatch):
+    monkeypatch.setenv("FEBLAM_REGISTRY_PORT", "eighty")
+    with pytest.raises(StackSettingsError, match="FEBLAM_REGISTRY_PORT='eighty' is not a port number"):
+        StackSettings.from_env()
+
+
+@pytest.mark.parametrize("overrides", [{"kafka_port": 0}, {"flink_rpc_port": 70000}, {"registry_port": 9092}])
+def test_out_of_range_or_shared_ports_are_refused(overrides):
+    with pytest.raises(StackSettingsError):
+        StackSettings(**overrides)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    s = StackSettings(kafka_port=29092, var_dir=tmp_path)
+    s.save()
+    loaded = StackSettings.load(tmp_path)
+    assert loaded == s
+    assert StackSettings.load(tmp_path / "elsewhere") is None
+
+
+def test_flatten_nested_yaml_to_dotted_keys():
+    assert flatten({"a": {"b": 1, "c": {"d": "x"}}, "e": True}) == {"a.b": 1, "a.c.d": "x", "e": True}
+
+
+def test_cluster_config_binds_loopback_and_runs_python_in_thread_mode(tmp_path):
+    s = StackSettings(flink_rest_port=18081, flink_rpc_port=16123, var_dir=tmp_path, python_executable="/venv/bin/python")
+    config = cluster_config(s)
+    for key in ("jobmanager.bind-host", "taskmanager.bind-host", "rest.bind-address", "jobmanager.rpc.address"):
+        assert config[key] == "127.0.0.1"
+    assert (config["rest.port"], config["jobmanager.rpc.port"]) == (18081, 16123)
+    assert config["python.execution-mode"] == "thread"
+    assert config["python.executable"] == "/venv/bin/python"
+    # The wheel's JVM flags for Java 17 survive the project's overrides.
+    assert "--add-opens=java.base/java.lang=ALL-UNNAMED" in config["env.java.opts.all"]
+    # The project's own settings (flink-conf/config.yaml) are in force.
+    assert config["execution.checkpointing.interval"] == "10s"
+    assert config["execution.checkpointing.dir"] == f"file://{tmp_path / 'flink' / 'checkpoints'}"
+
+
+def test_embedded_config_puts_the_virtualenv_first_on_path(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", "/usr/bin")
+    config = embedded_config(tmp_path)
+    assert config["python.execution-mode"] == "thread"
+    bin_dir = str(Path(config["python.executable"]).parent)
+    assert __import__("os").environ["PATH"] == f"{bin_dir}:/usr/bin"
+    assert all(isinstance(v, str) for v in config.values())
+
+
+def test_python_path_env_prepends_interpreter_directory():
+    assert python_path_env("/opt/venv/bin/python", "/usr/bin:/bin") == "/opt/venv/bin:/usr/bin:/bin"

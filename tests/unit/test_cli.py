@@ -1,0 +1,33 @@
+"""The `feblam` command line: every command has a working --help."""
+
+from __future__ import annotations
+
+import pytest
+
+from feblam.cli import COMMANDS, build_parser, main
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([command, "--help"])
+    assert exit_info.value.code == 0
+    assert command in capsys.readouterr().out
+
+
+def test_stack_help_lists_every_port_setting(capsys):
+    with pytest.raises(SystemExit):
+        main(["stack", "--help"])
+    text = capsys.readouterr().out
+    for variable in ("FEBLAM_KAFKA_PORT", "FEBLAM_REGISTRY_PORT", "FEBLAM_FLINK_REST_PORT", "FEBLAM_VAR_DIR"):
+        assert variable in text
+
+
+def test_unknown_service_is_refused(capsys):
+    assert main(["stack", "up", "zookeeper"]) == 2
+    assert "unknown service" in capsys.readouterr().err
