@@ -1,0 +1,78 @@
+"""Avro records in the Confluent wire format: a zero byte, the writer schema's
+registry id as 4 big-endian bytes, then the Avro binary body.
+
+`AvroEncoder` writes with one registered schema. `AvroDecoder` reads any
+registered writer schema into the reader schema it was given (schema
+resolution by fastavro), so a feed can evolve without breaking its readers.
+Decoding failures raise `AvroDecodeError` carrying the raw bytes, so that the
+caller can dead-letter them untouched; an unreachable registry raises
+`RegistryError` instead, since that is no fault of the record.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import fastavro
+
+from connectors.registry import RegistryClient, RegistryError
+
+MAGIC = 0
+HEADER = struct.Struct(">bI")
+
+
+class AvroDecodeError(ValueError):
+    """A message that is not a decodable Avro record; `raw` is the message as received."""
+
+    def __init__(self, message: str, raw: bytes):
+        super().__init__(message)
+        self.raw = raw
+
+
+class AvroEncoder:
+    """Encodes dicts with one schema, registered under `subject` on creation."""
+
+    def __init__(self, registry: RegistryClient, subject: str, schema: dict):
+        self.schema_id = registry.register(subject, schema)
+        self._parsed = fastavro.parse_schema(schema)
+        self._header = HEADER.pack(MAGIC, self.schema_id)
+
+    def encode(self, record: dict) -> bytes:
+        out = io.BytesIO()
+        out.write(self._header)
+        fastavro.schemaless_writer(out, self._parsed, record)
+        return out.getvalue()
+
+
+class AvroDecoder:
+    """Decodes wire-format messages into `reader_schema`; writer schemas come from the
+    registry by id and are parsed once per id."""
+
+    def __init__(self, registry: RegistryClient, reader_schema: dict):
+        self._registry = registry
+        self._reader = fastavro.parse_schema(reader_schema)
+        self._writers: dict[int, dict] = {}
+
+    def _writer(self, schema_id: int) -> dict:
+        writer = self._writers.get(schema_id)
+        if writer is None:
+            writer = self._writers[schema_id] = fastavro.parse_schema(self._registry.schema(schema_id))
+        return writer
+
+    def decode(self, raw: bytes) -> dict:
+        if raw is None or len(raw) < HEADER.size:
+            raise AvroDecodeError("message shorter than the 5-byte wire-format header", raw)
+        magic, schema_id = HEADER.unpack_from(raw)
+        if magic != MAGIC:
+            raise AvroDecodeError(f"unknown magic byte {magic} (expected {MAGIC})", raw)
+        try:
+            writer = self._writer(schema_id)
+        except RegistryError as error:
+            if error.status != 404:
+                raise  # registry down: fail and retry, rather than dead-letter every record
+            raise AvroDecodeError(f"no schema with id {schema_id} in the registry", raw) from error
+        try:
+            return fastavro.schemaless_reader(io.BytesIO(raw[HEADER.size :]), writer, self._reader)
+        except Exception as error:
+            raise AvroDecodeError(f"body does not decode with schema {schema_id}: {error}", raw) from error

@@ -1,0 +1,87 @@
+"""The Confluent wire format and schema evolution, with an in-memory registry double."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.avro import AvroDecodeError, AvroDecoder, AvroEncoder
+from connectors.registry import RegistryError
+
+V1 = {"type": "record", "name": "R", "fields": [{"name": "plate", "type": "string"}]}
+V2 = {"type": "record", "name": "R", "fields": [
+    {"name": "plate", "type": "string"},
+    {"name": "colour", "type": ["null", "string"], "default": None},
+]}
+
+
+class MemoryRegistry:
+    """Just the calls the encoder and decoder make."""
+
+    def __init__(self):
+        self.schemas: dict[int, dict] = {}
+        self.fetches = 0
+        self.down = False
+
+    def register(self, subject: str, schema: dict) -> int:
+        for schema_id, known in self.schemas.items():
+            if known == schema:
+                return schema_id
+        schema_id = 100 + len(self.schemas)
+        self.schemas[schema_id] = schema
+        return schema_id
+
+    def schema(self, schema_id: int) -> dict:
+        if self.down:
+            raise RegistryError("unreachable")
+        self.fetches += 1
+        if schema_id not in self.schemas:
+            raise RegistryError("not found", status=404)
+        return self.schemas[schema_id]
+
+
+def test_header_is_magic_zero_and_big_endian_schema_id():
+    registry = MemoryRegistry()
+    raw = AvroEncoder(registry, "s", V1).encode({"plate": "1ABC123"})
+    assert raw[0] == 0
+    assert int.from_bytes(raw[1:5], "big") == 100
+    assert raw[5:] == b"\x0e1ABC123"  # zig-zag length 7, then the UTF-8 text
+
+
+def test_old_records_decode_into_the_newer_reader_schema():
+    registry = MemoryRegistry()
+    raw = AvroEncoder(registry, "s", V1).encode({"plate": "1ABC123"})
+    assert AvroDecoder(registry, V2).decode(raw) == {"plate": "1ABC123", "colour": None}
+
+
+def test_writer_schema_is_fetched_once_per_id():
+    registry = MemoryRegistry()
+    raw = AvroEncoder(registry, "s", V1).encode({"plate": "X"})
+    decoder = AvroDecoder(registry, V1)
+    for _ in range(5):
+        decoder.decode(raw)
+    assert registry.fetches == 1
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (b"", "shorter than the 5-byte"),
+        (b"\x01\x00\x00\x00\x64abc", "unknown magic byte 1"),
+        (b"\x00\x00\x00\x03\xe7abc", "no schema with id 999"),
+        (b"\x00\x00\x00\x00\x64\x99", "does not decode"),
+    ],
+)
+def test_undecodable_messages_carry_their_raw_bytes(raw, reason):
+    registry = MemoryRegistry()
+    registry.register("s", V1)
+    with pytest.raises(AvroDecodeError, match=reason) as error:
+        AvroDecoder(registry, V1).decode(raw)
+    assert error.value.raw == raw
+
+
+def test_an_unreachable_registry_is_not_the_record_s_fault():
+    registry = MemoryRegistry()
+    raw = AvroEncoder(registry, "s", V1).encode({"plate": "X"})
+    registry.down = True
+    with pytest.raises(RegistryError):
+        AvroDecoder(registry, V1).decode(raw)
