@@ -189,8 +189,10 @@ class ReferenceIndex:
                 self._by_key.delete(key)
         else:
             prev = head
-            while self._next[prev] != slot:
+            while prev >= 0 and self._next[prev] != slot:
                 prev = self._next[prev]
+            if prev < 0:
+                raise RuntimeError(f"index corrupt: slot {slot} missing from its chain")
             self._next[prev] = self._next[slot]
         self._flags[slot] = 0
         self._attributes.pop(slot, None)
