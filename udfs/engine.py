@@ -45,6 +45,8 @@ class HitEngine:
         self.index = ReferenceIndex(self.settings)
         self.cameras: dict[str, Camera] = {}
         self.lez_list_name = self.settings.lez_list(LEZ_STATUS) or DEFAULT_LEZ_LIST
+        self._floor = self.settings.lez_confidence_floor
+        self._match = self.index.match
 
     # -- reference state -----------------------------------------------------------
 
@@ -78,10 +80,16 @@ class HitEngine:
             return ()
         return camera.lez_zones
 
+    def match(self, read: PlateRead):
+        """The match step alone: the read's ``index.ReadMatches`` (no scoring, no ids)."""
+        camera = self.cameras.get(read.camera_id)
+        zones = camera.lez_zones if camera is not None and \
+            read.ocr_confidence >= self._floor else ()
+        return self._match(read.plate, read.country, read.event_time, zones)
+
     def evaluate(self, read: PlateRead) -> list[Hit]:
         """Spec §4-§7, §9: the candidate hits of one valid read (before de-duplication)."""
-        found = self.index.match(read.plate, read.country, read.event_time,
-                                 self.lez_zones(read))
+        found = self.match(read)
         if not found.matches and not found.lez:
             return []
         hits = []

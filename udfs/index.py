@@ -25,8 +25,9 @@ from typing import Iterator, Mapping, NamedTuple, Sequence
 from udfs import lez
 from udfs.config import ALERT, LEZ_PERMIT, LEZ_STATUS, MatchingSettings
 from udfs.inttable import IntTable
-from udfs.model import (DELETE, EXACT, FOR_EVER, OCR, SINCE_EVER, UPSERT, WILDCARD,
-                        ReferenceEntry)
+from udfs.inttable import PRIME
+from udfs.model import (DELETE, EXACT, FOR_EVER, LEZ_NOT_ADMITTED, LEZ_UNREGISTERED, OCR,
+                        SINCE_EVER, UPSERT, WILDCARD, ReferenceEntry)
 from udfs.platecode import MAX_CODED_LENGTH, OFFSET, OcrClasses, decode, encode
 
 KIND_ALERT, KIND_STATUS, KIND_PERMIT = 0, 1, 2
@@ -64,6 +65,11 @@ class ReadMatches(NamedTuple):
     lez: list[tuple[str, lez.LezVerdict]]
 
 
+NO_MATCHES = ReadMatches([], [])
+_NO_VERDICTS: list = []
+_UNREGISTERED = lez.LezVerdict(LEZ_UNREGISTERED, None)
+
+
 class ReferenceIndex:
     """Entries of every list. Not thread-safe; one instance per Flink subtask.
 
@@ -75,6 +81,7 @@ class ReferenceIndex:
     def __init__(self, settings: MatchingSettings | None = None):
         self.settings = settings or MatchingSettings()
         self.ocr = OcrClasses(self.settings.ocr_classes)
+        self._ocr_bytes = self.ocr.bytes_table
         self._list_names: list[str] = []
         self._list_ids: dict[str, int] = {}
         self._kind: list[int] = []
@@ -270,46 +277,103 @@ class ReferenceIndex:
         decide (spec §5); the caller passes none when the camera is unknown, has
         no zone, or the read's confidence is below the floor. One match per
         entry: the best way (EXACT, then fewest substitutions, then WILDCARD).
+        The hot path of the job: one hash probe, a walk of the (short) chain of
+        entries sharing the read's OCR-class key, and one probe per wildcard
+        anchor shape in use. Returns ``NO_MATCHES`` (shared, empty) when nothing matched.
         """
-        cid = self._country_ids.get(country, -1) if country is not None else 0
         n = len(plate)
-        head = self._by_key.get(int(plate.translate(self.ocr.table), 36) + OFFSET[n])
-        matches: list[Match] = []
-        statuses: list[lez.StatusFound] = []
-        permits: list[str | None] = []
-        if head >= 0:
+        key = int(plate.encode().translate(self._ocr_bytes), 36) + OFFSET[n]
+        table = self._by_key
+        tkeys = table.keys
+        mask = table.mask
+        i = (key % PRIME) & mask
+        k = tkeys[i]
+        while k != key and k != -1:
+            i = (i + 1) & mask
+            k = tkeys[i]
+        matches: list[Match] | None = None
+        lez_slots: list[int] | None = None
+        if k == key:
+            slot = table.vals[i]
             code = int(plate, 36) + OFFSET[n]
-            slot = head
+            cid = self._country_ids.get(country, -1) if country is not None else 0
             frm, until, ctry, codes = self._from, self._until, self._country, self._code
+            nxt, lists, kinds = self._next, self._list, self._kind
             while slot >= 0:
                 if frm[slot] <= t < until[slot] and (cid == 0 or ctry[slot] == 0
                                                      or ctry[slot] == cid):
-                    lid = self._list[slot]
-                    kind = self._kind[lid]
-                    exact = codes[slot] == code
-                    if kind == KIND_ALERT:
-                        if exact:
-                            matches.append(self._match(slot, lid, EXACT, 0))
+                    lid = lists[slot]
+                    if kinds[lid] == KIND_ALERT:
+                        if codes[slot] == code:
+                            found = self._match(slot, lid, EXACT, 0)
                         elif self._max_subs[lid]:
-                            k = sum(a != b for a, b in zip(decode(codes[slot]), plate))
-                            if k <= self._max_subs[lid]:
-                                matches.append(self._match(slot, lid, OCR, k))
-                    elif exact and zones:
-                        if kind == KIND_STATUS:
-                            statuses.append(lez.StatusFound(
-                                self.entry_id(slot), self._zones[self._zone[slot]],
-                                not self._flags[slot] & NOT_ADMITTED, self._sev(slot)))
+                            subs = sum(a != b for a, b in zip(decode(codes[slot]), plate))
+                            found = self._match(slot, lid, OCR, subs) \
+                                if subs <= self._max_subs[lid] else None
                         else:
-                            permits.append(self._zones[self._zone[slot]])
-                slot = self._next[slot]
-        if self.wildcards._shapes:
-            self._match_wildcards(plate, country, t, matches)
+                            found = None
+                        if found is not None:
+                            if matches is None:
+                                matches = [found]
+                            else:
+                                matches.append(found)
+                    elif zones and codes[slot] == code:
+                        if lez_slots is None:
+                            lez_slots = [slot]
+                        else:
+                            lez_slots.append(slot)
+                slot = nxt[slot]
+        shapes = self.wildcards._shapes
+        if shapes:
+            for mode, offset, width, bucket in shapes:
+                if n < offset + width:
+                    continue
+                if mode == 0:
+                    hit = plate[offset:offset + width] in bucket
+                elif mode == 1:
+                    hit = plate[n - offset - width:n - offset] in bucket
+                else:
+                    hit = True
+                if hit:
+                    if matches is None:
+                        matches = []
+                    self._match_wildcards(plate, country, t, matches)
+                    break
+        verdicts = self._decide_lez(zones, lez_slots) if zones else _NO_VERDICTS
+        if not matches and not verdicts:
+            return NO_MATCHES
+        return ReadMatches(matches or [], verdicts)
+
+    def _decide_lez(self, zones: Sequence[str], slots: list[int] | None) -> list:
+        if slots is None:
+            # Unknown to both lists: LEZ_UNREGISTERED in every zone (spec §5 step 3).
+            return [(zone, _UNREGISTERED) for zone in zones]
+        if len(slots) == 1 and self._kind[self._list[slots[0]]] == KIND_STATUS:
+            # The common case: one status entry and no permit.
+            slot = slots[0]
+            if not self._flags[slot] & NOT_ADMITTED:
+                return _NO_VERDICTS  # admitted wherever it decides; elsewhere no decider
+            entry_zone = self._zones[self._zone[slot]]
+            found = None
+            return [(zone, lez.LezVerdict(LEZ_NOT_ADMITTED, found or (found := self._status(slot))))
+                    for zone in zones if entry_zone is None or entry_zone == zone]
+        statuses = []
+        permits = []
+        for slot in slots:
+            if self._kind[self._list[slot]] == KIND_STATUS:
+                statuses.append(self._status(slot))
+            else:
+                permits.append(self._zones[self._zone[slot]])
         verdicts = []
         for zone in zones:
             verdict = lez.decide(zone, statuses, permits)
             if verdict is not None:
                 verdicts.append((zone, verdict))
-        return ReadMatches(matches, verdicts)
+        return verdicts
+
+    def _status(self, slot: int) -> lez.StatusFound:
+        return lez.StatusFound(self.entry_id(slot), self._zones[self._zone[slot]],
+                               not self._flags[slot] & NOT_ADMITTED, self._sev(slot))
 
     def _sev(self, slot: int) -> int | None:
         severity = self._severity[slot]

@@ -3,7 +3,9 @@
 Why not a ``dict``: at ten million entries a dict of ints costs ~95 bytes per
 entry (table plus two int objects); this table costs 12 bytes per slot at a
 load of at most one half, and is filled in bulk with numpy. Linear probing,
-Fibonacci hashing, backward-shift deletion (no tombstones). Scalar operations
+the home slot is ``key % PRIME`` masked to the table size (one bigint operation
+in Python, cheaper than multiplicative hashing and as well spread for plate
+codes, whose low bits alone are not), backward-shift deletion (no tombstones). Scalar operations
 use ``array.array`` (fast Python ints); bulk ones use numpy views of the same memory.
 """
 
@@ -15,8 +17,7 @@ import numpy as np
 
 EMPTY = -1
 MISSING = -1
-_GOLD = 0x9E3779B97F4A7C15
-_M64 = (1 << 64) - 1
+PRIME = 4_294_967_291  # the largest prime below 2**32; tables hold at most 2**31 slots
 _MIN_BITS = 4
 
 
@@ -45,12 +46,12 @@ class IntTable:
         return self.keys.itemsize * len(self.keys) + self.vals.itemsize * len(self.vals)
 
     def _home(self, key: int) -> int:
-        return ((key * _GOLD) & _M64) >> self.shift
+        return (key % PRIME) & self.mask
 
     def get(self, key: int) -> int:
         keys = self.keys
         mask = self.mask
-        i = ((key * _GOLD) & _M64) >> self.shift
+        i = (key % PRIME) & mask
         while True:
             k = keys[i]
             if k == key:
@@ -64,7 +65,7 @@ class IntTable:
             self._grow(self.bits + 1)
         keys = self.keys
         mask = self.mask
-        i = ((key * _GOLD) & _M64) >> self.shift
+        i = (key % PRIME) & mask
         while True:
             k = keys[i]
             if k == key:
@@ -80,7 +81,7 @@ class IntTable:
     def delete(self, key: int) -> bool:
         """Remove ``key``; True when it was present."""
         keys, vals, mask = self.keys, self.vals, self.mask
-        i = ((key * _GOLD) & _M64) >> self.shift
+        i = (key % PRIME) & mask
         while True:
             k = keys[i]
             if k == EMPTY:
@@ -94,7 +95,7 @@ class IntTable:
             k = keys[j]
             if k == EMPTY:
                 break
-            home = ((k * _GOLD) & _M64) >> self.shift
+            home = (k % PRIME) & mask
             # Move k back into the hole when the hole lies on its probe path.
             if ((j - home) & mask) >= ((j - i) & mask):
                 keys[i] = k
@@ -111,8 +112,7 @@ class IntTable:
         return np.frombuffer(self.keys, dtype=np.int64), np.frombuffer(self.vals, dtype=np.int32)
 
     def _homes(self, keys: np.ndarray) -> np.ndarray:
-        return ((keys.astype(np.uint64) * np.uint64(_GOLD)) >> np.uint64(self.shift)).astype(
-            np.int64)
+        return (keys % PRIME) & self.mask
 
     def _grow(self, bits: int) -> None:
         tk, tv = self._views()

@@ -47,6 +47,8 @@ class OcrClasses:
         self.classes = classes
         mapping = {ch: cls[0] for cls in classes for ch in cls}
         self.table = str.maketrans(mapping)
+        self.bytes_table = bytes.maketrans(
+            "".join(mapping).encode(), "".join(mapping.values()).encode())
         lut = np.arange(256, dtype=np.uint8)
         for ch, rep in mapping.items():
             lut[ord(ch)] = ord(rep)
