@@ -16,6 +16,7 @@ from feblam import __version__
 
 # Order is the order shown by `feblam --help`.
 COMMANDS = (
+    "run",
     "stack",
     "submit",
     "bench",

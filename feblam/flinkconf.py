@@ -111,6 +111,10 @@ def embedded_config(var_dir: Path | None = None) -> dict[str, str]:
     config["execution.checkpointing.dir"] = f"file://{flink_dir / 'checkpoints'}"
     config["rest.bind-address"] = HOST
     config["rest.address"] = HOST
+    # A run over files is short: a failure is reported after two tries, not after
+    # the minutes of back-off a long-running cluster job deserves.
+    config.update({"restart-strategy.type": "fixed-delay", "restart-strategy.fixed-delay.attempts": 2,
+                   "restart-strategy.fixed-delay.delay": "1s"})
     return {key: str(value) for key, value in config.items()}
 
 
