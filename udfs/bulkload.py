@@ -137,9 +137,9 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
     severity = np.full(n, -1, np.int64) if batch.severity is None else \
         np.asarray(batch.severity, dtype=np.int64)
     ok &= (severity == -1) | ((severity >= 0) & (severity <= 100))
-    valid_from = np.full(n, ix.SINCE_EVER, np.int64) if batch.valid_from is None else \
+    valid_from = np.full(n, SINCE_EVER, np.int64) if batch.valid_from is None else \
         np.asarray(batch.valid_from, dtype=np.int64)
-    valid_until = np.full(n, ix.FOR_EVER, np.int64) if batch.valid_until is None else \
+    valid_until = np.full(n, FOR_EVER, np.int64) if batch.valid_until is None else \
         np.asarray(batch.valid_until, dtype=np.int64)
     # Ids already held, or repeated in the batch, take the ordered general path.
     ok &= index._by_id.get_many(hashes) < 0
@@ -154,14 +154,14 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
         ok &= ~np.isin(ids, np.array([e.encode() for e in elsewhere]))
     countries = _ids_of(batch.countries, n, lambda c: index.country_id(normalise_country(c)))
     zones = _ids_of(batch.zones, n, index.zone_id)
-    flags = np.full(n, ix.LIVE, np.uint8)
+    flags = np.full(n, ix.LIVE, np.int64)
     if batch.admitted is not None:
         admitted = np.char.lower(np.char.strip(_bytes_array(batch.admitted)))
         flags[admitted == b"false"] |= ix.NOT_ADMITTED
 
     fast = np.flatnonzero(ok)
     m = len(fast)
-    start = len(index._code)
+    start = len(index._severity)
     slots = np.arange(start, start + m, dtype=np.int64)
     # Entry ids: the non-null bytes of the id matrix, row by row, are the concatenation.
     fast_len = id_len[fast]
@@ -185,13 +185,13 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
     old_heads = index._by_key.get_many(unique_keys)
     nxt_sorted[group_end] = old_heads
     nxt[order] = nxt_sorted
-    columns = ((index._code, codes[fast]), (index._next, nxt), (index._from, valid_from[fast]),
-               (index._until, valid_until[fast]), (index._list, np.full(m, lid)),
-               (index._severity, severity[fast]), (index._zone, zones[fast]),
-               (index._country, countries[fast]), (index._flags, flags[fast]),
-               (index._eid_off, offsets), (index._eid_len, fast_len))
-    for column, values in columns:
-        column.frombytes(np.asarray(values).astype(np.dtype(column.typecode)).tobytes())
+    meta = (nxt + 1) | (lid << ix.LIST_SHIFT) | (countries[fast] << ix.COUNTRY_SHIFT) \
+        | (zones[fast] << ix.ZONE_SHIFT) | flags[fast]
+    records = np.stack([codes[fast], valid_from[fast], valid_until[fast], meta], axis=1)
+    index._rec.frombytes(records.astype(np.int64).tobytes())
+    index._severity.frombytes(severity[fast].astype(np.int8).tobytes())
+    index._eid_off.frombytes(np.asarray(offsets, dtype=np.int64).tobytes())
+    index._eid_len.frombytes(fast_len.astype(np.uint16).tobytes())
     index._by_key.put_many(unique_keys, slots[order][group_start])
     index._by_id.put_many(hashes[fast], slots)
     index._live += m

@@ -47,6 +47,7 @@ class HitEngine:
         self.lez_list_name = self.settings.lez_list(LEZ_STATUS) or DEFAULT_LEZ_LIST
         self._floor = self.settings.lez_confidence_floor
         self._match = self.index.match
+        self._lez_cameras: dict[str, tuple[str, ...]] = {}  # cameras with zones only
 
     # -- reference state -----------------------------------------------------------
 
@@ -66,25 +67,29 @@ class HitEngine:
         if not isinstance(camera, Camera):
             camera = parse_camera(camera)
         self.cameras[camera.camera_id] = camera
+        if camera.lez_zones:
+            self._lez_cameras[camera.camera_id] = camera.lez_zones
+        else:
+            self._lez_cameras.pop(camera.camera_id, None)
 
     def remove_camera(self, camera_id: str) -> None:
         self.cameras.pop(camera_id, None)
+        self._lez_cameras.pop(camera_id, None)
 
     # -- reads ---------------------------------------------------------------------
 
     def lez_zones(self, read: PlateRead) -> tuple[str, ...]:
         """Spec §3, §5: the zones to decide for ``read``: none at an unknown camera,
         none below the confidence floor."""
-        camera = self.cameras.get(read.camera_id)
-        if camera is None or read.ocr_confidence < self.settings.lez_confidence_floor:
+        if read.ocr_confidence < self._floor:
             return ()
-        return camera.lez_zones
+        return self._lez_cameras.get(read.camera_id, ())
 
     def match(self, read: PlateRead):
         """The match step alone: the read's ``index.ReadMatches`` (no scoring, no ids)."""
-        camera = self.cameras.get(read.camera_id)
-        zones = camera.lez_zones if camera is not None and \
-            read.ocr_confidence >= self._floor else ()
+        zones = self._lez_cameras.get(read.camera_id, ())
+        if zones and read.ocr_confidence < self._floor:
+            zones = ()
         return self._match(read.plate, read.country, read.event_time, zones)
 
     def evaluate(self, read: PlateRead) -> list[Hit]:

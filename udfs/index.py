@@ -1,13 +1,15 @@
 """The reference index: every list's entries, updated one at a time, matched per read.
 
-Layout (see docs/matching.md for the why):
+Layout (docs/matching.md says why):
 
-* plain entries (no wildcard, 1..12 characters) live in *slots*: parallel
-  ``array.array`` columns (plate code, validity, list, severity, zone, country,
-  flags, entry-id offset into one bytes blob), about 50 bytes an entry;
-* ``_by_key`` maps the OCR-class key of a plate to the first slot of a chain
-  (``_next``) of every slot sharing that key, of every list, LEZ lists included:
-  one hash look-up per read finds every EXACT, OCR and LEZ candidate;
+* plain entries (no wildcard, 1..12 characters) live in *slots*: one record of
+  four int64 per slot in ``_rec`` (plate code, valid_from, valid_until, and a
+  packed word holding the next slot of its chain, list, country, zone and
+  flags), so checking a candidate costs one cache miss, not one per field;
+  severity and the entry id (offset into one bytes blob) sit apart, read on hits;
+* ``_by_key`` maps the OCR-class key of a plate to the first slot of the chain
+  of every slot sharing that key, of every list, LEZ lists included: one hash
+  probe per read finds every EXACT, OCR and LEZ candidate;
 * ``_by_id`` maps a 63-bit hash of (list, entry id) to the slot, for UPSERT and
   DELETE; a hash collision between two different ids goes to ``_id_overflow``;
 * wildcard entries live in ``WildcardIndex``; entries that can never match a
@@ -24,15 +26,20 @@ from typing import Iterator, Mapping, NamedTuple, Sequence
 
 from udfs import lez
 from udfs.config import ALERT, LEZ_PERMIT, LEZ_STATUS, MatchingSettings
-from udfs.inttable import IntTable
-from udfs.inttable import PRIME
-from udfs.model import (DELETE, EXACT, FOR_EVER, LEZ_NOT_ADMITTED, LEZ_UNREGISTERED, OCR,
-                        SINCE_EVER, UPSERT, WILDCARD, ReferenceEntry)
+from udfs.inttable import PRIME, IntTable
+from udfs.model import (DELETE, EXACT, LEZ_NOT_ADMITTED, LEZ_UNREGISTERED, OCR, UPSERT,
+                        WILDCARD, ReferenceEntry)
 from udfs.platecode import MAX_CODED_LENGTH, OFFSET, OcrClasses, decode, encode
+from udfs.wildcard import WildcardIndex
 
 KIND_ALERT, KIND_STATUS, KIND_PERMIT = 0, 1, 2
 _KIND_CODE = {ALERT: KIND_ALERT, LEZ_STATUS: KIND_STATUS, LEZ_PERMIT: KIND_PERMIT}
-LIVE, NOT_ADMITTED = 1, 2
+# The packed word of a slot: next+1 in bits 0-31, list 32-39, country 40-47,
+# zone 48-60, LIVE bit 61, NOT_ADMITTED bit 62 (always below 2**63).
+NEXT_MASK = (1 << 32) - 1
+LIST_SHIFT, COUNTRY_SHIFT, ZONE_SHIFT = 32, 40, 48
+MAX_LISTS, MAX_COUNTRIES, MAX_ZONES = 255, 255, (1 << 13) - 1
+LIVE, NOT_ADMITTED = 1 << 61, 1 << 62
 _M64 = (1 << 64) - 1
 _M63 = (1 << 63) - 1
 FNV_OFFSET, FNV_PRIME = 0xCBF29CE484222325, 0x100000001B3
@@ -73,9 +80,9 @@ _UNREGISTERED = lez.LezVerdict(LEZ_UNREGISTERED, None)
 class ReferenceIndex:
     """Entries of every list. Not thread-safe; one instance per Flink subtask.
 
-    Guarantees: ``apply`` of one update leaves the index as if the update had
-    been applied to a fresh index in order after all the previous ones; a read
-    is matched against the index as it stands (spec §8).
+    Guarantees: after any sequence of ``apply`` calls the index answers as a
+    fresh index to which the same updates were applied in the same order; a
+    read is matched against the index as it stands (spec §8).
     """
 
     def __init__(self, settings: MatchingSettings | None = None):
@@ -90,15 +97,8 @@ class ReferenceIndex:
         self._zone_ids: dict[str | None, int] = {None: 0}
         self._countries: list[str | None] = [None]
         self._country_ids: dict[str | None, int] = {None: 0}
-        self._code = array("q")
-        self._next = array("i")
-        self._from = array("q")
-        self._until = array("q")
-        self._list = array("B")
+        self._rec = array("q")
         self._severity = array("b")
-        self._zone = array("H")
-        self._country = array("B")
-        self._flags = array("B")
         self._eid_off = array("q")
         self._eid_len = array("H")
         self._eid_blob = bytearray()
@@ -108,7 +108,6 @@ class ReferenceIndex:
         self._by_id = IntTable()
         self._id_overflow: dict[tuple[int, str], int] = {}
         self._inert: dict[tuple[int, str], ReferenceEntry] = {}
-        from udfs.wildcard import WildcardIndex
         self.wildcards = WildcardIndex()
         self._live = 0
 
@@ -117,9 +116,9 @@ class ReferenceIndex:
     def list_id(self, name: str) -> int:
         lid = self._list_ids.get(name)
         if lid is None:
-            if len(self._list_names) >= 255:
-                raise ValueError("more than 255 reference lists")
             lid = len(self._list_names)
+            if lid >= MAX_LISTS:
+                raise ValueError(f"more than {MAX_LISTS} reference lists")
             settings = self.settings.for_list(name)
             self._list_names.append(name)
             self._list_ids[name] = lid
@@ -131,8 +130,8 @@ class ReferenceIndex:
         zid = self._zone_ids.get(zone)
         if zid is None:
             zid = len(self._zones)
-            if zid > 65_535:
-                raise ValueError("more than 65535 LEZ zones")
+            if zid > MAX_ZONES:
+                raise ValueError(f"more than {MAX_ZONES} LEZ zones")
             self._zones.append(zone)
             self._zone_ids[zone] = zid
         return zid
@@ -141,6 +140,8 @@ class ReferenceIndex:
         cid = self._country_ids.get(code)
         if cid is None:
             cid = len(self._countries)
+            if cid > MAX_COUNTRIES:
+                raise ValueError(f"more than {MAX_COUNTRIES} countries")
             self._countries.append(code)
             self._country_ids[code] = cid
         return cid
@@ -160,9 +161,13 @@ class ReferenceIndex:
         elif entry.op != DELETE:
             raise ValueError(f"unknown op {entry.op!r}")
 
+    def _meta(self, slot: int) -> int:
+        return self._rec[4 * slot + 3]
+
     def _find_slot(self, lid: int, entry_id: str, eid: bytes) -> int:
         slot = self._by_id.get(id_hash(lid, eid))
-        if slot >= 0 and self._list[slot] == lid and self._entry_id_bytes(slot) == eid:
+        if slot >= 0 and (self._meta(slot) >> LIST_SHIFT) & 255 == lid \
+                and self._entry_id_bytes(slot) == eid:
             return slot
         return self._id_overflow.get((lid, entry_id), -1)
 
@@ -174,38 +179,43 @@ class ReferenceIndex:
         off = self._eid_off[slot]
         return self._eid_blob[off:off + self._eid_len[slot]].decode()
 
-    def _remove(self, lid: int, entry_id: str) -> int:
-        """Remove (lid, entry_id) wherever it is; returns the freed slot or -1."""
-        if self.wildcards.remove(lid, entry_id):
-            return -1
-        if self._inert.pop((lid, entry_id), None) is not None:
-            return -1
+    def _set_next(self, slot: int, nxt: int) -> None:
+        b = 4 * slot + 3
+        self._rec[b] = (self._rec[b] & ~NEXT_MASK) | (nxt + 1)
+
+    def _next(self, slot: int) -> int:
+        return (self._rec[4 * slot + 3] & NEXT_MASK) - 1
+
+    def _remove(self, lid: int, entry_id: str) -> None:
+        """Remove (lid, entry_id) wherever it is held."""
+        if self.wildcards.remove(lid, entry_id) or \
+                self._inert.pop((lid, entry_id), None) is not None:
+            return
         eid = entry_id.encode()
         slot = self._find_slot(lid, entry_id, eid)
         if slot < 0:
-            return -1
+            return
         if self._id_overflow.pop((lid, entry_id), None) is None:
             self._by_id.delete(id_hash(lid, eid))
-        key = self.ocr.key(decode(self._code[slot]))
+        key = self.ocr.key(decode(self._rec[4 * slot]))
         head = self._by_key.get(key)
         if head == slot:
-            nxt = self._next[slot]
+            nxt = self._next(slot)
             if nxt >= 0:
                 self._by_key.put(key, nxt)
             else:
                 self._by_key.delete(key)
         else:
             prev = head
-            while prev >= 0 and self._next[prev] != slot:
-                prev = self._next[prev]
+            while prev >= 0 and self._next(prev) != slot:
+                prev = self._next(prev)
             if prev < 0:
                 raise RuntimeError(f"index corrupt: slot {slot} missing from its chain")
-            self._next[prev] = self._next[slot]
-        self._flags[slot] = 0
+            self._set_next(prev, self._next(slot))
+        self._rec[4 * slot + 3] = 0
         self._attributes.pop(slot, None)
         self._free.append(slot)
         self._live -= 1
-        return slot
 
     def _insert(self, lid: int, entry: ReferenceEntry) -> None:
         plate = entry.plate
@@ -228,27 +238,24 @@ class ReferenceIndex:
                 self._eid_blob += eid
             self._eid_len[slot] = len(eid)
         attributes = dict(entry.attributes)
-        flags = LIVE
+        meta = LIVE | (lid << LIST_SHIFT) | (self.country_id(entry.country) << COUNTRY_SHIFT) \
+            | (self.zone_id(entry.zone) << ZONE_SHIFT)
         if self._kind[lid] == KIND_STATUS:
             if not lez.is_admitted(attributes):
-                flags |= NOT_ADMITTED
+                meta |= NOT_ADMITTED
             attributes.pop("admitted", None)
         if attributes:
             self._attributes[slot] = attributes
-        self._code[slot] = encode(plate)
-        self._from[slot] = entry.valid_from
-        self._until[slot] = entry.valid_until
-        self._list[slot] = lid
-        self._severity[slot] = -1 if entry.severity is None else entry.severity
-        self._zone[slot] = self.zone_id(entry.zone)
-        self._country[slot] = self.country_id(entry.country)
-        self._flags[slot] = flags
         key = self.ocr.key(plate)
-        self._next[slot] = self._by_key.get(key)
+        meta |= self._by_key.get(key) + 1  # hang the slot in front of its chain
+        b = 4 * slot
+        self._rec[b:b + 4] = array("q", (encode(plate), entry.valid_from, entry.valid_until,
+                                         meta))
+        self._severity[slot] = -1 if entry.severity is None else entry.severity
         self._by_key.put(key, slot)
         h = id_hash(lid, eid)
         other = self._by_id.get(h)
-        if other >= 0 and self._flags[other] & LIVE:
+        if other >= 0 and self._meta(other) & LIVE:
             self._id_overflow[(lid, entry.entry_id)] = slot  # a 63-bit hash collision
         else:
             self._by_id.put(h, slot)
@@ -257,15 +264,12 @@ class ReferenceIndex:
     def _new_slot(self) -> int:
         if self._free:
             return self._free.pop()
-        self._grow(1)
-        return len(self._code) - 1
-
-    def _grow(self, count: int) -> None:
-        for column, fill in ((self._code, 0), (self._next, -1), (self._from, 0),
-                             (self._until, 0), (self._list, 0), (self._severity, -1),
-                             (self._zone, 0), (self._country, 0), (self._flags, 0),
-                             (self._eid_off, 0), (self._eid_len, 0)):
-            column.extend(array(column.typecode, [fill]) * count)
+        slot = len(self._severity)
+        self._rec.extend((0, 0, 0, 0))
+        self._severity.append(-1)
+        self._eid_off.append(0)
+        self._eid_len.append(0)
+        return slot
 
     # -- reading -----------------------------------------------------------------
 
@@ -276,69 +280,68 @@ class ReferenceIndex:
         ``plate`` is canonical (1..12 characters). ``zones`` are the LEZ zones to
         decide (spec §5); the caller passes none when the camera is unknown, has
         no zone, or the read's confidence is below the floor. One match per
-        entry: the best way (EXACT, then fewest substitutions, then WILDCARD).
-        The hot path of the job: one hash probe, a walk of the (short) chain of
-        entries sharing the read's OCR-class key, and one probe per wildcard
-        anchor shape in use. Returns ``NO_MATCHES`` (shared, empty) when nothing matched.
+        entry, the best way (EXACT, then fewest substitutions, then WILDCARD).
+        Returns ``NO_MATCHES`` (shared, empty: do not mutate) when nothing matched.
+        The hot path: one hash probe, a walk of the short chain of slots sharing
+        the read's OCR-class key, and one probe per wildcard anchor shape in use.
         """
         n = len(plate)
         key = int(plate.encode().translate(self._ocr_bytes), 36) + OFFSET[n]
         table = self._by_key
-        tkeys = table.keys
-        mask = table.mask
-        i = (key % PRIME) & mask
-        k = tkeys[i]
+        pairs = table.pairs
+        j = ((key % PRIME) & table.mask) << 1
+        k = pairs[j]
         while k != key and k != -1:
-            i = (i + 1) & mask
-            k = tkeys[i]
+            j = (j + 2) & table.pair_mask
+            k = pairs[j]
         matches: list[Match] | None = None
         lez_slots: list[int] | None = None
         if k == key:
-            slot = table.vals[i]
+            slot = pairs[j + 1]
             code = int(plate, 36) + OFFSET[n]
             cid = self._country_ids.get(country, -1) if country is not None else 0
-            frm, until, ctry, codes = self._from, self._until, self._country, self._code
-            nxt, lists, kinds = self._next, self._list, self._kind
+            rec = self._rec
             while slot >= 0:
-                if frm[slot] <= t < until[slot] and (cid == 0 or ctry[slot] == 0
-                                                     or ctry[slot] == cid):
-                    lid = lists[slot]
-                    if kinds[lid] == KIND_ALERT:
-                        if codes[slot] == code:
-                            found = self._match(slot, lid, EXACT, 0)
-                        elif self._max_subs[lid]:
-                            subs = sum(a != b for a, b in zip(decode(codes[slot]), plate))
-                            found = self._match(slot, lid, OCR, subs) \
-                                if subs <= self._max_subs[lid] else None
-                        else:
-                            found = None
-                        if found is not None:
-                            if matches is None:
-                                matches = [found]
+                b = slot << 2
+                meta = rec[b + 3]
+                if rec[b + 1] <= t < rec[b + 2]:
+                    c = (meta >> COUNTRY_SHIFT) & 255
+                    if cid == 0 or c == 0 or c == cid:
+                        lid = (meta >> LIST_SHIFT) & 255
+                        if self._kind[lid] == KIND_ALERT:
+                            if rec[b] == code:
+                                found = self._match(slot, lid, EXACT, 0)
+                            elif self._max_subs[lid]:
+                                subs = sum(x != y for x, y in zip(decode(rec[b]), plate))
+                                found = self._match(slot, lid, OCR, subs) \
+                                    if subs <= self._max_subs[lid] else None
                             else:
-                                matches.append(found)
-                    elif zones and codes[slot] == code:
-                        if lez_slots is None:
-                            lez_slots = [slot]
-                        else:
-                            lez_slots.append(slot)
-                slot = nxt[slot]
-        shapes = self.wildcards._shapes
-        if shapes:
-            for mode, offset, width, bucket in shapes:
-                if n < offset + width:
-                    continue
-                if mode == 0:
-                    hit = plate[offset:offset + width] in bucket
-                elif mode == 1:
-                    hit = plate[n - offset - width:n - offset] in bucket
-                else:
-                    hit = True
-                if hit:
-                    if matches is None:
-                        matches = []
-                    self._match_wildcards(plate, country, t, matches)
-                    break
+                                found = None
+                            if found is not None:
+                                if matches is None:
+                                    matches = [found]
+                                else:
+                                    matches.append(found)
+                        elif zones and rec[b] == code:
+                            if lez_slots is None:
+                                lez_slots = [slot]
+                            else:
+                                lez_slots.append(slot)
+                slot = (meta & NEXT_MASK) - 1
+        for mode, offset, width, bucket in self.wildcards._shapes:
+            if n < offset + width:
+                continue
+            if mode == 0:
+                hit = plate[offset:offset + width] in bucket
+            elif mode == 1:
+                hit = plate[n - offset - width:n - offset] in bucket
+            else:
+                hit = True
+            if hit:
+                if matches is None:
+                    matches = []
+                self._match_wildcards(plate, country, t, matches)
+                break
         verdicts = self._decide_lez(zones, lez_slots) if zones else _NO_VERDICTS
         if not matches and not verdicts:
             return NO_MATCHES
@@ -348,22 +351,23 @@ class ReferenceIndex:
         if slots is None:
             # Unknown to both lists: LEZ_UNREGISTERED in every zone (spec §5 step 3).
             return [(zone, _UNREGISTERED) for zone in zones]
-        if len(slots) == 1 and self._kind[self._list[slots[0]]] == KIND_STATUS:
-            # The common case: one status entry and no permit.
-            slot = slots[0]
-            if not self._flags[slot] & NOT_ADMITTED:
-                return _NO_VERDICTS  # admitted wherever it decides; elsewhere no decider
-            entry_zone = self._zones[self._zone[slot]]
-            found = None
-            return [(zone, lez.LezVerdict(LEZ_NOT_ADMITTED, found or (found := self._status(slot))))
+        meta = self._rec[(slots[0] << 2) + 3]
+        if len(slots) == 1 and self._kind[(meta >> LIST_SHIFT) & 255] == KIND_STATUS:
+            # The common case, one status entry and no permit: it decides in its
+            # zone, or in every zone when it has none, and nowhere else.
+            if not meta & NOT_ADMITTED:
+                return _NO_VERDICTS
+            entry_zone = self._zones[(meta >> ZONE_SHIFT) & MAX_ZONES]
+            status = self._status(slots[0])
+            return [(zone, lez.LezVerdict(LEZ_NOT_ADMITTED, status))
                     for zone in zones if entry_zone is None or entry_zone == zone]
-        statuses = []
-        permits = []
+        statuses, permits = [], []
         for slot in slots:
-            if self._kind[self._list[slot]] == KIND_STATUS:
+            meta = self._meta(slot)
+            if self._kind[(meta >> LIST_SHIFT) & 255] == KIND_STATUS:
                 statuses.append(self._status(slot))
             else:
-                permits.append(self._zones[self._zone[slot]])
+                permits.append(self._zones[(meta >> ZONE_SHIFT) & MAX_ZONES])
         verdicts = []
         for zone in zones:
             verdict = lez.decide(zone, statuses, permits)
@@ -372,8 +376,9 @@ class ReferenceIndex:
         return verdicts
 
     def _status(self, slot: int) -> lez.StatusFound:
-        return lez.StatusFound(self.entry_id(slot), self._zones[self._zone[slot]],
-                               not self._flags[slot] & NOT_ADMITTED, self._sev(slot))
+        meta = self._meta(slot)
+        return lez.StatusFound(self.entry_id(slot), self._zones[(meta >> ZONE_SHIFT) & MAX_ZONES],
+                               not meta & NOT_ADMITTED, self._sev(slot))
 
     def _sev(self, slot: int) -> int | None:
         severity = self._severity[slot]
@@ -391,15 +396,13 @@ class ReferenceIndex:
                 continue  # spec §5: LEZ lists match exactly, never by wildcard
             if entry.valid_from <= t < entry.valid_until and (
                     country is None or entry.country is None or entry.country == country):
-                # Wildcard entries are a different entry from any plain one, so
-                # no entry is matched twice here.
                 matches.append(Match(entry.list_name, entry.entry_id, WILDCARD, 0,
                                      entry.severity, entry.attributes))
 
     # -- inspection ----------------------------------------------------------------
 
     def get(self, list_name: str, entry_id: str) -> ReferenceEntry | None:
-        """The entry held for (list_name, entry_id), rebuilt from the columns; or None."""
+        """The entry held for (list_name, entry_id), rebuilt from the slot; or None."""
         lid = self._list_ids.get(list_name)
         if lid is None:
             return None
@@ -409,21 +412,24 @@ class ReferenceIndex:
         slot = self._find_slot(lid, entry_id, entry_id.encode())
         if slot < 0:
             return None
+        code, valid_from, valid_until, meta = self._rec[4 * slot:4 * slot + 4]
         attributes = dict(self._attributes.get(slot, {}))
         if self._kind[lid] == KIND_STATUS:
-            attributes["admitted"] = "false" if self._flags[slot] & NOT_ADMITTED else "true"
+            attributes["admitted"] = "false" if meta & NOT_ADMITTED else "true"
         return ReferenceEntry(list_name=list_name, entry_id=entry_id, op=UPSERT,
-                              plate=decode(self._code[slot]),
-                              country=self._countries[self._country[slot]],
-                              valid_from=self._from[slot], valid_until=self._until[slot],
-                              severity=self._sev(slot), zone=self._zones[self._zone[slot]],
+                              plate=decode(code),
+                              country=self._countries[(meta >> COUNTRY_SHIFT) & 255],
+                              valid_from=valid_from, valid_until=valid_until,
+                              severity=self._sev(slot),
+                              zone=self._zones[(meta >> ZONE_SHIFT) & MAX_ZONES],
                               attributes=attributes)
 
     def keys(self) -> Iterator[tuple[str, str]]:
         """(list_name, entry_id) of every entry held."""
-        for slot in range(len(self._code)):
-            if self._flags[slot] & LIVE:
-                yield self._list_names[self._list[slot]], self.entry_id(slot)
+        for slot in range(len(self._severity)):
+            meta = self._meta(slot)
+            if meta & LIVE:
+                yield self._list_names[(meta >> LIST_SHIFT) & 255], self.entry_id(slot)
         for lid, entry in self.wildcards.entries():
             yield self._list_names[lid], entry.entry_id
         for (lid, entry_id) in self._inert:
@@ -431,9 +437,7 @@ class ReferenceIndex:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the columns and tables (a cross-check; the benchmark measures RSS)."""
-        columns = (self._code, self._next, self._from, self._until, self._list,
-                   self._severity, self._zone, self._country, self._flags, self._eid_off,
-                   self._eid_len)
+        """Bytes of the slots and tables (a cross-check; the benchmark measures RSS)."""
+        columns = (self._rec, self._severity, self._eid_off, self._eid_len)
         return (sum(c.itemsize * len(c) for c in columns) + len(self._eid_blob)
                 + self._by_key.nbytes + self._by_id.nbytes)

@@ -1,12 +1,16 @@
-"""An open-addressing hash table from non-negative int64 keys to int32 values.
+"""An open-addressing hash table from non-negative int64 keys to int values.
 
 Why not a ``dict``: at ten million entries a dict of ints costs ~95 bytes per
-entry (table plus two int objects); this table costs 12 bytes per slot at a
-load of at most one half, and is filled in bulk with numpy. Linear probing,
-the home slot is ``key % PRIME`` masked to the table size (one bigint operation
-in Python, cheaper than multiplicative hashing and as well spread for plate
-codes, whose low bits alone are not), backward-shift deletion (no tombstones). Scalar operations
-use ``array.array`` (fast Python ints); bulk ones use numpy views of the same memory.
+entry (table plus two int objects); this table costs 16 bytes per slot at a
+load of at most one half, and is filled in bulk with numpy.
+
+Layout: one ``array('q')`` of (key, value) pairs, so a probe touches one cache
+line (at ten million entries every random memory access is a cache and TLB
+miss, and misses, not bytecodes, dominate a look-up). Linear probing; the home
+slot is ``key % PRIME`` masked to the table size (one bigint operation in
+Python, and well spread for plate codes, whose low bits alone are not);
+backward-shift deletion, so no tombstones. Scalar operations go through the
+``array`` (fast Python ints); bulk ones through numpy views of the same memory.
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ _MIN_BITS = 4
 
 
 class IntTable:
-    """Map from keys in [0, 2**63) to values in [0, 2**31). ``get`` returns -1 when absent."""
+    """Map from keys in [0, 2**63) to values in [0, 2**63). ``get`` returns -1 when absent.
+
+    ``pairs[2*i]`` is the key of slot ``i`` (``EMPTY`` when free) and
+    ``pairs[2*i+1]`` its value; readers may probe ``pairs`` directly, starting
+    at ``2 * ((key % PRIME) & mask)`` and stepping by 2 modulo ``pair_mask + 1``.
+    """
 
     def __init__(self, capacity_hint: int = 0):
         bits = _MIN_BITS
@@ -33,57 +42,55 @@ class IntTable:
 
     def _alloc(self, bits: int) -> None:
         self.bits = bits
-        self.shift = 64 - bits
         self.mask = (1 << bits) - 1
-        self.keys = array("q", [EMPTY]) * (1 << bits)
-        self.vals = array("i", [MISSING]) * (1 << bits)
+        self.pair_mask = (2 << bits) - 1
+        self.pairs = array("q", [EMPTY, MISSING]) * (1 << bits)
 
     def __len__(self) -> int:
         return self.size
 
     @property
-    def nbytes(self) -> int:
-        return self.keys.itemsize * len(self.keys) + self.vals.itemsize * len(self.vals)
+    def capacity(self) -> int:
+        return len(self.pairs) // 2
 
-    def _home(self, key: int) -> int:
-        return (key % PRIME) & self.mask
+    @property
+    def nbytes(self) -> int:
+        return self.pairs.itemsize * len(self.pairs)
 
     def get(self, key: int) -> int:
-        keys = self.keys
-        mask = self.mask
-        i = (key % PRIME) & mask
+        pairs = self.pairs
+        j = ((key % PRIME) & self.mask) << 1
         while True:
-            k = keys[i]
+            k = pairs[j]
             if k == key:
-                return self.vals[i]
+                return pairs[j + 1]
             if k == EMPTY:
                 return MISSING
-            i = (i + 1) & mask
+            j = (j + 2) & self.pair_mask
 
     def put(self, key: int, value: int) -> None:
-        if 2 * (self.size + 1) > len(self.keys):
+        if 2 * (self.size + 1) > self.capacity:
             self._grow(self.bits + 1)
-        keys = self.keys
-        mask = self.mask
-        i = (key % PRIME) & mask
+        pairs = self.pairs
+        j = ((key % PRIME) & self.mask) << 1
         while True:
-            k = keys[i]
+            k = pairs[j]
             if k == key:
-                self.vals[i] = value
+                pairs[j + 1] = value
                 return
             if k == EMPTY:
-                keys[i] = key
-                self.vals[i] = value
+                pairs[j] = key
+                pairs[j + 1] = value
                 self.size += 1
                 return
-            i = (i + 1) & mask
+            j = (j + 2) & self.pair_mask
 
     def delete(self, key: int) -> bool:
         """Remove ``key``; True when it was present."""
-        keys, vals, mask = self.keys, self.vals, self.mask
+        pairs, mask = self.pairs, self.mask
         i = (key % PRIME) & mask
         while True:
-            k = keys[i]
+            k = pairs[2 * i]
             if k == EMPTY:
                 return False
             if k == key:
@@ -92,24 +99,25 @@ class IntTable:
         j = i
         while True:
             j = (j + 1) & mask
-            k = keys[j]
+            k = pairs[2 * j]
             if k == EMPTY:
                 break
             home = (k % PRIME) & mask
             # Move k back into the hole when the hole lies on its probe path.
             if ((j - home) & mask) >= ((j - i) & mask):
-                keys[i] = k
-                vals[i] = vals[j]
+                pairs[2 * i] = k
+                pairs[2 * i + 1] = pairs[2 * j + 1]
                 i = j
-        keys[i] = EMPTY
-        vals[i] = MISSING
+        pairs[2 * i] = EMPTY
+        pairs[2 * i + 1] = MISSING
         self.size -= 1
         return True
 
     # -- bulk operations (numpy) -------------------------------------------------
 
     def _views(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.frombuffer(self.keys, dtype=np.int64), np.frombuffer(self.vals, dtype=np.int32)
+        both = np.frombuffer(self.pairs, dtype=np.int64).reshape(-1, 2)
+        return both[:, 0], both[:, 1]
 
     def _homes(self, keys: np.ndarray) -> np.ndarray:
         return (keys % PRIME) & self.mask
@@ -118,15 +126,16 @@ class IntTable:
         tk, tv = self._views()
         live = tk != EMPTY
         old_keys, old_vals = tk[live].copy(), tv[live].copy()
-        del tk, tv
+        del tk, tv, live
         self._alloc(bits)
         self.size = 0
         self._insert_new(old_keys, old_vals)
 
     def get_many(self, keys: np.ndarray) -> np.ndarray:
         """Values of ``keys`` (int64 array), -1 where absent."""
+        keys = np.asarray(keys, dtype=np.int64)
         tk, tv = self._views()
-        result = np.full(len(keys), MISSING, dtype=np.int32)
+        result = np.full(len(keys), MISSING, dtype=np.int64)
         pos = self._homes(keys)
         pending = np.arange(len(keys))
         mask = self.mask
@@ -143,7 +152,7 @@ class IntTable:
     def put_many(self, keys: np.ndarray, values: np.ndarray) -> None:
         """Insert or overwrite; ``keys`` must be unique within the call."""
         keys = np.asarray(keys, dtype=np.int64)
-        values = np.asarray(values, dtype=np.int32)
+        values = np.asarray(values, dtype=np.int64)
         present = self.get_many(keys) != MISSING
         if present.any():
             for key, value in zip(keys[present].tolist(), values[present].tolist()):
@@ -162,6 +171,7 @@ class IntTable:
         mask = self.mask
         pos = self._homes(keys)
         pending = np.arange(len(keys))
+        placed = np.zeros(len(keys), dtype=bool)
         while pending.size:
             p = pos[pending]
             free = tk[p] == EMPTY
@@ -171,7 +181,6 @@ class IntTable:
                 winners = cand[first]
                 tk[slots] = keys[winners]
                 tv[slots] = values[winners]
-                placed = np.zeros(len(keys), dtype=bool)
                 placed[winners] = True
                 keep = ~placed[pending]
                 pending, p = pending[keep], p[keep]

@@ -63,12 +63,12 @@ def test_reupsert_updates_in_place():
     ix = ReferenceIndex()
     for i in range(50):
         ix.apply(entry(entry_id=f"E{i}", plate=f"AB{i:03d}"))
-    size, blob = len(ix._code), len(ix._eid_blob)
+    size, blob = len(ix._severity), len(ix._eid_blob)
     for i in range(50):
         ix.apply(entry(entry_id=f"E{i}", plate=f"ZZ{i:03d}"))
         ix.apply(delete("stolen_vehicles", f"E{i}"))
         ix.apply(entry(entry_id=f"E{i}", plate=f"AB{i:03d}"))
-    assert (len(ix._code), len(ix._eid_blob)) == (size, blob)
+    assert (len(ix._severity), len(ix._eid_blob)) == (size, blob)
     assert found(ix, "AB007") == {("stolen_vehicles", "E7", "EXACT", 0)}
 
 
@@ -156,7 +156,7 @@ def test_int_table_against_a_dict():
 def test_int_table_bulk_insert_matches_scalar_puts():
     rng = np.random.default_rng(3)
     keys = np.unique(rng.integers(0, 2**62, 20000))
-    values = np.arange(len(keys), dtype=np.int32)
+    values = np.arange(len(keys), dtype=np.int64)
     table = IntTable()
     table.put(int(keys[0]), 999)
     table.put_many(keys, values)
