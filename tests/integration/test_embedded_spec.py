@@ -1,0 +1,226 @@
+"""The hit-generation job over files on the embedded mini-cluster, against a data
+set with a case for every rule of the hit spec, asserted hit by hit and dead
+letter by dead letter. Expected scores are worked out by hand from spec §6:
+raw = clamp(s - penalty, 0, 100); score = floor(raw * (0.5 + 0.5 * c) + 0.5).
+
+The same data set runs at parallelism 1 and 2 and must give the same output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from feblam.cli import main
+
+T0 = "2026-03-01T08:00:00.000Z"
+
+
+def at(text: str) -> str:
+    return f"2026-03-{text}Z"
+
+
+def epoch_ms(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp() * 1000)
+
+
+CAMERAS = [
+    {"camera_id": "CAM-A", "lat": 50.9, "lon": 4.4, "lez_zones": [], "police_zone": "5339", "province": "Brussels"},
+    {"camera_id": "CAM-L", "lat": 50.85, "lon": 4.35, "lez_zones": ["BXL"], "police_zone": "5339", "province": "Brussels"},
+    {"camera_id": "CAM-LL", "lat": 50.8, "lon": 4.3, "lez_zones": ["BXL", "ANT"], "police_zone": "5344", "province": "Brussels"},
+]
+
+
+def entry(list_name, entry_id, plate, op="UPSERT", **fields):
+    return {"list_name": list_name, "entry_id": entry_id, "op": op, "plate": plate, **fields}
+
+
+REFERENCE = [
+    entry("stolen_vehicles", "S1", "1-ABC-123", country="B"),
+    entry("stolen_vehicles", "S2", "2DEF456", valid_from=at("01T09:00:00.000"), valid_until=at("01T10:00:00.000")),
+    entry("judicial_alerts", "J1", "1XYZ999"),
+    entry("judicial_alerts", "J2", "AB12*", severity=85),
+    entry("judicial_alerts", "J3", "?QRS77"),
+    entry("stolen_vehicles", "S3", "9ZZZ111"),
+    {"list_name": "stolen_vehicles", "entry_id": "S3", "op": "DELETE"},
+    entry("stolen_vehicles", "S4", "3KLM333", country="NL"),
+    entry("insurance_expired", "I1", "4NOP444"),
+    entry("stolen_vehicles", "S5", "5TUV555"),
+    entry("stolen_vehicles", "S5", "5TUV556"),
+    entry("judicial_alerts", "BAD", "*A*B*"),  # three wildcards: refused, the rest stays in force
+    entry("stolen_vehicles", "S6", "6MUL666"),
+    entry("judicial_alerts", "J4", "6-MUL-666"),
+    entry("lez_vehicle_status", "L1", "1LEZ001", attributes={"admitted": "false"}),
+    entry("lez_vehicle_status", "L2", "1LEZ002", zone="BXL", attributes={"admitted": "true"}),
+    entry("lez_vehicle_status", "L3", "1LEZ002", attributes={"admitted": "false"}),
+    entry("lez_permits", "P1", "1LEZ003", zone="BXL", valid_from=at("01T00:00:00.000"), valid_until=at("03T00:00:00.000")),
+    entry("lez_vehicle_status", "L4", "1LEZ003", attributes={"admitted": "false"}),
+    entry("lez_vehicle_status", "L5", "1LEZ004", attributes={"admitted": "true"}),
+    entry("lez_vehicle_status", "L6b", "1LEZ005", attributes={"admitted": "false"}),
+    entry("lez_vehicle_status", "L6a", "1LEZ005", attributes={"admitted": "true"}),
+]
+
+
+def read(read_id, plate_text, time, camera="CAM-A", country="B", confidence=1.0, **extra):
+    return {"read_id": read_id, "camera_id": camera, "event_time": time, "plate_text": plate_text,
+            "plate_country": country, "ocr_confidence": confidence, **extra}
+
+
+# Each expected hit: (read_id, list_name, entry_id, kind, substitutions, zone, score, priority, sightings).
+CASES = [
+    # §4 EXACT, §6 score: s=70, no penalty, c=1 -> 70, P2. R02 (5 min later) is folded into it (§7).
+    (read("R01", "1-ABC-123", at("01T08:00:00.000")), [("stolen_vehicles", "S1", "EXACT", 0, None, 70, "P2", 2)]),
+    (read("R02", "1ABC123", at("01T08:05:00.000")), []),
+    # §7: 16 min after the emitted hit (11 after the folded read, which does not extend the window) -> a new hit.
+    (read("R03", "1ABC123", at("01T08:16:00.000")), [("stolen_vehicles", "S1", "EXACT", 0, None, 70, "P2", 1)]),
+    # §4 OCR, 1 substitution (B->8): s=70 - 10 = 60; c=0.9 -> floor(60*0.95+0.5) = 57, P3.
+    (read("R04", "1-A8C-123", at("01T08:40:00.000"), confidence=0.9), [("stolen_vehicles", "S1", "OCR", 1, None, 57, "P3", 1)]),
+    # §4 max_ocr_substitutions: 2 substitutions exceed stolen_vehicles' 1 -> no hit.
+    (read("R05", "1-A8C-1Z3", at("01T09:00:00.000")), []),
+    # OCR 1 substitution, country unknown: 90 - 10 - 10 = 70; c=0.8 -> floor(70*0.9+0.5) = 63, P2.
+    (read("R06", "IXYZ999", at("01T08:00:00.000"), country=None, confidence=0.8), [("judicial_alerts", "J1", "OCR", 1, None, 63, "P2", 1)]),
+    # OCR 2 substitutions within judicial_alerts' 2: 90 - 20 = 70; c=0.6 -> floor(70*0.8+0.5) = 56, P3.
+    (read("R07", "IXY2999", at("01T08:30:00.000"), country="NL", confidence=0.6), [("judicial_alerts", "J1", "OCR", 2, None, 56, "P3", 1)]),
+    # §4 WILDCARD '*' matching zero characters: 85 - 15 = 70 -> 70, P2.
+    (read("R08", "AB-12", at("01T08:00:00.000")), [("judicial_alerts", "J2", "WILDCARD", 0, None, 70, "P2", 1)]),
+    # WILDCARD '?' and an international code (F -> FR, known): 90 - 15 = 75; c=0.5 -> floor(75*0.75+0.5) = 56, P3.
+    (read("R09", "XQRS77", at("01T08:00:00.000"), country="F", confidence=0.5), [("judicial_alerts", "J3", "WILDCARD", 0, None, 56, "P3", 1)]),
+    # Wildcards take no OCR substitution (S->5): no hit.
+    (read("R10", "XQR577", at("01T08:20:00.000"), confidence=0.9), []),
+    # §4 active: valid_from <= t < valid_until.
+    (read("R11", "2DEF456", at("01T08:59:59.999"), country=None), []),
+    (read("R12", "2DEF456", at("01T09:00:00.000"), country=None), [("stolen_vehicles", "S2", "EXACT", 0, None, 60, "P2", 1)]),
+    (read("R13", "2DEF456", at("01T10:00:00.000"), country=None), []),
+    # §1 DELETE removes the entry.
+    (read("R14", "9ZZZ111", at("01T08:00:00.000")), []),
+    # §4 countries: BE vs NL incompatible; an unknown code ('XX') is compatible, with the §6 penalty: 70 - 10.
+    (read("R15", "3KLM333", at("01T08:00:00.000"), country="B"), []),
+    (read("R16", "3KLM333", at("01T08:01:00.000"), country="XX"), [("stolen_vehicles", "S4", "EXACT", 0, None, 60, "P2", 1)]),
+    # §4 a list nobody configured: alert, severity 50, no OCR substitutions.
+    (read("R17", "4NOP444", at("01T08:00:00.000")), [("insurance_expired", "I1", "EXACT", 0, None, 50, "P3", 1)]),
+    (read("R18", "4N0P444", at("01T08:30:00.000")), []),
+    # §1 UPSERT replaces the entry with the same entry_id; times as epoch milliseconds (§10).
+    (read("R19", "5TUV555", epoch_ms(at("01T08:00:00.000"))), []),
+    (read("R20", "5TUV556", epoch_ms(at("01T08:00:01.000"))), [("stolen_vehicles", "S5", "EXACT", 0, None, 70, "P2", 1)]),
+    # §2 canon: punctuation and case; 50 min after the last S1 hit.
+    (read("R21", "1.abc.123", at("01T09:30:00.000"), country="b"), [("stolen_vehicles", "S1", "EXACT", 0, None, 70, "P2", 1)]),
+    # §4 one read, two lists: each matched entry its own hit.
+    (read("R34", "6MUL666", at("01T08:00:00.000")), [("judicial_alerts", "J4", "EXACT", 0, None, 90, "P1", 1),
+                                                      ("stolen_vehicles", "S6", "EXACT", 0, None, 70, "P2", 1)]),
+    # §5 LEZ: zone-less status admitted=false -> LEZ_NOT_ADMITTED, s=20; c=0.9 -> floor(20*0.95+0.5) = 19, P4.
+    (read("R22", "1LEZ001", at("01T08:00:00.000"), camera="CAM-L", confidence=0.9),
+     [("lez_vehicle_status", "L1", "LEZ_NOT_ADMITTED", 0, "BXL", 19, "P4", 2)]),
+    # §7 LEZ: at most one hit per (kind, plate, zone, Brussels date).
+    (read("R23", "1LEZ001", at("01T09:00:00.000"), camera="CAM-L"), []),
+    # §5 confidence floor 0.80: no LEZ hit below it.
+    (read("R24", "1LEZ001", at("02T08:00:00.000"), camera="CAM-L", confidence=0.79), []),
+    # §7 local date: 23:30 UTC on 1 March is 00:30 on 2 March in Brussels -> a new key, a new hit.
+    (read("R25", "1LEZ001", at("01T23:30:00.000"), camera="CAM-L"), [("lez_vehicle_status", "L1", "LEZ_NOT_ADMITTED", 0, "BXL", 20, "P4", 1)]),
+    # §5 zone-specific status wins in BXL (admitted); zone-less decides in ANT (not admitted); each zone checked.
+    (read("R26", "1LEZ002", at("01T08:00:00.000"), camera="CAM-LL"), [("lez_vehicle_status", "L3", "LEZ_NOT_ADMITTED", 0, "ANT", 20, "P4", 1)]),
+    # §5 an active permit for (r, Z): no hit, whatever the status says.
+    (read("R27", "1LEZ003", at("01T08:00:00.000"), camera="CAM-L"), []),
+    # §5 admitted = true: no hit.
+    (read("R28", "1LEZ004", at("01T08:00:00.000"), camera="CAM-L"), []),
+    # §5 several zone-less status entries: the smallest entry_id (L6a, admitted) decides.
+    (read("R29", "1LEZ005", at("01T08:00:00.000"), camera="CAM-L"), []),
+    # §5 unknown to both lists: LEZ_UNREGISTERED, no entry_id; 10 - 10 (country unknown) = 0 -> 0, P4.
+    (read("R30", "9NEW999", at("01T08:00:00.000"), camera="CAM-L", country=None, confidence=0.85),
+     [("lez_vehicle_status", None, "LEZ_UNREGISTERED", 0, "BXL", 0, "P4", 2)]),
+    # Same plate at a BXL+ANT camera: BXL folded into R30's hit, ANT is a new key.
+    (read("R31", "9NEW999", at("01T08:50:00.000"), camera="CAM-LL", country=None),
+     [("lez_vehicle_status", None, "LEZ_UNREGISTERED", 0, "ANT", 0, "P4", 1)]),
+    # §5 LEZ matches exactly: an OCR variant of a listed plate is an unregistered vehicle; 10*0.95+0.5 -> 10.
+    (read("R32", "1LE2001", at("01T08:00:00.000"), camera="CAM-L", confidence=0.9),
+     [("lez_vehicle_status", None, "LEZ_UNREGISTERED", 0, "BXL", 10, "P4", 1)]),
+    # §3 a camera missing from the registry is valid: alert lists apply.
+    (read("R33", "1ABC123", at("02T12:00:00.000"), camera="CAM-X"), [("stolen_vehicles", "S1", "EXACT", 0, None, 70, "P2", 1)]),
+]
+
+BAD_READS = [
+    ("this is not json", None, "MALFORMED"),
+    (json.dumps({"read_id": "D2", "camera_id": "CAM-A", "event_time": T0, "ocr_confidence": 0.9}), "D2", "MALFORMED"),
+    (json.dumps(read("D3", "1ABC123", "yesterday")), "D3", "BAD_TIMESTAMP"),
+    (json.dumps({k: v for k, v in read("D4", "1ABC123", T0).items() if k != "event_time"}), "D4", "BAD_TIMESTAMP"),
+    (json.dumps(read("D5", "-- . --", T0)), "D5", "EMPTY_PLATE"),
+    (json.dumps(read("D6", "ABCDEFGHIJKLM", T0)), "D6", "PLATE_TOO_LONG"),
+    (json.dumps(read("D7", "1ABC123", T0, confidence=1.5)), "D7", "BAD_CONFIDENCE"),
+    (json.dumps({k: v for k, v in read("D8", "1ABC123", T0).items() if k != "ocr_confidence"}), "D8", "BAD_CONFIDENCE"),
+]
+
+
+def spec_hit_id(read_id, list_name, entry_id, zone) -> str:
+    """§9, written out again here so the job's own implementation is checked."""
+    text = "|".join([read_id, list_name, entry_id or "", zone or ""])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def expected_hits() -> list[dict]:
+    hits = []
+    for r, outcomes in CASES:
+        for list_name, entry_id, kind, subs, zone, score, priority, sightings in outcomes:
+            hits.append({"hit_id": spec_hit_id(r["read_id"], list_name, entry_id, zone), "read_id": r["read_id"],
+                         "list_name": list_name, "entry_id": entry_id, "match_kind": kind, "substitutions": subs,
+                         "zone": zone, "score": score, "priority": priority, "sightings": sightings})
+    return sorted(hits, key=lambda h: h["hit_id"])
+
+
+def _write(path, rows):
+    path.write_text("".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows))
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["parallelism-1", "parallelism-2"])
+def run(request, tmp_path_factory):
+    d = tmp_path_factory.mktemp(f"p{request.param}")
+    reads = [json.dumps(r) for r, _ in CASES]
+    # Bad reads interleaved with good ones, as they arrive in practice.
+    for i, (line, _, _) in enumerate(BAD_READS):
+        reads.insert(3 * i + 1, line)
+    _write(d / "reads.jsonl", reads)
+    _write(d / "reference.jsonl", REFERENCE)
+    _write(d / "cameras.jsonl", CAMERAS)
+    status = main(["run", "--reads", str(d / "reads.jsonl"), "--reference", str(d / "reference.jsonl"),
+                   "--cameras", str(d / "cameras.jsonl"), "--hits", str(d / "hits.jsonl"),
+                   "--dead-letters", str(d / "dead.jsonl"), "--parallelism", str(request.param)])
+    assert status == 0
+    hits = [json.loads(line) for line in (d / "hits.jsonl").read_text().splitlines()]
+    dead = [json.loads(line) for line in (d / "dead.jsonl").read_text().splitlines()]
+    return {"hits": hits, "dead": dead, "reads": reads}
+
+
+FIELDS = ("hit_id", "read_id", "list_name", "entry_id", "match_kind", "substitutions", "zone", "score", "priority", "sightings")
+
+
+def test_every_expected_hit_and_no_other(run):
+    got = sorted(({k: h[k] for k in FIELDS} for h in run["hits"]), key=lambda h: h["hit_id"])
+    expected = expected_hits()
+    assert [h["read_id"] + ":" + (h["entry_id"] or h["zone"]) for h in got] == \
+        [h["read_id"] + ":" + (h["entry_id"] or h["zone"]) for h in expected]
+    assert got == expected
+
+
+def test_hits_carry_the_fields_of_spec_10(run):
+    by_read = {r["read_id"]: r for r, _ in CASES}
+    for hit in run["hits"]:
+        source = by_read[hit["read_id"]]
+        assert hit["camera_id"] == source["camera_id"]
+        assert hit["event_time"] == (source["event_time"] if isinstance(source["event_time"], int) else epoch_ms(source["event_time"]))
+        assert hit["plate"].isalnum() and hit["plate"].isupper()
+        factors = [factor for factor, _ in hit["explanation"]]
+        assert factors[0] == "severity" and factors[-1] == "score"
+        assert hit["explanation"][-1][1] == hit["score"]
+
+
+def test_every_bad_read_is_a_dead_letter_with_its_reason_and_original_line(run):
+    got = sorted((d["read_id"] or "", d["reason"], d["original"]) for d in run["dead"])
+    expected = sorted((read_id or "", reason, line) for line, read_id, reason in BAD_READS)
+    assert got == expected
+
+
+def test_no_read_is_lost(run):
+    """§3: every read is a hit candidate or a dead letter; the counts add up."""
+    valid = len(CASES)
+    assert len(run["reads"]) == valid + len(run["dead"])
