@@ -328,21 +328,29 @@ class ReferenceIndex:
                             else:
                                 lez_slots.append(slot)
                 slot = (meta & NEXT_MASK) - 1
-        for mode, offset, width, bucket in self.wildcards._shapes:
-            if n < offset + width:
-                continue
-            if mode == 0:
-                hit = plate[offset:offset + width] in bucket
-            elif mode == 1:
-                hit = plate[n - offset - width:n - offset] in bucket
-            else:
-                hit = True
-            if hit:
+        wildcards = self.wildcards
+        for place, bucket in wildcards.fixed:
+            filed = bucket.get(plate[place])
+            if filed:
                 if matches is None:
                     matches = []
-                self._match_wildcards(plate, country, t, matches)
-                break
-        verdicts = self._decide_lez(zones, lez_slots) if zones else _NO_VERDICTS
+                self._match_wildcards(filed, plate, country, t, matches)
+        for width, bucket in wildcards.floating_shapes:
+            filed = wildcards.floating(bucket, plate, width)
+            if filed:
+                if matches is None:
+                    matches = []
+                self._match_wildcards(filed, plate, country, t, matches)
+        if not zones:
+            verdicts = _NO_VERDICTS
+        elif lez_slots is not None and len(lez_slots) == 1 and not (
+                meta := self._rec[(lez_slots[0] << 2) + 3]) & NOT_ADMITTED \
+                and self._kind[(meta >> LIST_SHIFT) & 255] == KIND_STATUS:
+            # The common case: one status entry that admits, and no permit. It
+            # admits where it decides, and elsewhere decides nothing: no hit.
+            verdicts = _NO_VERDICTS
+        else:
+            verdicts = self._decide_lez(zones, lez_slots)
         if not matches and not verdicts:
             return NO_MATCHES
         return ReadMatches(matches or [], verdicts)
@@ -388,9 +396,12 @@ class ReferenceIndex:
         return Match(self._list_names[lid], self.entry_id(slot), kind, k, self._sev(slot),
                      self._attributes.get(slot, _NO_ATTRIBUTES))
 
-    def _match_wildcards(self, plate: str, country: str | None, t: int,
+    def _match_wildcards(self, filed, plate: str, country: str | None, t: int,
                          matches: list[Match]) -> None:
-        for pattern in self.wildcards.match(plate):
+        n = len(plate)
+        for pattern in filed:
+            if not (pattern.min_len <= n <= pattern.max_len and pattern.regex.fullmatch(plate)):
+                continue
             entry = pattern.entry
             if self._kind[pattern.list_id] != KIND_ALERT:
                 continue  # spec §5: LEZ lists match exactly, never by wildcard

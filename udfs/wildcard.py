@@ -3,8 +3,10 @@
 A valid pattern holds at most two wildcards and at least four other characters,
 so it always holds a run of two or more adjacent literal characters (four
 literals in at most three runs). Each pattern is filed under one *anchor*: a
-literal run of up to three characters, preferably at a fixed distance from the
-start of the plate (no ``*`` before it), else from the end, else floating. A
+literal run of up to four characters (longer is more selective: a three-digit
+anchor would send a third of all reads to verification), preferably at a fixed
+distance from the start of the plate (no ``*`` before it), else from the end,
+else floating. A
 read looks up, for each anchor shape in use, the one substring of the read at
 that place (every substring for floating anchors), and verifies only the
 patterns found there. No read scans all wildcard entries.
@@ -18,7 +20,7 @@ from typing import Iterator
 from udfs.model import ReferenceEntry
 
 FROM_START, FROM_END, FLOATING = 0, 1, 2
-MAX_ANCHOR = 3
+MAX_ANCHOR = 4
 
 
 class WildcardPattern:
@@ -70,6 +72,8 @@ class WildcardIndex:
         self._by_id: dict[tuple[int, str], WildcardPattern] = {}
         self._buckets: dict[tuple[int, int, int], dict[str, list[WildcardPattern]]] = {}
         self._shapes: tuple = ()
+        self.fixed: tuple = ()
+        self.floating_shapes: tuple = ()
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -107,28 +111,43 @@ class WildcardIndex:
     def _refresh(self) -> None:
         self._shapes = tuple((mode, offset, width, bucket)
                              for (mode, offset, width), bucket in self._buckets.items())
+        # For the read path: a slice per fixed anchor place. On a read too short
+        # for the place the slice is shorter than the anchor, so it finds nothing.
+        self.fixed = tuple(
+            (slice(offset, offset + width) if mode == FROM_START
+             else slice(-(offset + width), -offset or None), bucket)
+            for (mode, offset, width), bucket in self._buckets.items() if mode != FLOATING)
+        self.floating_shapes = tuple((width, bucket)
+                                     for (mode, _, width), bucket in self._buckets.items()
+                                     if mode == FLOATING)
+
+    @staticmethod
+    def floating(bucket: dict[str, list[WildcardPattern]], plate: str,
+                 width: int) -> list[WildcardPattern]:
+        """Patterns of a floating-anchor bucket whose anchor occurs anywhere in ``plate``."""
+        found: list[WildcardPattern] = []
+        for i in range(len(plate) - width + 1):
+            for pattern in bucket.get(plate[i:i + width], ()):
+                if pattern not in found:
+                    found.append(pattern)
+        return found
 
     def candidates(self, plate: str) -> list[WildcardPattern]:
-        """The patterns whose anchor the read holds at the anchor's place (unverified)."""
+        """The patterns whose anchor the read holds at the anchor's place (unverified).
+
+        Each pattern is filed under exactly one anchor, so no pattern comes twice.
+        """
         n = len(plate)
         found: list[WildcardPattern] = []
         for mode, offset, width, bucket in self._shapes:
             if n < offset + width:
                 continue
             if mode == FROM_START:
-                hit = bucket.get(plate[offset:offset + width])
+                found.extend(bucket.get(plate[offset:offset + width], ()))
             elif mode == FROM_END:
-                hit = bucket.get(plate[n - offset - width:n - offset])
+                found.extend(bucket.get(plate[n - offset - width:n - offset], ()))
             else:
-                seen: set[int] = set()
-                for i in range(n - width + 1):
-                    for pattern in bucket.get(plate[i:i + width], ()):
-                        if id(pattern) not in seen:
-                            seen.add(id(pattern))
-                            found.append(pattern)
-                continue
-            if hit:
-                found.extend(hit)
+                found.extend(self.floating(bucket, plate, width))
         return found
 
     def match(self, plate: str) -> list[WildcardPattern]:
