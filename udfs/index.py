@@ -105,7 +105,7 @@ class ReferenceIndex:
         self._free: list[int] = []
         self._attributes: dict[int, Mapping[str, str]] = {}
         self._by_key = IntTable()
-        self._by_id = IntTable()
+        self._by_id = IntTable(max_load=0.75)  # updates only: fuller is fine
         self._id_overflow: dict[tuple[int, str], int] = {}
         self._inert: dict[tuple[int, str], ReferenceEntry] = {}
         self.wildcards = WildcardIndex()

@@ -2,7 +2,10 @@
 
 Why not a ``dict``: at ten million entries a dict of ints costs ~95 bytes per
 entry (table plus two int objects); this table costs 16 bytes per slot at a
-load of at most one half, and is filled in bulk with numpy.
+load of at most ``max_load``, and is filled in bulk with numpy. The load trades
+memory for the length of unsuccessful probes: the plate-key table, probed by
+every read (most of them misses), keeps the default 0.5; the entry-id table,
+used by updates only, runs fuller.
 
 Layout: one ``array('q')`` of (key, value) pairs, so a probe touches one cache
 line (at ten million entries every random memory access is a cache and TLB
@@ -33,12 +36,18 @@ class IntTable:
     at ``2 * ((key % PRIME) & mask)`` and stepping by 2 modulo ``pair_mask + 1``.
     """
 
-    def __init__(self, capacity_hint: int = 0):
-        bits = _MIN_BITS
-        while (1 << bits) < 2 * capacity_hint:
-            bits += 1
-        self._alloc(bits)
+    def __init__(self, capacity_hint: int = 0, max_load: float = 0.5):
+        if not 0.1 <= max_load <= 0.9:
+            raise ValueError(f"max_load must be in [0.1, 0.9], got {max_load}")
+        self.max_load = max_load
+        self._alloc(self._bits_for(capacity_hint))
         self.size = 0
+
+    def _bits_for(self, count: int) -> int:
+        bits = _MIN_BITS
+        while (1 << bits) * self.max_load < count:
+            bits += 1
+        return bits
 
     def _alloc(self, bits: int) -> None:
         self.bits = bits
@@ -69,7 +78,7 @@ class IntTable:
             j = (j + 2) & self.pair_mask
 
     def put(self, key: int, value: int) -> None:
-        if 2 * (self.size + 1) > self.capacity:
+        if self.size + 1 > self.capacity * self.max_load:
             self._grow(self.bits + 1)
         pairs = self.pairs
         j = ((key % PRIME) & self.mask) << 1
@@ -158,10 +167,7 @@ class IntTable:
             for key, value in zip(keys[present].tolist(), values[present].tolist()):
                 self.put(key, value)
             keys, values = keys[~present], values[~present]
-        needed = self.size + len(keys)
-        bits = self.bits
-        while (1 << bits) < 2 * needed:
-            bits += 1
+        bits = max(self.bits, self._bits_for(self.size + len(keys)))
         if bits != self.bits:
             self._grow(bits)
         self._insert_new(keys, values)

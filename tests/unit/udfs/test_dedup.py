@@ -143,3 +143,20 @@ def test_state_tells_when_it_may_expire():
     assert next_local_midnight(parse_instant("2026-07-01T12:00:00Z")) == parse_instant(
         "2026-07-01T22:00:00Z")
     assert expires_at(EMPTY_STATE, 10) is None
+
+
+def test_spec_7_zero_window_suppresses_nothing():
+    """§7 (reading): 'less than 0 away' never holds."""
+    from udfs.config import ListSettings, MatchingSettings
+    eng = HitEngine(MatchingSettings(lists={"x": ListSettings(dedup_window_ms=0)}))
+    eng.apply(entry(list_name="x"))
+    h1, = eng.evaluate(read(read_id="a"))
+    h2, = eng.evaluate(read(read_id="b"))
+    assert run([h1, h2])[0] == [True, True]
+
+
+def test_spec_7_tie_folds_into_the_earliest_emitted_hit():
+    """§7 (reading): equidistant from two emitted hits, a read folds into the earlier."""
+    a, b = alert_hit(T0, "a"), alert_hit(T0 + 12 * MIN, "b")
+    state = decide(decide(EMPTY_STATE, b).state, a).state
+    assert decide(state, alert_hit(T0 + 6 * MIN, "c")).folded_into == a.hit_id

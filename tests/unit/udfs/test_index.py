@@ -166,3 +166,14 @@ def test_int_table_bulk_insert_matches_scalar_puts():
     for key in keys[:500].tolist():
         assert table.delete(key)
     assert table.get_many(keys[500:]).tolist() == values[500:].tolist()
+
+
+def test_int_table_respects_its_max_load():
+    table = IntTable(max_load=0.75)
+    table.put_many(np.arange(1000, dtype=np.int64), np.arange(1000, dtype=np.int64))
+    assert len(table) / table.capacity <= 0.75
+    for key in range(1000, 2000):
+        table.put(key, key)
+    assert len(table) / table.capacity <= 0.75 and table.get(1500) == 1500
+    with pytest.raises(ValueError):
+        IntTable(max_load=1.0)

@@ -63,3 +63,8 @@ def test_spec_4_countries_compatible_when_either_unknown_or_equal():
     assert compatible(None, "BE") and compatible("BE", None) and compatible(None, None)
     assert compatible("BE", "BE")
     assert not compatible("BE", "NL")
+
+
+def test_spec_2_canon_upper_cases_after_decomposition():
+    """§2 (reading): upper-casing comes after NFKD, so ß becomes SS."""
+    assert canon("straße 1") == "STRASSE1"

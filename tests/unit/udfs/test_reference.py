@@ -82,3 +82,22 @@ def test_spec_1_camera_parsing_and_invalid_cameras():
         with pytest.raises(InvalidEntry) as info:
             parse_camera(bad)
         assert info.value.reason == BAD_CAMERA
+
+
+def test_refused_upsert_leaves_the_previous_version_in_place():
+    """§1 (reading): a refused UPSERT changes nothing, it does not delete."""
+    from udfs.engine import HitEngine
+    eng = HitEngine()
+    eng.apply_record({**BASE})
+    with pytest.raises(InvalidEntry):
+        eng.apply_record({**BASE, "plate": "A?B?C?D"})
+    assert eng.index.get("stolen_vehicles", "E1").plate == "1ABC123"
+
+
+def test_empty_validity_window_is_accepted_and_never_active():
+    """§4 (reading): valid_from >= valid_until is accepted, never active."""
+    from udfs.engine import HitEngine
+    from .helpers import T0, read
+    eng = HitEngine()
+    eng.apply_record({**BASE, "valid_from": T0, "valid_until": T0})
+    assert len(eng.index) == 1 and eng.evaluate(read(t=T0)) == []
