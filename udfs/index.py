@@ -110,6 +110,7 @@ class ReferenceIndex:
         self._inert: dict[tuple[int, str], ReferenceEntry] = {}
         self.wildcards = WildcardIndex()
         self._live = 0
+        self._unregistered: dict[tuple, list] = {}
 
     # -- registries --------------------------------------------------------------
 
@@ -281,7 +282,8 @@ class ReferenceIndex:
         decide (spec §5); the caller passes none when the camera is unknown, has
         no zone, or the read's confidence is below the floor. One match per
         entry, the best way (EXACT, then fewest substitutions, then WILDCARD).
-        Returns ``NO_MATCHES`` (shared, empty: do not mutate) when nothing matched.
+        The result and its lists are read-only: some are shared between reads
+        (``NO_MATCHES`` when nothing matched, the LEZ_UNREGISTERED verdicts).
         The hot path: one hash probe, a walk of the short chain of slots sharing
         the read's OCR-class key, and one probe per wildcard anchor shape in use.
         """
@@ -300,7 +302,7 @@ class ReferenceIndex:
             slot = pairs[j + 1]
             code = int(plate, 36) + OFFSET[n]
             cid = self._country_ids.get(country, -1) if country is not None else 0
-            rec = self._rec
+            rec, kinds = self._rec, self._kind
             while slot >= 0:
                 b = slot << 2
                 meta = rec[b + 3]
@@ -308,7 +310,7 @@ class ReferenceIndex:
                     c = (meta >> COUNTRY_SHIFT) & 255
                     if cid == 0 or c == 0 or c == cid:
                         lid = (meta >> LIST_SHIFT) & 255
-                        if self._kind[lid] == KIND_ALERT:
+                        if kinds[lid] == KIND_ALERT:
                             if rec[b] == code:
                                 found = self._match(slot, lid, EXACT, 0)
                             elif self._max_subs[lid]:
@@ -358,7 +360,12 @@ class ReferenceIndex:
     def _decide_lez(self, zones: Sequence[str], slots: list[int] | None) -> list:
         if slots is None:
             # Unknown to both lists: LEZ_UNREGISTERED in every zone (spec §5 step 3).
-            return [(zone, _UNREGISTERED) for zone in zones]
+            # One shared list per zone tuple: results are read-only for callers.
+            zones = zones if type(zones) is tuple else tuple(zones)
+            verdicts = self._unregistered.get(zones)
+            if verdicts is None:
+                verdicts = self._unregistered[zones] = [(z, _UNREGISTERED) for z in zones]
+            return verdicts
         meta = self._rec[(slots[0] << 2) + 3]
         if len(slots) == 1 and self._kind[(meta >> LIST_SHIFT) & 255] == KIND_STATUS:
             # The common case, one status entry and no permit: it decides in its

@@ -177,3 +177,9 @@ def test_int_table_respects_its_max_load():
     assert len(table) / table.capacity <= 0.75 and table.get(1500) == 1500
     with pytest.raises(ValueError):
         IntTable(max_load=1.0)
+
+
+def test_match_accepts_zones_as_any_sequence():
+    ix = ReferenceIndex()
+    assert [z for z, _ in ix.match("1ABC123", None, T0, ["GENT", "ANTWERPEN"]).lez] == [
+        "GENT", "ANTWERPEN"]
