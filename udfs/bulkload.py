@@ -17,7 +17,7 @@ refused there are returned as ``InvalidEntry`` errors.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

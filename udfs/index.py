@@ -22,59 +22,22 @@ followed by an UPSERT, or a re-UPSERT, updates in place.
 from __future__ import annotations
 
 from array import array
-from typing import Iterator, Mapping, NamedTuple, Sequence
+from typing import Iterator, Mapping
 
-from udfs import lez
-from udfs.config import ALERT, LEZ_PERMIT, LEZ_STATUS, MatchingSettings
-from udfs.inttable import PRIME, IntTable
-from udfs.model import (DELETE, EXACT, LEZ_NOT_ADMITTED, LEZ_UNREGISTERED, OCR, UPSERT,
-                        WILDCARD, ReferenceEntry)
-from udfs.platecode import MAX_CODED_LENGTH, OFFSET, OcrClasses, decode, encode
+from udfs import lez, lookup
+from udfs.config import MatchingSettings
+from udfs.inttable import IntTable
+from udfs.layout import (COUNTRY_SHIFT, FNV_OFFSET, FNV_PRIME, KIND_ALERT, KIND_CODE,
+                         KIND_PERMIT, KIND_STATUS, LIST_SHIFT, LIVE, MAX_COUNTRIES, MAX_LISTS,
+                         MAX_ZONES, NEXT_MASK, NO_MATCHES, NOT_ADMITTED, ZONE_SHIFT, Match,
+                         ReadMatches, id_hash)
+from udfs.model import DELETE, UPSERT, ReferenceEntry
+from udfs.platecode import MAX_CODED_LENGTH, OcrClasses, decode, encode
 from udfs.wildcard import WildcardIndex
 
-KIND_ALERT, KIND_STATUS, KIND_PERMIT = 0, 1, 2
-_KIND_CODE = {ALERT: KIND_ALERT, LEZ_STATUS: KIND_STATUS, LEZ_PERMIT: KIND_PERMIT}
-# The packed word of a slot: next+1 in bits 0-31, list 32-39, country 40-47,
-# zone 48-60, LIVE bit 61, NOT_ADMITTED bit 62 (always below 2**63).
-NEXT_MASK = (1 << 32) - 1
-LIST_SHIFT, COUNTRY_SHIFT, ZONE_SHIFT = 32, 40, 48
-MAX_LISTS, MAX_COUNTRIES, MAX_ZONES = 255, 255, (1 << 13) - 1
-LIVE, NOT_ADMITTED = 1 << 61, 1 << 62
-_M64 = (1 << 64) - 1
-_M63 = (1 << 63) - 1
-FNV_OFFSET, FNV_PRIME = 0xCBF29CE484222325, 0x100000001B3
-_NO_ATTRIBUTES: Mapping[str, str] = {}
-
-
-def id_hash(list_id: int, entry_id: bytes) -> int:
-    """FNV-1a over the list id byte and the UTF-8 entry id, folded to 63 bits."""
-    h = ((FNV_OFFSET ^ list_id) * FNV_PRIME) & _M64
-    for byte in entry_id:
-        h = ((h ^ byte) * FNV_PRIME) & _M64
-    return h & _M63
-
-
-class Match(NamedTuple):
-    """One way a read matches one entry. ``severity`` is the entry's own (or None)."""
-
-    list_name: str
-    entry_id: str
-    kind: str
-    substitutions: int
-    severity: int | None
-    attributes: Mapping[str, str]
-
-
-class ReadMatches(NamedTuple):
-    """All a read matched: alert ``matches`` and, per LEZ zone, a ``lez.LezVerdict``."""
-
-    matches: list[Match]
-    lez: list[tuple[str, lez.LezVerdict]]
-
-
-NO_MATCHES = ReadMatches([], [])
-_NO_VERDICTS: list = []
-_UNREGISTERED = lez.LezVerdict(LEZ_UNREGISTERED, None)
+__all__ = ["ReferenceIndex", "Match", "ReadMatches", "NO_MATCHES", "id_hash", "KIND_ALERT",
+           "KIND_STATUS", "KIND_PERMIT", "LIVE", "NOT_ADMITTED", "LIST_SHIFT",
+           "COUNTRY_SHIFT", "ZONE_SHIFT", "FNV_OFFSET", "FNV_PRIME"]
 
 
 class ReferenceIndex:
@@ -123,7 +86,7 @@ class ReferenceIndex:
             settings = self.settings.for_list(name)
             self._list_names.append(name)
             self._list_ids[name] = lid
-            self._kind.append(_KIND_CODE[settings.kind])
+            self._kind.append(KIND_CODE[settings.kind])
             self._max_subs.append(settings.max_ocr_substitutions)
         return lid
 
@@ -272,150 +235,14 @@ class ReferenceIndex:
         self._eid_len.append(0)
         return slot
 
-    # -- reading -----------------------------------------------------------------
+    # -- reading (udfs.lookup) -----------------------------------------------------
 
-    def match(self, plate: str, country: str | None, t: int,
-              zones: Sequence[str] = ()) -> ReadMatches:
-        """Every active, country-compatible entry ``plate`` matches, and the LEZ verdicts.
-
-        ``plate`` is canonical (1..12 characters). ``zones`` are the LEZ zones to
-        decide (spec §5); the caller passes none when the camera is unknown, has
-        no zone, or the read's confidence is below the floor. One match per
-        entry, the best way (EXACT, then fewest substitutions, then WILDCARD).
-        The result and its lists are read-only: some are shared between reads
-        (``NO_MATCHES`` when nothing matched, the LEZ_UNREGISTERED verdicts).
-        The hot path: one hash probe, a walk of the short chain of slots sharing
-        the read's OCR-class key, and one probe per wildcard anchor shape in use.
-        """
-        n = len(plate)
-        key = int(plate.encode().translate(self._ocr_bytes), 36) + OFFSET[n]
-        table = self._by_key
-        pairs = table.pairs
-        j = ((key % PRIME) & table.mask) << 1
-        k = pairs[j]
-        while k != key and k != -1:
-            j = (j + 2) & table.pair_mask
-            k = pairs[j]
-        matches: list[Match] | None = None
-        lez_slots: list[int] | None = None
-        if k == key:
-            slot = pairs[j + 1]
-            code = int(plate, 36) + OFFSET[n]
-            cid = self._country_ids.get(country, -1) if country is not None else 0
-            rec, kinds = self._rec, self._kind
-            while slot >= 0:
-                b = slot << 2
-                meta = rec[b + 3]
-                if rec[b + 1] <= t < rec[b + 2]:
-                    c = (meta >> COUNTRY_SHIFT) & 255
-                    if cid == 0 or c == 0 or c == cid:
-                        lid = (meta >> LIST_SHIFT) & 255
-                        if kinds[lid] == KIND_ALERT:
-                            if rec[b] == code:
-                                found = self._match(slot, lid, EXACT, 0)
-                            elif self._max_subs[lid]:
-                                subs = sum(x != y for x, y in zip(decode(rec[b]), plate))
-                                found = self._match(slot, lid, OCR, subs) \
-                                    if subs <= self._max_subs[lid] else None
-                            else:
-                                found = None
-                            if found is not None:
-                                if matches is None:
-                                    matches = [found]
-                                else:
-                                    matches.append(found)
-                        elif zones and rec[b] == code:
-                            if lez_slots is None:
-                                lez_slots = [slot]
-                            else:
-                                lez_slots.append(slot)
-                slot = (meta & NEXT_MASK) - 1
-        wildcards = self.wildcards
-        for place, bucket in wildcards.fixed:
-            filed = bucket.get(plate[place])
-            if filed:
-                if matches is None:
-                    matches = []
-                self._match_wildcards(filed, plate, country, t, matches)
-        for width, bucket in wildcards.floating_shapes:
-            filed = wildcards.floating(bucket, plate, width)
-            if filed:
-                if matches is None:
-                    matches = []
-                self._match_wildcards(filed, plate, country, t, matches)
-        if not zones:
-            verdicts = _NO_VERDICTS
-        elif lez_slots is not None and len(lez_slots) == 1 and not (
-                meta := self._rec[(lez_slots[0] << 2) + 3]) & NOT_ADMITTED \
-                and self._kind[(meta >> LIST_SHIFT) & 255] == KIND_STATUS:
-            # The common case: one status entry that admits, and no permit. It
-            # admits where it decides, and elsewhere decides nothing: no hit.
-            verdicts = _NO_VERDICTS
-        else:
-            verdicts = self._decide_lez(zones, lez_slots)
-        if not matches and not verdicts:
-            return NO_MATCHES
-        return ReadMatches(matches or [], verdicts)
-
-    def _decide_lez(self, zones: Sequence[str], slots: list[int] | None) -> list:
-        if slots is None:
-            # Unknown to both lists: LEZ_UNREGISTERED in every zone (spec §5 step 3).
-            # One shared list per zone tuple: results are read-only for callers.
-            zones = zones if type(zones) is tuple else tuple(zones)
-            verdicts = self._unregistered.get(zones)
-            if verdicts is None:
-                verdicts = self._unregistered[zones] = [(z, _UNREGISTERED) for z in zones]
-            return verdicts
-        meta = self._rec[(slots[0] << 2) + 3]
-        if len(slots) == 1 and self._kind[(meta >> LIST_SHIFT) & 255] == KIND_STATUS:
-            # The common case, one status entry and no permit: it decides in its
-            # zone, or in every zone when it has none, and nowhere else.
-            if not meta & NOT_ADMITTED:
-                return _NO_VERDICTS
-            entry_zone = self._zones[(meta >> ZONE_SHIFT) & MAX_ZONES]
-            status = self._status(slots[0])
-            return [(zone, lez.LezVerdict(LEZ_NOT_ADMITTED, status))
-                    for zone in zones if entry_zone is None or entry_zone == zone]
-        statuses, permits = [], []
-        for slot in slots:
-            meta = self._meta(slot)
-            if self._kind[(meta >> LIST_SHIFT) & 255] == KIND_STATUS:
-                statuses.append(self._status(slot))
-            else:
-                permits.append(self._zones[(meta >> ZONE_SHIFT) & MAX_ZONES])
-        verdicts = []
-        for zone in zones:
-            verdict = lez.decide(zone, statuses, permits)
-            if verdict is not None:
-                verdicts.append((zone, verdict))
-        return verdicts
-
-    def _status(self, slot: int) -> lez.StatusFound:
-        meta = self._meta(slot)
-        return lez.StatusFound(self.entry_id(slot), self._zones[(meta >> ZONE_SHIFT) & MAX_ZONES],
-                               not meta & NOT_ADMITTED, self._sev(slot))
-
-    def _sev(self, slot: int) -> int | None:
-        severity = self._severity[slot]
-        return None if severity < 0 else severity
-
-    def _match(self, slot: int, lid: int, kind: str, k: int) -> Match:
-        return Match(self._list_names[lid], self.entry_id(slot), kind, k, self._sev(slot),
-                     self._attributes.get(slot, _NO_ATTRIBUTES))
-
-    def _match_wildcards(self, filed, plate: str, country: str | None, t: int,
-                         matches: list[Match]) -> None:
-        n = len(plate)
-        for pattern in filed:
-            if not (pattern.min_len <= n <= pattern.max_len and pattern.regex.fullmatch(plate)):
-                continue
-            entry = pattern.entry
-            if self._kind[pattern.list_id] != KIND_ALERT:
-                continue  # spec §5: LEZ lists match exactly, never by wildcard
-            if entry.valid_from <= t < entry.valid_until and (
-                    country is None or entry.country is None or entry.country == country):
-                matches.append(Match(entry.list_name, entry.entry_id, WILDCARD, 0,
-                                     entry.severity, entry.attributes))
+    match = lookup.match
+    _decide_lez = lookup._decide_lez
+    _status = lookup._status
+    _sev = lookup._sev
+    _match = lookup._match
+    _match_wildcards = lookup._match_wildcards
 
     # -- inspection ----------------------------------------------------------------
 

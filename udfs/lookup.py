@@ -1,0 +1,162 @@
+"""The read path of the reference index: what one read matches (spec §4, §5).
+
+These functions are the methods ``ReferenceIndex.match`` and its helpers, kept
+apart from the update path; they read the slot layout of ``udfs.layout``.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from udfs import lez
+from udfs.inttable import PRIME
+from udfs.layout import (COUNTRY_SHIFT, KIND_ALERT, KIND_STATUS, LIST_SHIFT, MAX_ZONES,
+                         NEXT_MASK, NO_MATCHES, NOT_ADMITTED, ZONE_SHIFT, Match, ReadMatches,
+                         NO_ATTRIBUTES, NO_VERDICTS, UNREGISTERED_VERDICT)
+from udfs.model import EXACT, LEZ_NOT_ADMITTED, OCR, WILDCARD
+from udfs.platecode import OFFSET, decode
+
+
+def match(self, plate: str, country: str | None, t: int,
+          zones: Sequence[str] = ()) -> ReadMatches:
+    """Every active, country-compatible entry ``plate`` matches, and the LEZ verdicts.
+
+    ``plate`` is canonical (1..12 characters). ``zones`` are the LEZ zones to
+    decide (spec §5); the caller passes none when the camera is unknown, has
+    no zone, or the read's confidence is below the floor. One match per
+    entry, the best way (EXACT, then fewest substitutions, then WILDCARD).
+    The result and its lists are read-only: some are shared between reads
+    (``NO_MATCHES`` when nothing matched, the LEZ_UNREGISTERED verdicts).
+    The hot path: one hash probe, a walk of the short chain of slots sharing
+    the read's OCR-class key, and one probe per wildcard anchor shape in use.
+    """
+    n = len(plate)
+    key = int(plate.encode().translate(self._ocr_bytes), 36) + OFFSET[n]
+    table = self._by_key
+    pairs = table.pairs
+    j = ((key % PRIME) & table.mask) << 1
+    k = pairs[j]
+    while k != key and k != -1:
+        j = (j + 2) & table.pair_mask
+        k = pairs[j]
+    matches: list[Match] | None = None
+    lez_slots: list[int] | None = None
+    if k == key:
+        slot = pairs[j + 1]
+        code = int(plate, 36) + OFFSET[n]
+        cid = self._country_ids.get(country, -1) if country is not None else 0
+        rec, kinds = self._rec, self._kind
+        while slot >= 0:
+            b = slot << 2
+            meta = rec[b + 3]
+            if rec[b + 1] <= t < rec[b + 2]:
+                c = (meta >> COUNTRY_SHIFT) & 255
+                if cid == 0 or c == 0 or c == cid:
+                    lid = (meta >> LIST_SHIFT) & 255
+                    if kinds[lid] == KIND_ALERT:
+                        if rec[b] == code:
+                            found = self._match(slot, lid, EXACT, 0)
+                        elif self._max_subs[lid]:
+                            subs = sum(x != y for x, y in zip(decode(rec[b]), plate))
+                            found = self._match(slot, lid, OCR, subs) \
+                                if subs <= self._max_subs[lid] else None
+                        else:
+                            found = None
+                        if found is not None:
+                            if matches is None:
+                                matches = [found]
+                            else:
+                                matches.append(found)
+                    elif zones and rec[b] == code:
+                        if lez_slots is None:
+                            lez_slots = [slot]
+                        else:
+                            lez_slots.append(slot)
+            slot = (meta & NEXT_MASK) - 1
+    wildcards = self.wildcards
+    for place, bucket in wildcards.fixed:
+        filed = bucket.get(plate[place])
+        if filed:
+            if matches is None:
+                matches = []
+            self._match_wildcards(filed, plate, country, t, matches)
+    for width, bucket in wildcards.floating_shapes:
+        filed = wildcards.floating(bucket, plate, width)
+        if filed:
+            if matches is None:
+                matches = []
+            self._match_wildcards(filed, plate, country, t, matches)
+    if not zones:
+        verdicts = NO_VERDICTS
+    elif lez_slots is not None and len(lez_slots) == 1 and not (
+            meta := self._rec[(lez_slots[0] << 2) + 3]) & NOT_ADMITTED \
+            and self._kind[(meta >> LIST_SHIFT) & 255] == KIND_STATUS:
+        # The common case: one status entry that admits, and no permit. It
+        # admits where it decides, and elsewhere decides nothing: no hit.
+        verdicts = NO_VERDICTS
+    else:
+        verdicts = self._decide_lez(zones, lez_slots)
+    if not matches and not verdicts:
+        return NO_MATCHES
+    return ReadMatches(matches or [], verdicts)
+
+def _decide_lez(self, zones: Sequence[str], slots: list[int] | None) -> list:
+    if slots is None:
+        # Unknown to both lists: LEZ_UNREGISTERED in every zone (spec §5 step 3).
+        # One shared list per zone tuple: results are read-only for callers.
+        zones = zones if type(zones) is tuple else tuple(zones)
+        verdicts = self._unregistered.get(zones)
+        if verdicts is None:
+            verdicts = self._unregistered[zones] = [(z, UNREGISTERED_VERDICT) for z in zones]
+        return verdicts
+    meta = self._rec[(slots[0] << 2) + 3]
+    if len(slots) == 1 and self._kind[(meta >> LIST_SHIFT) & 255] == KIND_STATUS:
+        # The common case, one status entry and no permit: it decides in its
+        # zone, or in every zone when it has none, and nowhere else.
+        if not meta & NOT_ADMITTED:
+            return NO_VERDICTS
+        entry_zone = self._zones[(meta >> ZONE_SHIFT) & MAX_ZONES]
+        status = self._status(slots[0])
+        return [(zone, lez.LezVerdict(LEZ_NOT_ADMITTED, status))
+                for zone in zones if entry_zone is None or entry_zone == zone]
+    statuses, permits = [], []
+    for slot in slots:
+        meta = self._meta(slot)
+        if self._kind[(meta >> LIST_SHIFT) & 255] == KIND_STATUS:
+            statuses.append(self._status(slot))
+        else:
+            permits.append(self._zones[(meta >> ZONE_SHIFT) & MAX_ZONES])
+    verdicts = []
+    for zone in zones:
+        verdict = lez.decide(zone, statuses, permits)
+        if verdict is not None:
+            verdicts.append((zone, verdict))
+    return verdicts
+
+def _status(self, slot: int) -> lez.StatusFound:
+    meta = self._meta(slot)
+    return lez.StatusFound(self.entry_id(slot), self._zones[(meta >> ZONE_SHIFT) & MAX_ZONES],
+                           not meta & NOT_ADMITTED, self._sev(slot))
+
+def _sev(self, slot: int) -> int | None:
+    severity = self._severity[slot]
+    return None if severity < 0 else severity
+
+def _match(self, slot: int, lid: int, kind: str, k: int) -> Match:
+    return Match(self._list_names[lid], self.entry_id(slot), kind, k, self._sev(slot),
+                 self._attributes.get(slot, NO_ATTRIBUTES))
+
+def _match_wildcards(self, filed, plate: str, country: str | None, t: int,
+                     matches: list[Match]) -> None:
+    n = len(plate)
+    for pattern in filed:
+        if not (pattern.min_len <= n <= pattern.max_len and pattern.regex.fullmatch(plate)):
+            continue
+        entry = pattern.entry
+        if self._kind[pattern.list_id] != KIND_ALERT:
+            continue  # spec §5: LEZ lists match exactly, never by wildcard
+        if entry.valid_from <= t < entry.valid_until and (
+                country is None or entry.country is None or entry.country == country):
+            matches.append(Match(entry.list_name, entry.entry_id, WILDCARD, 0,
+                                 entry.severity, entry.attributes))
+
