@@ -182,8 +182,11 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
     group_start = np.concatenate(([True], ~same)) if m else np.zeros(0, bool)
     group_end = np.concatenate((~same, [True])) if m else np.zeros(0, bool)
     unique_keys = sorted_keys[group_start]
-    old_heads = index._by_key.get_many(unique_keys)
-    nxt_sorted[group_end] = old_heads
+    old_chains = index._by_key.get_many(unique_keys)
+    nxt_sorted[group_end] = np.where(old_chains < 0, -1, old_chains & ix.HEAD_MASK)
+    chain_flags = np.where(old_chains < 0, 0, old_chains & ix.HAS_ALERT)
+    if index._kind[lid] == ix.KIND_ALERT:
+        chain_flags |= ix.HAS_ALERT
     nxt[order] = nxt_sorted
     meta = (nxt + 1) | (lid << ix.LIST_SHIFT) | (countries[fast] << ix.COUNTRY_SHIFT) \
         | (zones[fast] << ix.ZONE_SHIFT) | flags[fast]
@@ -192,7 +195,7 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
     index._severity.frombytes(severity[fast].astype(np.int8).tobytes())
     index._eid_off.frombytes(np.asarray(offsets, dtype=np.int64).tobytes())
     index._eid_len.frombytes(fast_len.astype(np.uint16).tobytes())
-    index._by_key.put_many(unique_keys, slots[order][group_start])
+    index._by_key.put_many(unique_keys, slots[order][group_start] | chain_flags)
     index._by_id.put_many(hashes[fast], slots)
     index._live += m
 

@@ -27,7 +27,8 @@ from typing import Iterator, Mapping
 from udfs import lez, lookup
 from udfs.config import MatchingSettings
 from udfs.inttable import IntTable
-from udfs.layout import (COUNTRY_SHIFT, FNV_OFFSET, FNV_PRIME, KIND_ALERT, KIND_CODE,
+from udfs.layout import (COUNTRY_SHIFT, FNV_OFFSET, FNV_PRIME, HAS_ALERT, HEAD_MASK,
+                         KIND_ALERT, KIND_CODE,
                          KIND_PERMIT, KIND_STATUS, LIST_SHIFT, LIVE, MAX_COUNTRIES, MAX_LISTS,
                          MAX_ZONES, NEXT_MASK, NO_MATCHES, NOT_ADMITTED, ZONE_SHIFT, Match,
                          ReadMatches, id_hash)
@@ -37,7 +38,7 @@ from udfs.wildcard import WildcardIndex
 
 __all__ = ["ReferenceIndex", "Match", "ReadMatches", "NO_MATCHES", "id_hash", "KIND_ALERT",
            "KIND_STATUS", "KIND_PERMIT", "LIVE", "NOT_ADMITTED", "LIST_SHIFT",
-           "COUNTRY_SHIFT", "ZONE_SHIFT", "FNV_OFFSET", "FNV_PRIME"]
+           "COUNTRY_SHIFT", "ZONE_SHIFT", "FNV_OFFSET", "FNV_PRIME", "HAS_ALERT", "HEAD_MASK"]
 
 
 class ReferenceIndex:
@@ -162,13 +163,9 @@ class ReferenceIndex:
         if self._id_overflow.pop((lid, entry_id), None) is None:
             self._by_id.delete(id_hash(lid, eid))
         key = self.ocr.key(decode(self._rec[4 * slot]))
-        head = self._by_key.get(key)
+        head = self._by_key.get(key) & HEAD_MASK
         if head == slot:
-            nxt = self._next(slot)
-            if nxt >= 0:
-                self._by_key.put(key, nxt)
-            else:
-                self._by_key.delete(key)
+            head = self._next(slot)
         else:
             prev = head
             while prev >= 0 and self._next(prev) != slot:
@@ -176,6 +173,10 @@ class ReferenceIndex:
             if prev < 0:
                 raise RuntimeError(f"index corrupt: slot {slot} missing from its chain")
             self._set_next(prev, self._next(slot))
+        if head < 0:
+            self._by_key.delete(key)
+        else:
+            self._by_key.put(key, head | self._chain_flags(head))
         self._rec[4 * slot + 3] = 0
         self._attributes.pop(slot, None)
         self._free.append(slot)
@@ -211,12 +212,16 @@ class ReferenceIndex:
         if attributes:
             self._attributes[slot] = attributes
         key = self.ocr.key(plate)
-        meta |= self._by_key.get(key) + 1  # hang the slot in front of its chain
+        chain = self._by_key.get(key)
+        flags = 0 if chain < 0 else chain & HAS_ALERT
+        if self._kind[lid] == KIND_ALERT:
+            flags |= HAS_ALERT
+        meta |= (-1 if chain < 0 else chain & HEAD_MASK) + 1  # in front of its chain
         b = 4 * slot
         self._rec[b:b + 4] = array("q", (encode(plate), entry.valid_from, entry.valid_until,
                                          meta))
         self._severity[slot] = -1 if entry.severity is None else entry.severity
-        self._by_key.put(key, slot)
+        self._by_key.put(key, slot | flags)
         h = id_hash(lid, eid)
         other = self._by_id.get(h)
         if other >= 0 and self._meta(other) & LIVE:
@@ -224,6 +229,15 @@ class ReferenceIndex:
         else:
             self._by_id.put(h, slot)
         self._live += 1
+
+    def _chain_flags(self, slot: int) -> int:
+        """``HAS_ALERT`` when a slot of the chain from ``slot`` is of an alert list."""
+        while slot >= 0:
+            meta = self._meta(slot)
+            if self._kind[(meta >> LIST_SHIFT) & 255] == KIND_ALERT:
+                return HAS_ALERT
+            slot = (meta & NEXT_MASK) - 1
+        return 0
 
     def _new_slot(self) -> int:
         if self._free:

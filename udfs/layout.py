@@ -5,6 +5,12 @@ valid_from, valid_until, packed word). The packed word holds the next slot of
 its chain plus one (0 = end) in bits 0-31, the list id in 32-39, the country id
 in 40-47, the zone id in 48-60, ``LIVE`` in bit 61 and ``NOT_ADMITTED`` in bit
 62, so it stays below 2**63.
+
+The plate-key table maps an OCR-class key to its chain: the head slot in the
+low 40 bits (``HEAD_MASK``) and ``HAS_ALERT`` when any slot of the chain belongs
+to an alert list, so that a read with no LEZ zone to decide skips chains of LEZ
+entries alone (a registered vehicle passing an ordinary camera) without
+touching their slots.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ NEXT_MASK = (1 << 32) - 1
 LIST_SHIFT, COUNTRY_SHIFT, ZONE_SHIFT = 32, 40, 48
 MAX_LISTS, MAX_COUNTRIES, MAX_ZONES = 255, 255, (1 << 13) - 1
 LIVE, NOT_ADMITTED = 1 << 61, 1 << 62
+HEAD_MASK, HAS_ALERT = (1 << 40) - 1, 1 << 40
 _M64 = (1 << 64) - 1
 _M63 = (1 << 63) - 1
 FNV_OFFSET, FNV_PRIME = 0xCBF29CE484222325, 0x100000001B3

@@ -10,7 +10,8 @@ from typing import Sequence
 
 from udfs import lez
 from udfs.inttable import PRIME
-from udfs.layout import (COUNTRY_SHIFT, KIND_ALERT, KIND_STATUS, LIST_SHIFT, MAX_ZONES,
+from udfs.layout import (COUNTRY_SHIFT, HAS_ALERT, HEAD_MASK, KIND_ALERT, KIND_STATUS,
+                         LIST_SHIFT, MAX_ZONES,
                          NEXT_MASK, NO_MATCHES, NOT_ADMITTED, ZONE_SHIFT, Match, ReadMatches,
                          NO_ATTRIBUTES, NO_VERDICTS, UNREGISTERED_VERDICT)
 from udfs.model import EXACT, LEZ_NOT_ADMITTED, OCR, WILDCARD
@@ -28,7 +29,8 @@ def match(self, plate: str, country: str | None, t: int,
     The result and its lists are read-only: some are shared between reads
     (``NO_MATCHES`` when nothing matched, the LEZ_UNREGISTERED verdicts).
     The hot path: one hash probe, a walk of the short chain of slots sharing
-    the read's OCR-class key, and one probe per wildcard anchor shape in use.
+    the read's OCR-class key (skipped when there is no zone to decide and the
+    chain holds no alert entry), and one probe per wildcard anchor shape in use.
     """
     n = len(plate)
     key = int(plate.encode().translate(self._ocr_bytes), 36) + OFFSET[n]
@@ -41,8 +43,8 @@ def match(self, plate: str, country: str | None, t: int,
         k = pairs[j]
     matches: list[Match] | None = None
     lez_slots: list[int] | None = None
-    if k == key:
-        slot = pairs[j + 1]
+    if k == key and (zones or pairs[j + 1] & HAS_ALERT):
+        slot = pairs[j + 1] & HEAD_MASK
         code = int(plate, 36) + OFFSET[n]
         cid = self._country_ids.get(country, -1) if country is not None else 0
         rec, kinds = self._rec, self._kind

@@ -35,8 +35,9 @@ def probe(index, plates=("1ABC", "IABC", "1A8C", "7ABC", "1ABC9", "ABC1")):
     out = []
     for p in plates:
         for t in (T0 - 1, T0, T0 + 5):
-            r = index.match(p, "BE", t, ("Z1", "Z2"))
-            out.append((sorted(r.matches), sorted(r.lez, key=repr)))
+            for zones in ((), ("Z1", "Z2")):
+                r = index.match(p, "BE", t, zones)
+                out.append((sorted(r.matches), sorted(r.lez, key=repr)))
     return out
 
 
@@ -49,9 +50,11 @@ def test_load_batch_equals_applying_in_order(list_name, existing, rows, as_numpy
     """§1/§8: loading a list as columns gives the index that applying each row as an
     UPSERT, in order, gives, including refused rows, repeats and ids already held."""
     bulk, serial = ReferenceIndex(), ReferenceIndex()
-    for eid, plate in existing:
+    for i, (eid, plate) in enumerate(existing):
+        other = "lez_vehicle_status" if i % 2 else "stolen_vehicles"
         for ix in (bulk, serial):
             ix.apply(entry(list_name=list_name, entry_id=eid, plate=plate))
+            ix.apply(entry(list_name=other, entry_id=eid + "-x", plate=plate))
     cols = list(zip(*rows)) if rows else [[] for _ in range(8)]
     text = (lambda c: np.array(c, dtype="U")) if as_numpy else list
     batch = EntryBatch(list_name, text(cols[0]), text(cols[1]), countries=text(cols[2]),
