@@ -20,6 +20,7 @@ COMMANDS = (
     "stack",
     "submit",
     "bench",
+    "simulate",
 )
 
 DESCRIPTION = """\
