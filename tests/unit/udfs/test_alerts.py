@@ -210,3 +210,16 @@ def test_spec_4_inert_long_entry_never_matches_but_is_held():
     assert len(eng.index) == 1
     assert eng.evaluate(read("ABCDEFGHIJKL")) == []
     assert as_set(eng.evaluate(read("ABCDEFGHIJKL"))) == set()
+
+
+def test_spec_8_reads_see_the_reference_state_as_it_stands():
+    """§8: a read is matched against the state when it is processed; the validity
+    window decides by the read's event time, not by the processing time."""
+    eng = engine()
+    assert kinds(eng, read()) == set()
+    eng.apply(entry(valid_from=T0 - 60 * MIN, valid_until=T0 - 30 * MIN))
+    assert kinds(eng, read(t=T0 - 45 * MIN)) == {("stolen_vehicles", "E1", "EXACT", 0)}
+    assert kinds(eng, read(t=T0)) == set()
+    from .helpers import delete
+    eng.apply(delete("stolen_vehicles", "E1"))
+    assert kinds(eng, read(t=T0 - 45 * MIN)) == set()
