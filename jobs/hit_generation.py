@@ -8,7 +8,9 @@ This module is wiring only: the semantics live in `udfs` (spec
 ../shared/spec/hit-semantics.md), the Flink shells in `jobs.operators`.
 
 File mode (`run_files`) runs on the embedded mini-cluster over the JSON Lines
-files of spec §10 and returns when the input is exhausted.
+files of spec §10 and returns when the input is exhausted. Kafka mode
+(`build_kafka_job`, and `main` when this file is submitted with
+`feblam submit jobs/hit_generation.py -- --help`) runs until cancelled.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from jobs.environment import execution_environment
 from jobs.operators import (
     CAMERA,
     DEAD_LETTERS,
+    KAFKA_DEAD_LETTERS,
+    DecodeAndParse,
     OUTPUT_TYPE,
     REFERENCE,
     REFERENCE_STATE,
@@ -37,6 +41,7 @@ from jobs.operators import (
     NumberAndParse,
     dedup_key_text,
 )
+from connectors.kafka import RECORD_TYPE, OUTGOING_TYPE, record_sink, record_source, startup_positions
 from udfs.config import MatchingSettings
 
 
@@ -171,3 +176,114 @@ def run_files(settings: FileJobSettings) -> RunSummary:
     _write_jsonl(settings.hits, summary.hits)
     _write_jsonl(settings.dead_letters, summary.dead_letters)
     return summary
+
+
+@dataclass(frozen=True)
+class KafkaJobSettings:
+    """Where the Kafka-mode job reads and writes. Every topic name can be set, so one
+    cluster can carry several environments; `reference_prefix` + list name is the
+    compacted topic of one reference list (new lists are picked up as they appear)."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    registry_url: str = "http://127.0.0.1:8080/apis/ccompat/v7"
+    reads_topic: str = "plate-reads"
+    reference_prefix: str = "ref."
+    cameras_topic: str = "cameras"
+    hits_topic: str = "hits"
+    dead_letter_topic: str = "plate-reads.dlq"
+    group_id: str = "feblam-hit-generation"
+    matching: MatchingSettings = field(default_factory=MatchingSettings)
+    parallelism: int | None = None
+    dedup_retention_ms: int = 48 * 3600 * 1000
+
+    @property
+    def reference_pattern(self) -> str:
+        """Every reference topic and the camera topic, as one anchored regex."""
+        import re
+
+        return f"({re.escape(self.reference_prefix)}.+|{re.escape(self.cameras_topic)})"
+
+
+def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings) -> None:
+    """Wire the job on Kafka: reads and reference topics in, hits and dead letters out."""
+    from connectors.contracts import register
+    from connectors.registry import RegistryClient
+
+    registry = RegistryClient(settings.registry_url)
+    for topic, contract in ((settings.reads_topic, "PlateRead"), (settings.hits_topic, "Hit"),
+                            (settings.dead_letter_topic, "DeadLetter")):
+        register(registry, topic, contract)
+    startup = startup_positions(settings.bootstrap_servers, settings.reference_pattern)
+    matching = settings.matching
+
+    raw_reads = env.from_source(
+        record_source(settings.bootstrap_servers, f"{settings.group_id}.reads", topics=[settings.reads_topic]),
+        WatermarkStrategy.no_watermarks(), "plate-reads", type_info=RECORD_TYPE,
+    ).uid("source-plate-reads")
+    parsed = raw_reads.process(
+        DecodeAndParse(matching, settings.registry_url, settings.hits_topic, settings.dead_letter_topic)
+    ).name("decode-and-parse").uid("decode-and-parse")
+    dead_letters = parsed.get_side_output(KAFKA_DEAD_LETTERS)
+
+    updates = env.from_source(
+        record_source(settings.bootstrap_servers, f"{settings.group_id}.reference", pattern=settings.reference_pattern,
+                      from_earliest=True),
+        WatermarkStrategy.no_watermarks(), "reference-and-cameras", type_info=RECORD_TYPE,
+    ).uid("source-reference").set_parallelism(1).broadcast(REFERENCE_STATE)
+
+    matched = (
+        parsed.key_by(lambda p: p[0], key_type=Types.LONG())
+        .connect(updates)
+        .process(Match(matching, startup, settings.registry_url, settings.reference_prefix, settings.cameras_topic))
+        .name("match").uid("match")
+    )
+    kafka = {"registry_url": settings.registry_url, "hits_topic": settings.hits_topic,
+             "dead_letter_topic": settings.dead_letter_topic}
+    hits = (
+        matched.key_by(dedup_key_text, key_type=Types.STRING())
+        .process(Deduplicate(kafka, settings.dedup_retention_ms), output_type=OUTGOING_TYPE)
+        .name("deduplicate").uid("deduplicate")
+    )
+    hits.union(dead_letters).sink_to(record_sink(settings.bootstrap_servers)).name("hits-and-dead-letters").uid("sink")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    defaults = KafkaJobSettings()
+    parser = argparse.ArgumentParser(
+        prog="hit_generation.py",
+        description="FEBLAM's hit-generation job on Kafka. Submit it with "
+        "`feblam submit jobs/hit_generation.py -- [options]`; it runs until cancelled.",
+    )
+    parser.add_argument("--bootstrap-servers", default=defaults.bootstrap_servers, help="Kafka bootstrap servers")
+    parser.add_argument("--registry-url", default=defaults.registry_url, help="schema registry (Confluent-compatible API)")
+    parser.add_argument("--reads-topic", default=defaults.reads_topic, help="plate reads, Avro PlateRead")
+    parser.add_argument("--reference-prefix", default=defaults.reference_prefix,
+                        help="reference lists are the compacted topics <prefix><list name>, Avro ReferenceEntry")
+    parser.add_argument("--cameras-topic", default=defaults.cameras_topic, help="the camera registry, compacted, Avro Camera")
+    parser.add_argument("--hits-topic", default=defaults.hits_topic, help="where hits go, Avro Hit, key = dedup key")
+    parser.add_argument("--dead-letter-topic", default=defaults.dead_letter_topic, help="where invalid reads go, Avro DeadLetter")
+    parser.add_argument("--group-id", default=defaults.group_id, help="consumer group prefix (offsets are kept in Flink checkpoints)")
+    parser.add_argument("--config", type=Path, help="list configuration (YAML); the spec's defaults otherwise")
+    parser.add_argument("--parallelism", type=int, help="job parallelism (the cluster's default otherwise)")
+    parser.add_argument("--embedded", action="store_true", help="run on the embedded mini-cluster instead of a cluster")
+    args = parser.parse_args(argv)
+
+    from udfs.config import load_settings
+
+    settings = KafkaJobSettings(
+        args.bootstrap_servers, args.registry_url, args.reads_topic, args.reference_prefix, args.cameras_topic,
+        args.hits_topic, args.dead_letter_topic, args.group_id,
+        load_settings(args.config) if args.config else MatchingSettings(), args.parallelism,
+    )
+    env = execution_environment(embedded=args.embedded, parallelism=settings.parallelism)
+    build_kafka_job(env, settings)
+    env.execute("feblam-hit-generation")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -2,52 +2,69 @@
 
 Records between operators are plain Python values (pickled by Flink):
   parsed read   (class_key, seq, PlateRead)
-  candidate     Hit (udfs.model), before de-duplication
-  output        (kind, JSON text) with kind "hit", "dead_letter" or "sighting"
+  candidate     (Hit, PlateRead): a hit of `udfs.model` before de-duplication, with its read
+  output        files: (kind, JSON text), kind "hit", "dead_letter", "sighting" or "refused";
+                Kafka: Row(topic, key, value) with Avro values
 
-Ordering (spec §7, §8). In **file mode** every read carries its line number
-`seq` as its Flink timestamp, and both keyed steps hold their input in keyed
-state until the watermark passes it, then process it in `seq` order. The
-watermark of the match step is the minimum of the reads' and the reference
-side's, and the reference side (bounded files) only lets it rise when every
-reference update and camera has been applied: so no read is matched against a
-half-loaded list, and the de-duplication step sees the reads of a key in file
-order at any parallelism.
+Ordering and start-up (spec §7, §8).
+- **Files**: every read carries its line number `seq` as its Flink timestamp,
+  and both keyed steps hold their input in keyed state until the watermark
+  passes it, then process it in `seq` order. The match step's watermark is the
+  minimum of the reads' and the reference side's, and the reference side
+  (bounded files) only lets it rise once every update and camera is applied.
+- **Kafka**: the job is given the end offset of every reference and camera
+  partition at start (`StartupPositions`); the match step holds reads in keyed
+  state until its broadcast state has seen every partition up to there, then
+  matches in arrival order. Reads of one OCR-class key stay in order because
+  the key-by runs straight from the source's Python step.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
-from pyflink.common import Types
-from pyflink.datastream import KeyedBroadcastProcessFunction, KeyedProcessFunction, OutputTag, RuntimeContext
+from pyflink.common import Row, Types
+from pyflink.datastream import (
+    KeyedBroadcastProcessFunction,
+    KeyedProcessFunction,
+    OutputTag,
+    ProcessFunction,
+    RuntimeContext,
+)
 from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor
 
+from connectors.avro import AvroDecodeError
+from connectors.kafka import OUTGOING_TYPE, StartupPositions
 from udfs import dedup
 from udfs.config import MatchingSettings
 from udfs.engine import HitEngine
 from udfs.platecode import OcrClasses
 from udfs.reference import InvalidEntry, parse_camera, parse_entry
-from udfs.validation import InvalidRead, validate_read
+from udfs.validation import MALFORMED, InvalidRead, validate_read
 
 LOG = logging.getLogger("feblam.hit_generation")
 
 OUTPUT_TYPE = Types.TUPLE([Types.STRING(), Types.STRING()])
 DEAD_LETTERS = OutputTag("dead-letters", OUTPUT_TYPE)
+KAFKA_DEAD_LETTERS = OutputTag("kafka-dead-letters", OUTGOING_TYPE)
 REFUSED = OutputTag("refused-reference-updates", OUTPUT_TYPE)
 
-# Broadcast state: the reference entries and cameras in force, so a restored job
-# rebuilds its index from its checkpoint, not from sources already consumed.
+# Broadcast state: the reference entries, cameras and source positions in force,
+# so a restored job rebuilds its index from its checkpoint.
 REFERENCE_STATE = MapStateDescriptor("reference", Types.PICKLED_BYTE_ARRAY(), Types.PICKLED_BYTE_ARRAY())
 
 CAMERA = "camera"
 REFERENCE = "reference"
+POSITION = "position"
+BOOTSTRAPPED = ("bootstrapped",)
+RETRY_MS = 200
 
 
 class NumberAndParse(KeyedProcessFunction):
-    """File mode, parallelism 1: numbers each line (its `seq`, kept in keyed state so a
+    """Files, parallelism 1: numbers each line (its `seq`, kept in keyed state so a
     restart does not renumber) and validates it. Valid reads go on keyed by their
     OCR-class key; invalid ones go to the dead-letter side output with their line."""
 
@@ -69,36 +86,82 @@ class NumberAndParse(KeyedProcessFunction):
         yield self.classes.key(read.plate), seq, read
 
 
+class DecodeAndParse(ProcessFunction):
+    """Kafka: the one Python step before the key-by. Decodes a PlateRead message
+    (writer schema from the registry, cached) and validates it; a message that
+    fails either way becomes a DeadLetter with its bytes and source position."""
+
+    def __init__(self, settings: MatchingSettings, registry_url: str, hits_topic: str, dead_letter_topic: str):
+        self.settings = settings
+        self.registry_url = registry_url
+        self.hits_topic = hits_topic
+        self.dead_letter_topic = dead_letter_topic
+
+    def open(self, runtime_context: RuntimeContext):
+        from connectors.contracts import Encoders, ReadDecoder
+        from connectors.registry import RegistryClient
+
+        registry = RegistryClient(self.registry_url)
+        self.decoder = ReadDecoder(registry)
+        self.encoders = Encoders(registry, self.hits_topic, self.dead_letter_topic)
+        self.classes = OcrClasses(self.settings.ocr_classes)
+
+    def process_element(self, record: Row, ctx: ProcessFunction.Context):
+        topic, partition, offset, _, _, value = record
+        position = {"topic": topic, "partition": partition, "offset": offset}
+        try:
+            try:
+                fields = self.decoder.decode(value)
+            except AvroDecodeError as error:
+                raise InvalidRead(MALFORMED, value, str(error), position) from None
+            read = validate_read(fields, position)
+        except InvalidRead as invalid:
+            yield KAFKA_DEAD_LETTERS, dead_letter_row(self.encoders, self.dead_letter_topic, invalid, value, position)
+            return
+        yield self.classes.key(read.plate), offset, read
+
+
 class Match(KeyedBroadcastProcessFunction):
     """Keyed by OCR-class key, connected to the broadcast reference updates and cameras.
 
     Reference side: each update is applied to this subtask's `HitEngine` and kept
-    in broadcast state. Read side (file mode): held in keyed state with an
-    event-time timer at its `seq`; when the timer fires, every earlier read of the
-    key is matched in order and its candidate hits go downstream.
+    in broadcast state. Read side: see the module docstring for when a read is
+    matched; its candidate hits go downstream as (Hit, PlateRead).
+
+    `startup` None means file mode; otherwise the Kafka positions of spec §8,
+    and `registry_url`/`reference_prefix` decode the reference messages.
     """
 
-    def __init__(self, settings: MatchingSettings):
+    def __init__(self, settings: MatchingSettings, startup: StartupPositions | None = None,
+                 registry_url: str | None = None, reference_prefix: str = "ref.", cameras_topic: str = "cameras"):
         self.settings = settings
+        self.startup = startup
+        self.registry_url = registry_url
+        self.reference_prefix = reference_prefix
+        self.cameras_topic = cameras_topic
 
     def open(self, runtime_context: RuntimeContext):
         self.engine = HitEngine(self.settings)
         self.restored = False
+        self.positions: dict[tuple[str, int], int] = {}
+        self.bootstrapped = self.startup is None
         self.pending = runtime_context.get_list_state(ListStateDescriptor("pending-reads", Types.PICKLED_BYTE_ARRAY()))
         self.subtask = subtask_index(runtime_context)
+        if self.startup is not None:
+            from connectors.contracts import ReferenceDecoder
+            from connectors.registry import RegistryClient
+
+            self.decoder = ReferenceDecoder(RegistryClient(self.registry_url), self.reference_prefix)
 
     # -- reference side -------------------------------------------------------------
 
-    def process_broadcast_element(self, update: tuple[str, Any], ctx: KeyedBroadcastProcessFunction.Context):
+    def process_broadcast_element(self, update, ctx: KeyedBroadcastProcessFunction.Context):
         state = ctx.get_broadcast_state(REFERENCE_STATE)
         self._restore(state)
-        kind, raw = update
         try:
-            record = _json_record(raw)
+            kind, record = self._decode(update, state)
             if kind == CAMERA:
-                camera = parse_camera(record)
-                self.engine.put_camera(camera)
-                state.put((CAMERA, camera.camera_id), camera)
+                self._camera(record, state)
             else:
                 entry = parse_entry(record)
                 self.engine.apply(entry)
@@ -107,11 +170,42 @@ class Match(KeyedBroadcastProcessFunction):
                     state.remove(key)
                 else:
                     state.put(key, entry)
-        except InvalidEntry as refused:
-            # Every subtask sees every update; one of them reports the refusal.
+        except (InvalidEntry, AvroDecodeError) as refused:
+            # Every subtask sees every update; one of them reports the refusal. On Kafka the
+            # loaders' quality gates stop bad lists before they are published (the log
+            # is the report); on files the run's summary lists them.
             if self.subtask == 0:
-                LOG.warning("reference update refused (%s): %s", refused, str(raw)[:200])
-                yield REFUSED, ("refused", json.dumps({"reason": str(refused), "original": _text(raw)}))
+                LOG.warning("reference update refused (%s): %s", refused, str(update)[:200])
+                if self.startup is None:
+                    yield REFUSED, ("refused", json.dumps({"reason": str(refused), "original": _text(update)}))
+        if not self.bootstrapped and self.startup.reached(self.positions):
+            self.bootstrapped = True
+            state.put(BOOTSTRAPPED, True)
+            LOG.info("reference lists loaded up to the start-up offsets; matching reads")
+
+    def _decode(self, update, state) -> tuple[str, Any]:
+        if self.startup is None:  # files: (kind, JSON line)
+            kind, line = update
+            return kind, _json_record(line)
+        topic, partition, offset, _, key, value = update
+        self.positions[(topic, partition)] = offset
+        state.put((POSITION, topic, partition), offset)
+        if topic == self.cameras_topic:
+            return CAMERA, (key, value)
+        return REFERENCE, self.decoder.entry(topic, key, value)
+
+    def _camera(self, record, state) -> None:
+        if isinstance(record, tuple):  # Kafka: (key, value); a tombstone removes the camera
+            key, value = record
+            if value is None:
+                camera_id = (key or b"").decode("utf-8")
+                self.engine.remove_camera(camera_id)
+                state.remove((CAMERA, camera_id))
+                return
+            record = self.decoder.camera(value)
+        camera = parse_camera(record)
+        self.engine.put_camera(camera)
+        state.put((CAMERA, camera.camera_id), camera)
 
     def _restore(self, state) -> None:
         """After a restart the engine is empty but the broadcast state is not: rebuild."""
@@ -121,52 +215,108 @@ class Match(KeyedBroadcastProcessFunction):
         for key, value in state.items():
             if key[0] == CAMERA:
                 self.engine.put_camera(value)
-            else:
+            elif key[0] == REFERENCE:
                 self.engine.apply(value)
+            elif key[0] == POSITION:
+                self.positions[(key[1], key[2])] = value
+            elif key == BOOTSTRAPPED:
+                self.bootstrapped = True
 
     # -- read side ------------------------------------------------------------------
 
     def process_element(self, parsed, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
-        self.pending.add(parsed)
-        ctx.timer_service().register_event_time_timer(ctx.timestamp())
+        if self.startup is None:
+            self.pending.add(parsed)
+            ctx.timer_service().register_event_time_timer(ctx.timestamp())
+            return
+        self._restore(ctx.get_broadcast_state(REFERENCE_STATE))
+        held = list(self.pending.get() or ())
+        if not self.bootstrapped or held:
+            # Behind reads still held for this key: keep arrival order.
+            self.pending.add(parsed)
+            ctx.timer_service().register_processing_time_timer(ctx.timer_service().current_processing_time() + RETRY_MS)
+            return
+        read = parsed[2]
+        for hit in self.engine.evaluate(read):
+            yield hit, read
 
     def on_timer(self, timestamp: int, ctx: KeyedBroadcastProcessFunction.OnTimerContext):
         self._restore(ctx.get_broadcast_state(REFERENCE_STATE))
+        if not self.bootstrapped:
+            ctx.timer_service().register_processing_time_timer(timestamp + RETRY_MS)
+            return
         due, later = [], []
-        for parsed in self.pending.get():
-            (due if parsed[1] <= timestamp else later).append(parsed)
+        for parsed in self.pending.get() or ():
+            (due if self.startup is not None or parsed[1] <= timestamp else later).append(parsed)
         self.pending.update(later)
-        for _, _, read in sorted(due, key=lambda p: p[1]):
-            yield from self.engine.evaluate(read)
+        if self.startup is None:
+            due.sort(key=lambda p: p[1])
+        for _, _, read in due:
+            for hit in self.engine.evaluate(read):
+                yield hit, read
 
 
 class Deduplicate(KeyedProcessFunction):
-    """Keyed by dedup key: spec §7 through `udfs.dedup.decide`, in `seq` order (file mode).
+    """Keyed by dedup key: spec §7 through `udfs.dedup.decide`.
 
-    Emits ("hit", JSON) for a hit to send and ("sighting", hit_id) for a read folded
-    into an earlier hit, so the caller can count sightings.
+    Files: in `seq` order, emitting ("hit", JSON) for a hit and ("sighting",
+    hit_id) for a read folded into an earlier hit. Kafka: in arrival order,
+    emitting Row(hits topic, dedup key, Avro Hit); the key's state is cleared
+    once `retention_ms` of processing time pass without a read for it.
     """
+
+    def __init__(self, kafka: dict | None = None, retention_ms: int = 48 * 3600 * 1000):
+        self.kafka = kafka
+        self.retention_ms = retention_ms
 
     def open(self, runtime_context: RuntimeContext):
         self.state = runtime_context.get_state(ValueStateDescriptor("dedup", Types.PICKLED_BYTE_ARRAY()))
         self.pending = runtime_context.get_list_state(ListStateDescriptor("pending-hits", Types.PICKLED_BYTE_ARRAY()))
+        self.touched = runtime_context.get_state(ValueStateDescriptor("touched", Types.LONG()))
+        if self.kafka is not None:
+            from connectors.contracts import Encoders
+            from connectors.registry import RegistryClient
 
-    def process_element(self, hit, ctx: KeyedProcessFunction.Context):
-        self.pending.add((ctx.timestamp(), hit))
-        ctx.timer_service().register_event_time_timer(ctx.timestamp())
+            self.encoders = Encoders(RegistryClient(self.kafka["registry_url"]), self.kafka["hits_topic"],
+                                     self.kafka["dead_letter_topic"])
+
+    def process_element(self, candidate, ctx: KeyedProcessFunction.Context):
+        if self.kafka is None:
+            self.pending.add((ctx.timestamp(), candidate))
+            ctx.timer_service().register_event_time_timer(ctx.timestamp())
+            return
+        yield from self._decide([candidate])
+        now = ctx.timer_service().current_processing_time()
+        self.touched.update(now)
+        ctx.timer_service().register_processing_time_timer(now + self.retention_ms)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        if self.kafka is not None:  # retention timer
+            touched = self.touched.value()
+            if touched is not None and timestamp >= touched + self.retention_ms:
+                self.state.clear()
+                self.touched.clear()
+            return
         due, later = [], []
         for item in self.pending.get():
             (due if item[0] <= timestamp else later).append(item)
         self.pending.update(later)
+        due.sort(key=lambda item: item[0])
+        yield from self._decide([candidate for _, candidate in due])
+
+    def _decide(self, candidates):
         state = self.state.value()
-        for _, hit in sorted(due, key=lambda item: item[0]):
+        for hit, read in candidates:
             decision = dedup.decide(state, hit)
             state = decision.state
             if decision.emit:
-                yield "hit", json.dumps(hit_record(hit), sort_keys=True)
-            else:
+                record = hit_record(hit, read)
+                if self.kafka is None:
+                    yield "hit", json.dumps(record, sort_keys=True)
+                else:
+                    yield Row(self.kafka["hits_topic"], record["dedup_key"].encode("utf-8"),
+                              self.encoders.hit.encode(avro_hit(record)))
+            elif self.kafka is None:
                 yield "sighting", decision.folded_into
         self.state.update(state)
 
@@ -180,23 +330,45 @@ def subtask_index(runtime_context: RuntimeContext) -> int:
         return runtime_context._runtime_context.getTaskInfo().getIndexOfThisSubtask()
 
 
-def dedup_key_text(hit) -> str:
+def dedup_key_text(candidate) -> str:
     """The dedup key of spec §7 as one string (Flink key, Kafka message key)."""
-    return "|".join(hit.dedup_key)
+    return "|".join(candidate[0].dedup_key)
 
 
-def hit_record(hit) -> dict:
-    """The hit of spec §10, with its dedup key and a first sighting."""
+def hit_record(hit, read) -> dict:
+    """The hit of spec §10, with its read's raw text, country and confidence, its
+    dedup key and a first sighting."""
     record = hit.to_record()
-    record["dedup_key"] = dedup_key_text(hit)
+    record["dedup_key"] = "|".join(hit.dedup_key)
     record["sightings"] = 1
+    record["plate_text"] = read.plate_text
+    record["country"] = read.country
+    record["ocr_confidence"] = read.ocr_confidence
     return record
+
+
+def avro_hit(record: dict) -> dict:
+    """A hit record in the shape of schemas/Hit.avsc."""
+    return {**record, "explanation": [{"factor": f, "value": float(v)} for f, v in record["explanation"]]}
+
+
+def dead_letter_row(encoders, topic: str, invalid: InvalidRead, value: bytes | None, position: dict) -> Row:
+    record = {
+        "reason": invalid.reason,
+        "detail": invalid.detail or None,
+        "read_id": invalid.read_id,
+        "original": value or b"",
+        "source_topic": position["topic"],
+        "source_partition": position["partition"],
+        "source_offset": position["offset"],
+        "received_at": int(time.time() * 1000),
+    }
+    key = f"{position['topic']}/{position['partition']}/{position['offset']}".encode("utf-8")
+    return Row(topic, key, encoders.dead_letter.encode(record))
 
 
 def _json_record(raw: Any) -> Any:
     """A file line's JSON value; text that is not JSON is refused like a bad record."""
-    if not isinstance(raw, (str, bytes, bytearray)):
-        return raw
     try:
         return json.loads(raw)
     except ValueError as error:
@@ -206,4 +378,4 @@ def _json_record(raw: Any) -> Any:
 def _text(raw: Any) -> str:
     if isinstance(raw, (bytes, bytearray)):
         return bytes(raw).decode("utf-8", errors="replace")
-    return raw if isinstance(raw, str) else json.dumps(raw, default=repr)
+    return raw if isinstance(raw, str) else repr(raw)

@@ -54,12 +54,13 @@ def stack() -> Endpoints:
 
 @pytest.fixture
 def new_topic(stack):
-    """Factory: creates a uniquely named topic and returns its name."""
+    """Factory: creates a topic, uniquely named after `prefix` unless `name` is given,
+    and returns its name. Every topic it made is deleted after the test."""
     admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
     created = []
 
-    def make(prefix: str = "test", partitions: int = 1, config: dict | None = None) -> str:
-        name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    def make(prefix: str = "test", partitions: int = 1, config: dict | None = None, name: str | None = None) -> str:
+        name = name or f"{prefix}-{uuid.uuid4().hex[:10]}"
         futures = admin.create_topics([NewTopic(name, partitions, 1, config=config or {})])
         futures[name].result(timeout=30)
         created.append(name)

@@ -1,0 +1,84 @@
+"""FEBLAM's Avro contracts on Kafka: subjects, registration, and the records as the
+`udfs` library takes them.
+
+Subjects follow the topic-name strategy (`<topic>-value`) and are registered
+with BACKWARD compatibility: a new schema version must read every record
+written with the previous one, so producers and FEBLAM can be upgraded in
+either order. Times travel as Avro `timestamp-millis` and reach `udfs` as
+epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import schemas
+from connectors.avro import AvroDecoder, AvroEncoder
+from connectors.registry import RegistryClient
+
+COMPATIBILITY = "BACKWARD"
+
+
+def subject(topic: str) -> str:
+    return f"{topic}-value"
+
+
+def register(registry: RegistryClient, topic: str, contract: str) -> int:
+    """Register `schemas/<contract>.avsc` for `topic` under BACKWARD compatibility; its id."""
+    registry.set_compatibility(subject(topic), COMPATIBILITY)
+    return registry.register(subject(topic), schemas.load(contract))
+
+
+def _millis(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return int(value.timestamp() * 1000)
+    return value
+
+
+class ReadDecoder:
+    """PlateRead messages to the dicts `udfs.validation.validate_read` takes.
+    Raises `AvroDecodeError` (with the raw bytes) for a message that does not decode."""
+
+    def __init__(self, registry: RegistryClient):
+        self._avro = AvroDecoder(registry, schemas.load("PlateRead"))
+
+    def decode(self, raw: bytes) -> dict:
+        record = self._avro.decode(raw)
+        record["event_time"] = _millis(record["event_time"])
+        return record
+
+
+class ReferenceDecoder:
+    """Reference-topic and camera-topic messages to the dicts `udfs.reference` takes.
+
+    A tombstone (no value) on a reference topic is the DELETE of the entry whose
+    id is the message key; the list is named by the topic (`<prefix><list>`).
+    """
+
+    def __init__(self, registry: RegistryClient, reference_prefix: str):
+        self.prefix = reference_prefix
+        self._entry = AvroDecoder(registry, schemas.load("ReferenceEntry"))
+        self._camera = AvroDecoder(registry, schemas.load("Camera"))
+
+    def list_name(self, topic: str) -> str:
+        return topic[len(self.prefix):]
+
+    def entry(self, topic: str, key: bytes | None, value: bytes | None) -> dict:
+        if value is None:
+            return {"list_name": self.list_name(topic), "entry_id": (key or b"").decode("utf-8"), "op": "DELETE"}
+        record = self._entry.decode(value)
+        for bound in ("valid_from", "valid_until"):
+            record[bound] = _millis(record.get(bound))
+        return record
+
+    def camera(self, value: bytes) -> dict:
+        return self._camera.decode(value)
+
+
+class Encoders:
+    """Encoders for what the job writes: hits and dead letters."""
+
+    def __init__(self, registry: RegistryClient, hits_topic: str, dead_letter_topic: str):
+        self.hit = AvroEncoder(registry, subject(hits_topic), schemas.load("Hit"))
+        self.dead_letter = AvroEncoder(registry, subject(dead_letter_topic), schemas.load("DeadLetter"))
