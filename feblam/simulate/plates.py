@@ -13,9 +13,11 @@ style of the plate, and ``CANON_PATTERNS[fmt.name]`` matches it.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 DIGITS = "0123456789"
 # Current Belgian series: every letter but I, M, O, Q, U, W and Z in the group.
@@ -46,7 +48,7 @@ class Part:
     width: int = 0             # num: zero-padded width (0 = no padding)
     options: tuple[str, ...] = ()  # choice: the codes
 
-    @property
+    @cached_property
     def size(self) -> int:
         if self.kind == "lit":
             return 1
@@ -56,19 +58,20 @@ class Part:
             return self.hi - self.lo + 1
         return len(self.options)
 
-    def render(self, index: int) -> str:
+    @cached_property
+    def table(self) -> tuple[str, ...]:
+        """Every text of the part, by index (parts are small: at most 10^5 texts)."""
         if self.kind == "lit":
-            return self.text
+            return (self.text,)
         if self.kind == "chars":
-            out = []
-            for _ in range(self.n):
-                index, digit = divmod(index, len(self.text))
-                out.append(self.text[digit])
-            return "".join(reversed(out))
+            return tuple("".join(p) for p in itertools.product(self.text, repeat=self.n))
         if self.kind == "num":
-            value = self.lo + index
-            return f"{value:0{self.width}d}" if self.width else str(value)
-        return self.options[index]
+            return tuple(f"{v:0{self.width}d}" if self.width else str(v)
+                         for v in range(self.lo, self.hi + 1))
+        return self.options
+
+    def render(self, index: int) -> str:
+        return self.table[index]
 
 
 def lit(text: str) -> Part:
@@ -125,7 +128,7 @@ class PlateFormat:
     separators: tuple[str, ...]
     vehicle_type: str = "car"
 
-    @property
+    @cached_property
     def size(self) -> int:
         total = 1
         for segment in self.segments:
@@ -133,18 +136,21 @@ class PlateFormat:
                 total *= part.size
         return total
 
+    @cached_property
+    def _layout(self) -> tuple[tuple[int, Part, int], ...]:
+        # (segment, part, radix) from the last part to the first: the mixed radix.
+        return tuple((k, part, part.size) for k in reversed(range(len(self.segments)))
+                     for part in reversed(self.segments[k]))
+
     def plate(self, index: int) -> Plate:
         """Plate number ``index`` (0 <= index < size) of this format."""
         if not 0 <= index < self.size:
             raise ValueError(f"{self.name}: plate index {index} outside 0..{self.size - 1}")
-        rendered = []
-        for segment in reversed(self.segments):
-            texts = []
-            for part in reversed(segment):
-                index, digit = divmod(index, part.size)
-                texts.append(part.render(digit))
-            rendered.append("".join(reversed(texts)))
-        return Plate(self.country, self.name, tuple(reversed(rendered)), self.separators)
+        texts = [""] * len(self.segments)
+        for k, part, radix in self._layout:
+            index, digit = divmod(index, radix)
+            texts[k] = part.table[digit] + texts[k]
+        return Plate(self.country, self.name, tuple(texts), self.separators)
 
     def sample(self, rng: random.Random) -> Plate:
         return self.plate(rng.randrange(self.size))
@@ -226,14 +232,18 @@ def pick_format(rng: random.Random, country: str) -> PlateFormat:
     return FORMATS[rng.choices(names, weights)[0]]
 
 
+_CUMULATIVE = {
+    country: [(sum(w for _, w in mix[: i + 1]) / sum(w for _, w in mix), FORMATS[name])
+              for i, (name, _) in enumerate(mix)]
+    for country, mix in FORMAT_MIX.items()
+}
+
+
 def format_at(country: str, fraction: float) -> PlateFormat:
     """The format of ``country`` at ``fraction`` (0..1) of its cumulative mix:
     the deterministic counterpart of ``pick_format`` for index-addressed plates."""
-    total = 0.0
-    mix = FORMAT_MIX[country]
-    scale = sum(w for _, w in mix)
-    for name, weight in mix:
-        total += weight / scale
-        if fraction < total:
-            return FORMATS[name]
-    return FORMATS[mix[-1][0]]
+    table = _CUMULATIVE[country]
+    for bound, fmt in table:
+        if fraction < bound:
+            return fmt
+    return table[-1][1]

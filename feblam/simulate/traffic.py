@@ -107,7 +107,12 @@ class Traffic:
                     scheduled += 1
                 if scheduled >= self.total:
                     break
-            while in_flight and in_flight[0][0] <= now:
+            # Every later trip starts at or after this instant: reads that arrived
+            # by then are final in arrival order.
+            settled = self.rhythm.at(scheduled / self.total)
+            if encounters:
+                settled = min(settled, encounters[0][0])
+            while in_flight and in_flight[0][0] <= settled:
                 yield heapq.heappop(in_flight)[2]
         while in_flight:
             yield heapq.heappop(in_flight)[2]
