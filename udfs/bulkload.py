@@ -133,6 +133,9 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
     ids = _bytes_array(batch.entry_ids)
     id_len, id_matrix = _lengths(ids)
     ok &= (id_len > 0) & (id_len <= 65_535)
+    if not isinstance(batch.entry_ids, np.ndarray):
+        # numpy drops trailing NUL bytes: such ids take the general path intact.
+        ok &= np.array([not (v or "").endswith("\0") for v in batch.entry_ids], dtype=bool)
     hashes = _fnv(lid, id_matrix, id_len)
     severity = np.full(n, -1, np.int64) if batch.severity is None else \
         np.asarray(batch.severity, dtype=np.int64)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from udfs.bulkload import EntryBatch, load_batch
 from udfs.index import ReferenceIndex
@@ -16,7 +16,7 @@ PLATES = ["1ABC", "IABC", "1A8C", "1-abc", "1ABC*", "AB?", "", "ABCDEFGHIJKLMN",
 
 def rows_strategy():
     return st.lists(st.tuples(
-        st.sampled_from(["a", "b", "c", "d", "e", "f", "é", ""]),
+        st.sampled_from(["a", "b", "c", "d", "e", "f", "é", "", "a\0"]),
         st.sampled_from(PLATES),
         st.sampled_from(["", "BE", "NL", "B", "??"]),
         st.sampled_from([SINCE_EVER, T0, T0 + 5]),
@@ -46,6 +46,7 @@ def probe(index, plates=("1ABC", "IABC", "1A8C", "7ABC", "1ABC9", "ABC1")):
        st.lists(st.tuples(st.sampled_from(["a", "b", "z"]), st.sampled_from(PLATES[:5])),
                 max_size=4),
        rows_strategy(), st.booleans())
+@example("stolen_vehicles", [], [("a\0", "1ABC", "", SINCE_EVER, FOR_EVER, -1, "", "true")], False)
 def test_load_batch_equals_applying_in_order(list_name, existing, rows, as_numpy):
     """§1/§8: loading a list as columns gives the index that applying each row as an
     UPSERT, in order, gives, including refused rows, repeats and ids already held."""
