@@ -133,9 +133,11 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
     ids = _bytes_array(batch.entry_ids)
     id_len, id_matrix = _lengths(ids)
     ok &= (id_len > 0) & (id_len <= 65_535)
-    if not isinstance(batch.entry_ids, np.ndarray):
-        # numpy drops trailing NUL bytes: such ids take the general path intact.
-        ok &= np.array([not (v or "").endswith("\0") for v in batch.entry_ids], dtype=bool)
+    # numpy drops trailing NUL characters: text given as Python sequences with
+    # one takes the general path, intact.
+    for column in (batch.entry_ids, batch.plates, batch.countries, batch.zones, batch.admitted):
+        if column is not None and not isinstance(column, np.ndarray):
+            ok &= np.array([not (v or "").endswith("\0") for v in column], dtype=bool)
     hashes = _fnv(lid, id_matrix, id_len)
     severity = np.full(n, -1, np.int64) if batch.severity is None else \
         np.asarray(batch.severity, dtype=np.int64)

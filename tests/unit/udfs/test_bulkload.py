@@ -18,12 +18,12 @@ def rows_strategy():
     return st.lists(st.tuples(
         st.sampled_from(["a", "b", "c", "d", "e", "f", "é", "", "a\0"]),
         st.sampled_from(PLATES),
-        st.sampled_from(["", "BE", "NL", "B", "??"]),
+        st.sampled_from(["", "BE", "NL", "B", "??", "BE\0"]),
         st.sampled_from([SINCE_EVER, T0, T0 + 5]),
         st.sampled_from([FOR_EVER, T0 + 5]),
         st.sampled_from([-1, 0, 55, 100, 101]),
-        st.sampled_from(["", "Z1", "Z2"]),
-        st.sampled_from(["true", "false", " FALSE "]),
+        st.sampled_from(["", "Z1", "Z2", "Z1\0"]),
+        st.sampled_from(["true", "false", " FALSE ", "false\0"]),
     ), max_size=25)
 
 
@@ -47,6 +47,8 @@ def probe(index, plates=("1ABC", "IABC", "1A8C", "7ABC", "1ABC9", "ABC1")):
                 max_size=4),
        rows_strategy(), st.booleans())
 @example("stolen_vehicles", [], [("a\0", "1ABC", "", SINCE_EVER, FOR_EVER, -1, "", "true")], False)
+@example("lez_vehicle_status", [],
+         [("a", "1ABC", "BE\0", SINCE_EVER, FOR_EVER, -1, "Z1\0", "false\0")], False)
 def test_load_batch_equals_applying_in_order(list_name, existing, rows, as_numpy):
     """§1/§8: loading a list as columns gives the index that applying each row as an
     UPSERT, in order, gives, including refused rows, repeats and ids already held."""
