@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from udfs import index as ix
+from udfs.lez import is_admitted
 from udfs.model import FOR_EVER, SINCE_EVER
 from udfs.normalise import country as normalise_country
 from udfs.platecode import encode_many
@@ -161,8 +162,10 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
     zones = _ids_of(batch.zones, n, index.zone_id)
     flags = np.full(n, ix.LIVE, np.int64)
     if batch.admitted is not None:
-        admitted = np.char.lower(np.char.strip(_bytes_array(batch.admitted)))
-        flags[admitted == b"false"] |= ix.NOT_ADMITTED
+        # Decided per distinct value by the same rule as one-by-one updates.
+        not_admitted = _ids_of(batch.admitted, n, lambda a: int(
+            a is not None and not is_admitted({"admitted": a})))
+        flags[not_admitted == 1] |= ix.NOT_ADMITTED
 
     fast = np.flatnonzero(ok)
     m = len(fast)

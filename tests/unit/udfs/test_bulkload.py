@@ -23,7 +23,7 @@ def rows_strategy():
         st.sampled_from([FOR_EVER, T0 + 5]),
         st.sampled_from([-1, 0, 55, 100, 101]),
         st.sampled_from(["", "Z1", "Z2", "Z1\0"]),
-        st.sampled_from(["true", "false", " FALSE ", "false\0"]),
+        st.sampled_from(["true", "false", " FALSE ", "false\0", "\u00a0false"]),
     ), max_size=25)
 
 
