@@ -2,7 +2,8 @@
 how a vehicle drives from one to the next.
 
 ``build_network(seed, cameras)`` places ``cameras`` registered cameras over the
-Belgian towns (by weight) and motorways (a fifth of them), marks the ones in
+Belgian towns (by weight, every province covered from 55 cameras on) and
+motorways (a fifth of them), marks the ones in
 Brussels, Antwerp and Ghent that enforce their LEZ (at least one per zone),
 and adds mobile ANPR units (one per hundred cameras, at least one) that are
 *not* in the registry: their reads are valid, alert lists apply, LEZ lists do
@@ -169,6 +170,11 @@ def build_network(seed: int, cameras: int) -> Network:
     motorway_count = round(cameras * MOTORWAY_SHARE)
     town_count = cameras - motorway_count
     minimum = [2 if t.name in ("Brussel", "Antwerpen", "Gent") else 0 for t in TOWNS]
+    if town_count >= 4 * len(PROVINCES):
+        # Every province has a camera: its first (largest) town gets one at least.
+        for province in PROVINCES:
+            first = next(i for i, t in enumerate(TOWNS) if t.province == province)
+            minimum[first] = max(minimum[first], 1)
     per_town = _largest_remainder(town_count, [t.weight for t in TOWNS], minimum)
     zone_seen: set[str] = set()
     for index, (town, count) in enumerate(zip(TOWNS, per_town)):

@@ -92,13 +92,13 @@ class Simulation:
 def run(settings: SimulationSettings, sink: Sink, progress: Progress | None = None) -> dict:
     """Generate the run into ``sink``; returns the summary (counts per stream)."""
     progress = progress or Progress(stream=None)
-    simulation = Simulation(settings)
     summary: dict = {"cameras": 0, "reference_updates": 0, "reads": 0}
     by_list: Counter = Counter()
     ops: Counter = Counter()
     invalid: Counter = Counter()
     during_run = 0
     try:
+        simulation = Simulation(settings)
         for record in simulation.cameras():
             sink.add("cameras", record)
             summary["cameras"] += 1
