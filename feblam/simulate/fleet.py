@@ -61,6 +61,7 @@ LEZ_NOT_ADMITTED_BXL = "not_admitted_bxl"  # admitted, but a BXL entry says fals
 LEZ_UNREGISTERED = "unregistered"          # in no status entry (foreign, not registered)
 
 CLONE_MIN_KM = 80.0
+MIN_VEHICLES = 50
 WORN_SHARE = 0.04
 
 
@@ -138,7 +139,7 @@ def build_fleet(seed: int, vehicles: int) -> Fleet:
     rng = stream(seed, "fleet")
     ocr = OcrModel()
     pairs = max(2, vehicles // 1500)
-    minimum = sum(m for _, _, m, _ in ROLES) + 2 * pairs + 10
+    minimum = max(MIN_VEHICLES, sum(m for _, _, m, _ in ROLES) + 2 * pairs + 10)
     if vehicles < minimum:
         raise ValueError(f"the fleet needs at least {minimum} vehicles, got {vehicles}")
     fleet: list[Vehicle] = []

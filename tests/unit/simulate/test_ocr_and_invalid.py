@@ -49,9 +49,9 @@ def test_a_worn_plate_is_misread_at_the_same_place():
     model, rng = OcrModel(), random.Random(5)
     printed = "1-ABC-888"
     texts = Counter(model.read(rng, printed, "BE", weak=6).text for _ in range(400))
-    worn = texts["1-ABC-88B"] + texts["1-ABC-8B8"] + texts["1-ABC-B88"]
-    assert texts["1-ABC-88B"] > 0.4 * 400 and texts["1-ABC-88B"] == max(texts.values()) or \
-        worn > 0.4 * 400
+    # Character 6 is the last 8; its only look-alike is B.
+    assert texts["1-ABC-88B"] > 0.4 * 400
+    assert texts["1-ABC-88B"] == max(texts.values())
 
 
 @pytest.mark.parametrize("variant", range(len(VARIANTS)))
