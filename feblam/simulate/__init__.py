@@ -8,7 +8,8 @@ a sink (``writer.FileSink`` for the files of the embedded mode).
 Modules, one job each: ``seeding`` (deterministic randomness), ``geography``
 (towns, motorways, LEZs), ``network`` (cameras and routes), ``plates``
 (formats per country), ``ocr`` (camera noise), ``fleet`` (vehicles and their
-roles), ``background`` and ``lists`` (reference lists and their updates),
+roles), ``records`` (what an update looks like), ``background`` and ``lists``
+(reference lists and their updates),
 ``rhythm`` (daily traffic), ``invalid`` (reads for the dead letters),
 ``traffic`` (reads over time), ``writer`` and ``progress``.
 """

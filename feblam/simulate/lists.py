@@ -31,40 +31,38 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Callable, Iterator, NamedTuple
-from zoneinfo import ZoneInfo
 
 from feblam.simulate import fleet as roles
 from feblam.simulate.background import BackgroundPlates, EntryBits
 from feblam.simulate.fleet import Fleet, Vehicle
 from feblam.simulate.geography import LEZ_ZONES, TOWNS
+from feblam.simulate.records import (
+    DAY,
+    ENTRY_PREFIX,
+    HOUR,
+    INSURANCE,
+    JUDICIAL,
+    JUDICIAL_REASONS,
+    LIST_NAMES,
+    MINUTE,
+    PERMITS,
+    STATUS,
+    STOLEN,
+    case_ref,
+    day_pass,
+    delete_record,
+    entry_record,
+    exemption,
+    fuel_and_norm,
+    local_midnight,
+    wildcard_pattern,
+)
 from feblam.simulate.seeding import stream
 from udfs.instant import format_instant
 
-STOLEN = "stolen_vehicles"
-JUDICIAL = "judicial_alerts"
-INSURANCE = "insurance_expired"
-PERMITS = "lez_permits"
-STATUS = "lez_vehicle_status"
-LIST_NAMES = (STOLEN, JUDICIAL, INSURANCE, PERMITS, STATUS)
-ENTRY_PREFIX = {STOLEN: ("SV", 8), JUDICIAL: ("JA", 8), INSURANCE: ("INS", 8),
-                PERMITS: ("LP", 8), STATUS: ("VS", 10)}
-
-UPSERT, DELETE = "UPSERT", "DELETE"
-MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
-BRUSSELS = ZoneInfo("Europe/Brussels")
-PARQUETS = ("AN", "BR", "GE", "BG", "LE", "LI", "CH", "NA", "MO", "HA", "KO", "TU", "ME",
-            "DE", "OU", "IE", "VE", "NI", "AR", "DI", "EU", "HU", "MA")
-FUELS = (("petrol", 45), ("diesel", 35), ("hybrid", 10), ("electric", 8), ("lpg", 2))
-EURO = ("EURO 1", "EURO 2", "EURO 3", "EURO 4", "EURO 5", "EURO 6", "EURO 6d")
-JUDICIAL_REASONS = (  # (reason, severity, covert, instructions)
-    ("arrest warrant", 95, "false", "Intercept with backup; driver subject to an arrest warrant"),
-    ("missing person", 80, "false", "Check occupants; report position to the dispatch centre"),
-    ("surveillance", 60, "true", "Do not intercept; report position and direction discreetly"),
-    ("SIS article 36", 70, "true", "Discreet check; report to SIRENE Belgium"),
-    ("investigation", None, "false", "Intercept and identify the driver"),
-)
+__all__ = ["LIST_NAMES", "ListSizes", "ReferenceLists", "ReferenceUpdate", "wildcard_pattern"]
 
 
 class ReferenceUpdate(NamedTuple):
@@ -96,87 +94,6 @@ class ListSizes:
 
     def of(self, list_name: str) -> int:
         return getattr(self, list_name)
-
-
-def entry_record(list_name: str, plate: str | None, *, op: str = UPSERT,
-                 country: str | None = None, valid_from: int | None = None,
-                 valid_until: int | None = None, severity: int | None = None,
-                 zone: str | None = None, attributes: dict | None = None) -> dict:
-    """A reference update with every field of the contract; instants as ISO text."""
-    return {
-        "list_name": list_name,
-        "entry_id": None,
-        "op": op,
-        "plate": plate,
-        "country": country,
-        "valid_from": None if valid_from is None else format_instant(valid_from),
-        "valid_until": None if valid_until is None else format_instant(valid_until),
-        "severity": severity,
-        "zone": zone,
-        "attributes": attributes or {},
-    }
-
-
-def delete_record(list_name: str, entry_id: str) -> dict:
-    record = entry_record(list_name, None, op=DELETE)
-    record["entry_id"] = entry_id
-    return record
-
-
-def local_midnight(ms: int) -> int:
-    """The Europe/Brussels midnight that starts the local day of ``ms``."""
-    local = datetime.fromtimestamp(ms / 1000, tz=timezone.utc).astimezone(BRUSSELS)
-    midnight = datetime(local.year, local.month, local.day, tzinfo=BRUSSELS)
-    return int(midnight.timestamp() * 1000)
-
-
-def next_local_midnight(ms: int) -> int:
-    start = datetime.fromtimestamp(local_midnight(ms) / 1000, tz=BRUSSELS)
-    following = (start + timedelta(days=1, hours=3)).replace(hour=0)
-    return int(following.timestamp() * 1000)
-
-
-def wildcard_pattern(printed: str, mode: int, rng_bits: int) -> str:
-    """A partial plate as a witness gives it, from the printed plate ``printed``.
-
-    Modes: 0 one ``?``, 1 two ``?`` (separators kept), 2 the start then ``*``,
-    3 ``*`` then the end. Always at most two wildcards and at least four other
-    characters (spec §4).
-    """
-    canon = "".join(ch for ch in printed if ch.isalnum())
-    if mode == 1 and len(canon) < 6:
-        mode = 0
-    if mode in (0, 1):
-        alnum = [i for i, ch in enumerate(printed) if ch.isalnum()]
-        first = alnum[rng_bits % len(alnum)]
-        hidden = {first}
-        if mode == 1:
-            hidden.add(alnum[(rng_bits // len(alnum) + 1 + alnum.index(first)) % len(alnum)])
-            if len(hidden) < 2:
-                hidden.add(alnum[(alnum.index(first) + 1) % len(alnum)])
-        return "".join("?" if i in hidden else ch for i, ch in enumerate(printed))
-    keep = max(4, len(canon) - 2)
-    return canon[:keep] + "*" if mode == 2 else "*" + canon[-keep:]
-
-
-def _case_ref(bits: EntryBits, year: int) -> str:
-    return (f"{PARQUETS[bits.take(len(PARQUETS))]}.{10 + bits.take(90)}.L{1 + bits.take(9)}."
-            f"{1 + bits.take(999_999):06d}/{year % 100:02d}")
-
-
-def _fuel_and_norm(bits: EntryBits, admitted: bool) -> tuple[str, str]:
-    draw, total = bits.take(100), 0
-    fuel = FUELS[-1][0]
-    for name, weight in FUELS:
-        total += weight
-        if draw < total:
-            fuel = name
-            break
-    if not admitted:
-        return "diesel", EURO[bits.take(4)]           # EURO 1..4 diesel: refused
-    if fuel == "diesel":
-        return fuel, EURO[4 + bits.take(3)]
-    return fuel, EURO[2 + bits.take(5)]
 
 
 class ReferenceLists:
@@ -280,11 +197,11 @@ class ReferenceLists:
         elif list_name == PERMITS:
             for v in self._drivers():
                 if v.lez_permit_zone:
-                    out.append((None, self._exemption(v.plate.display(), v.country,
-                                                      v.lez_permit_zone, rng.randint(10, 300))))
+                    out.append((None, exemption(v.plate.display(), v.country, v.lez_permit_zone,
+                                                self.start_ms, rng.randint(10, 300))))
                 if v.lez_day_pass_zone and v.vehicle_id % 2 == 0:
-                    out.append((None, self._day_pass(v.plate.display(), v.country,
-                                                     v.lez_day_pass_zone, self.start_ms)))
+                    out.append((None, day_pass(v.plate.display(), v.country,
+                                               v.lez_day_pass_zone, self.start_ms)))
         elif list_name == STATUS:
             for v in self._drivers():
                 out.extend((None, r) for r in self._status(v))
@@ -295,7 +212,7 @@ class ReferenceLists:
         return [v for v in self.fleet.vehicles if v.clone_of is None]
 
     def _ref(self) -> str:
-        return _case_ref(EntryBits(self.rng.getrandbits(64)), self.year)
+        return case_ref(EntryBits(self.rng.getrandbits(64)), self.year)
 
     def _stolen(self, v: Vehicle, rng: random.Random) -> dict:
         return entry_record(
@@ -317,25 +234,12 @@ class ReferenceLists:
             attributes={"case_ref": self._ref(), "reason": name, "covert": covert,
                         "instructions": instructions})
 
-    def _exemption(self, plate: str, country: str | None, zone: str, days: int) -> dict:
-        return entry_record(PERMITS, plate, country=country, zone=zone,
-                            valid_from=local_midnight(self.start_ms - days * DAY),
-                            valid_until=local_midnight(self.start_ms + (365 - days) * DAY),
-                            attributes={"permit_type": "exemption",
-                                        "reason": "adapted vehicle (disability)"})
-
-    def _day_pass(self, plate: str, country: str | None, zone: str, day_ms: int) -> dict:
-        return entry_record(PERMITS, plate, country=country, zone=zone,
-                            valid_from=local_midnight(day_ms),
-                            valid_until=next_local_midnight(day_ms),
-                            attributes={"permit_type": "day_pass"})
-
     def _status(self, v: Vehicle) -> list[dict]:
         if v.lez == roles.LEZ_UNREGISTERED:
             return []
         bits = EntryBits(self.rng.getrandbits(64))
         admitted = v.lez != roles.LEZ_NOT_ADMITTED
-        fuel, norm = _fuel_and_norm(bits, admitted)
+        fuel, norm = fuel_and_norm(bits, admitted)
         out = [entry_record(STATUS, v.plate.display(), country=v.country,
                             attributes={"admitted": "true" if admitted else "false",
                                         "euro_norm": norm, "fuel": fuel})]
@@ -355,7 +259,7 @@ class ReferenceLists:
             b, plate = plates.bits(j), plates.plate(j)
             zoned = b.take(100) < 3
             admitted = b.take(100) >= (80 if zoned else 7)
-            fuel, norm = _fuel_and_norm(b, admitted)
+            fuel, norm = fuel_and_norm(b, admitted)
             zone = (LEZ_ZONES[b.take(3)] if b.take(2) else "BXL") if zoned else None
             return entry_record(STATUS, plate.display(), country=plate.country, zone=zone,
                                 attributes={"admitted": "true" if admitted else "false",
@@ -365,9 +269,9 @@ class ReferenceLists:
             b, plate = plates.bits(j), plates.plate(j)
             zone = LEZ_ZONES[b.take(3)]
             if b.take(10) < 7:
-                return self._day_pass(plate.display(), plate.country, zone,
-                                      start + (b.take(41) - 20) * DAY)
-            return self._exemption(plate.display(), plate.country, zone, 1 + b.take(360))
+                return day_pass(plate.display(), plate.country, zone,
+                                start + (b.take(41) - 20) * DAY)
+            return exemption(plate.display(), plate.country, zone, start, 1 + b.take(360))
 
         def stolen(j: int) -> dict:
             b, plate = plates.bits(j), plates.plate(j)
@@ -377,7 +281,7 @@ class ReferenceLists:
                 valid_from=start - HOUR - b.take(1500) * DAY - b.take(DAY),
                 valid_until=start + (365 + b.take(3 * 365)) * DAY if foreign else None,
                 severity=80 if b.take(10) == 0 else None,
-                attributes={"case_ref": _case_ref(b, self.year),
+                attributes={"case_ref": case_ref(b, self.year),
                             "object": "licence plates" if b.take(20) == 0 else "vehicle",
                             "instructions": "Intercept and check the vehicle; reported stolen"})
 
@@ -390,7 +294,7 @@ class ReferenceLists:
             return entry_record(
                 JUDICIAL, text, country=plate.country if b.take(5) else None,
                 valid_from=start - HOUR - b.take(700) * DAY, severity=severity,
-                attributes={"case_ref": _case_ref(b, self.year), "reason": name,
+                attributes={"case_ref": case_ref(b, self.year), "reason": name,
                             "covert": covert, "instructions": instructions})
 
         def insurance(j: int) -> dict:
@@ -475,7 +379,7 @@ class ReferenceLists:
             if v.lez_day_pass_zone and v.vehicle_id % 2 == 1:
                 # Bought on the day, before driving in: valid for the whole local day.
                 arrival = self._arrival(0.0, 0.3)
-                record = self._day_pass(v.plate.display(), v.country, v.lez_day_pass_zone,
+                record = day_pass(v.plate.display(), v.country, v.lez_day_pass_zone,
                                         self.start_ms)
                 record["entry_id"] = f"LP-D{v.vehicle_id:07d}"
                 add(arrival, record)
