@@ -110,3 +110,29 @@ def test_background_entries_are_addressed_by_index_and_avoid_the_fleet():
     assert seen == [again.plate(j).canon for j in range(3000)]
     assert not set(seen) & avoid
     assert len(set(seen)) > 0.999 * len(seen)
+
+
+def _peak_while_streaming(lez_entries: int) -> tuple[int, int]:
+    import tracemalloc
+
+    from feblam.simulate.fleet import build_fleet
+    from feblam.simulate.lists import ReferenceLists
+
+    fleet = build_fleet(2, 200)
+    start = parse_instant("2026-03-02T00:00:00Z")
+    lists = ReferenceLists(2, fleet, ListSizes(lez_entries, 200, 200, 100, 100), start,
+                           start + 6 * 3_600_000)
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in lists.updates())
+        return count, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_large_list_streams_in_bounded_memory():
+    small_count, small_peak = _peak_while_streaming(4_000)
+    large_count, large_peak = _peak_while_streaming(40_000)
+    assert large_count - small_count >= 36_000
+    # Held entries would cost hundreds of bytes each: 36,000 more would show as megabytes.
+    assert large_peak < small_peak + 2_000_000, (small_peak, large_peak)
