@@ -49,8 +49,8 @@ RECOVERED_MIDRUN = "recovered_midrun"
 WARRANT_ENDS_MIDRUN = "warrant_ends_midrun"
 ESCALATED = "escalated"
 ENTERED_IN_ERROR = "entered_in_error"
-ROLES = ((STOLEN, 0.01, 4, 3.0), (JUDICIAL, 0.005, 3, 3.0), (JUDICIAL_WILDCARD, 0.003, 3, 3.0),
-         (INSURANCE, 0.005, 3, 2.0), (REPORTED_STOLEN_MIDRUN, 0, 1, 5.0),
+ROLES = ((STOLEN, 0.005, 4, 2.0), (JUDICIAL, 0.003, 3, 2.0), (JUDICIAL_WILDCARD, 0.002, 3, 2.0),
+         (INSURANCE, 0.003, 3, 1.5), (REPORTED_STOLEN_MIDRUN, 0, 1, 5.0),
          (RECOVERED_MIDRUN, 0, 1, 5.0), (WARRANT_ENDS_MIDRUN, 0, 1, 5.0),
          (ESCALATED, 0, 1, 5.0), (ENTERED_IN_ERROR, 0, 1, 3.0))
 
@@ -180,14 +180,14 @@ def _cast_lez(rng: random.Random, fleet: list[Vehicle]) -> None:
     for vehicle in fleet:
         draw = rng.random()
         if vehicle.country == "BE":
-            vehicle.lez = (LEZ_NOT_ADMITTED if draw < 0.06 else
-                           LEZ_NOT_ADMITTED_BXL if draw < 0.09 else LEZ_ADMITTED)
+            vehicle.lez = (LEZ_NOT_ADMITTED if draw < 0.04 else
+                           LEZ_NOT_ADMITTED_BXL if draw < 0.06 else LEZ_ADMITTED)
             if vehicle.lez == LEZ_NOT_ADMITTED and rng.random() < 0.25:
                 home_zone = TOWNS[vehicle.home_town].lez
                 vehicle.lez_permit_zone = home_zone or rng.choice(LEZ_ZONES)
         else:
-            vehicle.lez = (LEZ_UNREGISTERED if draw < 0.45 else
-                           LEZ_NOT_ADMITTED if draw < 0.5 else LEZ_ADMITTED)
+            vehicle.lez = (LEZ_UNREGISTERED if draw < 0.3 else
+                           LEZ_NOT_ADMITTED if draw < 0.35 else LEZ_ADMITTED)
             if vehicle.lez == LEZ_UNREGISTERED and rng.random() < 0.3:
                 vehicle.lez_day_pass_zone = rng.choice(LEZ_ZONES)
 
