@@ -19,6 +19,7 @@ COMMANDS = (
     "run",
     "stack",
     "submit",
+    "jobs",
     "bench",
     "simulate",
 )

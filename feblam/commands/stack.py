@@ -117,7 +117,8 @@ def _port_of(service, settings: StackSettings) -> list[int]:
 
 
 def _refuse_busy_ports(service, settings: StackSettings) -> None:
-    if service.running():
+    # A service partly up (a Flink jobmanager whose taskmanager died) holds its own ports.
+    if any(daemon.running() for daemon in service.daemons):
         return
     busy = [p for p in _port_of(service, settings) if port_open(HOST, p)]
     if busy:

@@ -1,0 +1,121 @@
+"""Helpers for tests of the hit-generation job on Kafka: one run's topics with Avro
+producers, submission to the standalone cluster, and reading hits back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+
+import requests
+from confluent_kafka import Producer
+
+import schemas
+from connectors.avro import AvroDecoder, AvroEncoder
+from connectors.contracts import subject
+from connectors.registry import RegistryClient
+from feblam.stack.settings import PROJECT_ROOT
+
+from .conftest import consume_all
+from .test_embedded_spec import epoch_ms
+
+JOB = PROJECT_ROOT / "jobs" / "hit_generation.py"
+
+
+def _ms(value):
+    if value is None or isinstance(value, int):
+        return value
+    return epoch_ms(value)
+
+
+def _entry_record(entry: dict) -> dict:
+    return {
+        "list_name": entry["list_name"], "entry_id": entry["entry_id"], "op": entry["op"],
+        "plate": entry.get("plate"), "country": entry.get("country"),
+        "valid_from": _ms(entry.get("valid_from")), "valid_until": _ms(entry.get("valid_until")),
+        "severity": entry.get("severity"), "zone": entry.get("zone"), "attributes": entry.get("attributes", {}),
+    }
+
+
+def _read_record(read: dict) -> dict:
+    return {**{k: None for k in ("make", "colour", "vehicle_type", "image_ref", "source")},
+            **read, "event_time": _ms(read["event_time"])}
+
+
+class Feeds:
+    """Topics of one test run, and Avro producers for them."""
+
+    def __init__(self, stack, new_topic, lists, read_partitions: int = 1):
+        self.stack = stack
+        run = uuid.uuid4().hex[:8]
+        self.prefix = f"ref{run}."
+        self.reads = new_topic("reads", partitions=read_partitions)
+        self.cameras = new_topic("cameras", config={"cleanup.policy": "compact"})
+        self.hits = new_topic("hits")
+        self.dead = new_topic("dlq")
+        self.lists = set(lists)
+        self.topics = {name: new_topic(name=f"{self.prefix}{name}", config={"cleanup.policy": "compact"})
+                       for name in self.lists}
+        registry = RegistryClient(stack.schema_registry_url)
+        self.registry = registry
+        self.read_encoder = AvroEncoder(registry, subject(self.reads), schemas.load("PlateRead"))
+        self.entry_encoders = {name: AvroEncoder(registry, subject(topic), schemas.load("ReferenceEntry"))
+                               for name, topic in self.topics.items()}
+        self.camera_encoder = AvroEncoder(registry, subject(self.cameras), schemas.load("Camera"))
+        self.producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "linger.ms": 5})
+
+    def entry(self, entry: dict) -> None:
+        encoder = self.entry_encoders[entry["list_name"]]
+        value = None if entry["op"] == "DELETE" else encoder.encode(_entry_record(entry))
+        self.producer.produce(self.topics[entry["list_name"]], key=entry["entry_id"].encode(), value=value)
+
+    def camera(self, camera: dict) -> None:
+        self.producer.produce(self.cameras, key=camera["camera_id"].encode(), value=self.camera_encoder.encode(camera))
+
+    def read(self, read: dict) -> None:
+        self.producer.produce(self.reads, value=self.read_encoder.encode(_read_record(read)))
+
+    def raw_read(self, value: bytes) -> None:
+        self.producer.produce(self.reads, value=value)
+
+    def flush(self) -> None:
+        assert self.producer.flush(30) == 0
+
+
+def submit(stack, feeds, *extra: str, submit_options: tuple = ()) -> str:
+    argv = [sys.executable, "-m", "feblam.cli", "submit", "--detached", *submit_options, str(JOB), "--",
+            "--bootstrap-servers", stack.bootstrap_servers, "--registry-url", stack.schema_registry_url,
+            "--reads-topic", feeds.reads, "--reference-prefix", feeds.prefix, "--cameras-topic", feeds.cameras,
+            "--hits-topic", feeds.hits, "--dead-letter-topic", feeds.dead, "--group-id", f"g-{uuid.uuid4().hex[:8]}", *extra]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return next(line.split()[-1] for line in result.stdout.splitlines() if "submitted with JobID" in line)
+
+
+def wait_running(stack, job_id: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=10).json()
+        if job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"]):
+            return
+        assert job["state"] not in ("FAILED", "CANCELED", "FINISHED"), job["state"]
+        time.sleep(1)
+    raise AssertionError("job did not reach RUNNING")
+
+
+def cancel(stack, job_id: str) -> None:
+    requests.patch(f"{stack.flink_rest_url}/jobs/{job_id}?mode=cancel", timeout=10)
+
+
+def hits(stack, feeds, expected_count: int, timeout_s: float = 90) -> list[dict]:
+    decoder = AvroDecoder(feeds.registry, schemas.load("Hit"))
+    messages = consume_all(stack.bootstrap_servers, feeds.hits, expected_count, timeout_s)
+    hits = []
+    for message in messages:
+        hit = decoder.decode(message.value())
+        assert message.key().decode() == hit["dedup_key"]
+        hits.append(hit)
+    return hits
+
+
