@@ -27,7 +27,7 @@ MAX_LEZ_ENTRIES = 10_000_000
 class SimulationSettings:
     """What to simulate. Defaults are the small demo run."""
 
-    reads: int = 20_000
+    reads: int = 10_000
     cameras: int = 240
     vehicles: int = 3_000
     lez_entries: int = 20_000
