@@ -56,6 +56,7 @@ from feblam.simulate.records import (
     entry_record,
     exemption,
     fuel_and_norm,
+    local_date,
     local_midnight,
     wildcard_pattern,
 )
@@ -109,7 +110,6 @@ class ReferenceLists:
         self.rng = stream(seed, "lists")
         fleet_plates = frozenset(v.plate.canon for v in fleet.vehicles)
         self.plates = {name: BackgroundPlates(seed, name, fleet_plates) for name in LIST_NAMES}
-        self.counts: dict[str, int] = {}
 
     # ----------------------------------------------------------------- stream
 
@@ -139,7 +139,6 @@ class ReferenceLists:
                 if key is not None:
                     fleet_ids[key] = record["entry_id"]
                 yield ReferenceUpdate(record, None)
-            self.counts[list_name] = total
             later.extend(self._churn(list_name, churn, background, total, make))
         later.extend(self._stories(fleet_ids))
         later.sort(key=lambda item: (item[0], item[1]))
@@ -192,7 +191,7 @@ class ReferenceLists:
                 expired = local_midnight(self.start_ms - rng.randint(10, 200) * DAY)
                 out.append((None, entry_record(
                     INSURANCE, v.plate.display(), country=v.country, valid_from=expired,
-                    attributes={"expired_on": format_instant(expired)[:10],
+                    attributes={"expired_on": local_date(expired),
                                 "source": "insurer notification"})))
         elif list_name == PERMITS:
             for v in self._drivers():
@@ -302,7 +301,7 @@ class ReferenceLists:
             expired = local_midnight(start - b.take(400) * DAY)
             return entry_record(INSURANCE, plate.display(), country=plate.country,
                                 valid_from=expired,
-                                attributes={"expired_on": format_instant(expired)[:10],
+                                attributes={"expired_on": local_date(expired),
                                             "source": "insurer notification"})
 
         return {STATUS: status, PERMITS: permit, STOLEN: stolen, JUDICIAL: judicial,

@@ -67,6 +67,11 @@ def local_midnight(ms: int) -> int:
     return int(midnight.timestamp() * 1000)
 
 
+def local_date(ms: int) -> str:
+    """The Europe/Brussels calendar date of ``ms``, ``YYYY-MM-DD``."""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).astimezone(BRUSSELS).date().isoformat()
+
+
 def next_local_midnight(ms: int) -> int:
     start = datetime.fromtimestamp(local_midnight(ms) / 1000, tz=BRUSSELS)
     following = (start + timedelta(days=1, hours=3)).replace(hour=0)
