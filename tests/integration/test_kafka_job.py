@@ -1,12 +1,14 @@
 """The hit-generation job on Kafka, submitted to the standalone cluster: the spec's
 data set produced as Avro through the real registry, hits and dead letters
-consumed back and checked hit by hit; then a tombstone on a reference topic stops
-a hit and a new entry makes one, while the job runs."""
+consumed back and checked hit by hit, at parallelism 1 and 2; then a tombstone on
+a reference topic stops a hit and a new entry makes one, while the job runs."""
 
 from __future__ import annotations
 
 import math
 import time
+
+import pytest
 
 import schemas
 from connectors.avro import AvroDecoder
@@ -27,7 +29,8 @@ BAD_KAFKA_READS = [
 FIELDS = ("hit_id", "read_id", "list_name", "entry_id", "match_kind", "substitutions", "zone", "score", "priority")
 
 
-def test_kafka_job_end_to_end(stack, new_topic):
+@pytest.mark.parametrize("parallelism", [1, 2])
+def test_kafka_job_end_to_end(stack, new_topic, parallelism):
     feeds = Feeds(stack, new_topic, {e["list_name"] for e in REFERENCE} | {"late_list"})
     # Reference lists and cameras are on Kafka before the job starts; reads follow at once,
     # so the job must hold them back until every list is loaded (spec §8).
@@ -36,7 +39,7 @@ def test_kafka_job_end_to_end(stack, new_topic):
     for entry in REFERENCE:
         feeds.entry(entry)
     feeds.flush()
-    job_id = submit(stack, feeds)
+    job_id = submit(stack, feeds, "--parallelism", str(parallelism))
     try:
         for read, _ in CASES:
             feeds.read(read)
