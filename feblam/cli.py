@@ -17,6 +17,7 @@ from feblam import __version__
 # Order is the order shown by `feblam --help`.
 COMMANDS = (
     "run",
+    "report",
     "stack",
     "submit",
     "jobs",
