@@ -195,6 +195,14 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
     chain_flags = np.where(old_chains < 0, 0, old_chains & ix.HAS_ALERT)
     if index._kind[lid] == ix.KIND_ALERT:
         chain_flags |= ix.HAS_ALERT
+    elif is_status:
+        # A new chain of one admitting status entry valid for ever (udfs.layout).
+        head_rows = fast[order[group_start]]
+        sole = (old_chains < 0) & group_end[group_start] \
+            & ((flags[head_rows] & ix.NOT_ADMITTED) == 0) \
+            & (valid_from[head_rows] == SINCE_EVER) & (valid_until[head_rows] == FOR_EVER)
+        chain_flags |= np.where(sole, ix.SOLE_ADMITTING
+                                | (countries[head_rows] << ix.SOLE_COUNTRY_SHIFT), 0)
     nxt[order] = nxt_sorted
     meta = (nxt + 1) | (lid << ix.LIST_SHIFT) | (countries[fast] << ix.COUNTRY_SHIFT) \
         | (zones[fast] << ix.ZONE_SHIFT) | flags[fast]

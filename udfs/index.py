@@ -28,17 +28,19 @@ from udfs import lez, lookup
 from udfs.config import MatchingSettings
 from udfs.inttable import IntTable
 from udfs.layout import (COUNTRY_SHIFT, FNV_OFFSET, FNV_PRIME, HAS_ALERT, HEAD_MASK,
+                         SOLE_ADMITTING, SOLE_COUNTRY_SHIFT,
                          KIND_ALERT, KIND_CODE,
                          KIND_PERMIT, KIND_STATUS, LIST_SHIFT, LIVE, MAX_COUNTRIES, MAX_LISTS,
                          MAX_ZONES, NEXT_MASK, NO_MATCHES, NOT_ADMITTED, ZONE_SHIFT, Match,
                          ReadMatches, id_hash)
-from udfs.model import DELETE, UPSERT, ReferenceEntry
+from udfs.model import DELETE, FOR_EVER, SINCE_EVER, UPSERT, ReferenceEntry
 from udfs.platecode import MAX_CODED_LENGTH, OcrClasses, decode, encode
 from udfs.wildcard import WildcardIndex
 
 __all__ = ["ReferenceIndex", "Match", "ReadMatches", "NO_MATCHES", "id_hash", "KIND_ALERT",
            "KIND_STATUS", "KIND_PERMIT", "LIVE", "NOT_ADMITTED", "LIST_SHIFT",
-           "COUNTRY_SHIFT", "ZONE_SHIFT", "FNV_OFFSET", "FNV_PRIME", "HAS_ALERT", "HEAD_MASK"]
+           "COUNTRY_SHIFT", "ZONE_SHIFT", "FNV_OFFSET", "FNV_PRIME", "HAS_ALERT", "HEAD_MASK",
+           "SOLE_ADMITTING", "SOLE_COUNTRY_SHIFT"]
 
 
 class ReferenceIndex:
@@ -213,15 +215,12 @@ class ReferenceIndex:
             self._attributes[slot] = attributes
         key = self.ocr.key(plate)
         chain = self._by_key.get(key)
-        flags = 0 if chain < 0 else chain & HAS_ALERT
-        if self._kind[lid] == KIND_ALERT:
-            flags |= HAS_ALERT
         meta |= (-1 if chain < 0 else chain & HEAD_MASK) + 1  # in front of its chain
         b = 4 * slot
         self._rec[b:b + 4] = array("q", (encode(plate), entry.valid_from, entry.valid_until,
                                          meta))
         self._severity[slot] = -1 if entry.severity is None else entry.severity
-        self._by_key.put(key, slot | flags)
+        self._by_key.put(key, slot | self._chain_flags(slot))
         h = id_hash(lid, eid)
         other = self._by_id.get(h)
         if other >= 0 and self._meta(other) & LIVE:
@@ -230,8 +229,14 @@ class ReferenceIndex:
             self._by_id.put(h, slot)
         self._live += 1
 
-    def _chain_flags(self, slot: int) -> int:
-        """``HAS_ALERT`` when a slot of the chain from ``slot`` is of an alert list."""
+    def _chain_flags(self, head: int) -> int:
+        """The flags of the chain from ``head`` (see ``udfs.layout``)."""
+        meta = self._meta(head)
+        kind = self._kind[(meta >> LIST_SHIFT) & 255]
+        if (meta & NEXT_MASK) == 0 and kind == KIND_STATUS and not meta & NOT_ADMITTED \
+                and self._rec[4 * head + 1] == SINCE_EVER and self._rec[4 * head + 2] == FOR_EVER:
+            return SOLE_ADMITTING | (((meta >> COUNTRY_SHIFT) & 255) << SOLE_COUNTRY_SHIFT)
+        slot = head
         while slot >= 0:
             meta = self._meta(slot)
             if self._kind[(meta >> LIST_SHIFT) & 255] == KIND_ALERT:

@@ -7,10 +7,14 @@ in 40-47, the zone id in 48-60, ``LIVE`` in bit 61 and ``NOT_ADMITTED`` in bit
 62, so it stays below 2**63.
 
 The plate-key table maps an OCR-class key to its chain: the head slot in the
-low 40 bits (``HEAD_MASK``) and ``HAS_ALERT`` when any slot of the chain belongs
-to an alert list, so that a read with no LEZ zone to decide skips chains of LEZ
-entries alone (a registered vehicle passing an ordinary camera) without
-touching their slots.
+low 40 bits (``HEAD_MASK``), ``HAS_ALERT`` when any slot of the chain belongs
+to an alert list, and ``SOLE_ADMITTING`` with the entry's country id (bits
+42-49) when the chain is one LEZ status entry that admits and is valid for
+ever. The flags spare most reads a cache miss on the slot: a read with no zone
+to decide skips chains without alert entries (a registered vehicle at an
+ordinary camera), and a read with zones skips a sole admitting status entry
+of a compatible country (a registered, admitted vehicle at a LEZ camera), the
+two commonest reads.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ NEXT_MASK = (1 << 32) - 1
 LIST_SHIFT, COUNTRY_SHIFT, ZONE_SHIFT = 32, 40, 48
 MAX_LISTS, MAX_COUNTRIES, MAX_ZONES = 255, 255, (1 << 13) - 1
 LIVE, NOT_ADMITTED = 1 << 61, 1 << 62
-HEAD_MASK, HAS_ALERT = (1 << 40) - 1, 1 << 40
+HEAD_MASK, HAS_ALERT, SOLE_ADMITTING = (1 << 40) - 1, 1 << 40, 1 << 41
+SOLE_COUNTRY_SHIFT = 42
 _M64 = (1 << 64) - 1
 _M63 = (1 << 63) - 1
 FNV_OFFSET, FNV_PRIME = 0xCBF29CE484222325, 0x100000001B3

@@ -11,6 +11,7 @@ from typing import Sequence
 from udfs import lez
 from udfs.inttable import PRIME
 from udfs.layout import (COUNTRY_SHIFT, HAS_ALERT, HEAD_MASK, KIND_ALERT, KIND_STATUS,
+                         SOLE_ADMITTING, SOLE_COUNTRY_SHIFT,
                          LIST_SHIFT, MAX_ZONES,
                          NEXT_MASK, NO_MATCHES, NOT_ADMITTED, ZONE_SHIFT, Match, ReadMatches,
                          NO_ATTRIBUTES, NO_VERDICTS, UNREGISTERED_VERDICT)
@@ -43,10 +44,26 @@ def match(self, plate: str, country: str | None, t: int,
         k = pairs[j]
     matches: list[Match] | None = None
     lez_slots: list[int] | None = None
-    if k == key and (zones or pairs[j + 1] & HAS_ALERT):
-        slot = pairs[j + 1] & HEAD_MASK
-        code = int(plate, 36) + OFFSET[n]
+    admitted = False  # known to admit in every zone without walking the chain
+    if k == key:
+        chain = pairs[j + 1]
         cid = self._country_ids.get(country, -1) if country is not None else 0
+        if zones:
+            if chain & SOLE_ADMITTING:
+                # One admitting status entry valid for ever: no hit when the
+                # countries are compatible, in any zone; else the vehicle is unknown.
+                c = (chain >> SOLE_COUNTRY_SHIFT) & 255
+                admitted = cid == 0 or c == 0 or c == cid
+                walk = not admitted
+            else:
+                walk = True
+        else:
+            walk = chain & HAS_ALERT
+    else:
+        walk = False
+    if walk:
+        slot = chain & HEAD_MASK
+        code = int(plate, 36) + OFFSET[n]
         rec, kinds = self._rec, self._kind
         while slot >= 0:
             b = slot << 2
@@ -88,7 +105,7 @@ def match(self, plate: str, country: str | None, t: int,
             if matches is None:
                 matches = []
             self._match_wildcards(filed, plate, country, t, matches)
-    if not zones:
+    if not zones or admitted:
         verdicts = NO_VERDICTS
     elif lez_slots is not None and len(lez_slots) == 1 and not (
             meta := self._rec[(lez_slots[0] << 2) + 3]) & NOT_ADMITTED \
