@@ -200,7 +200,8 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
         head_rows = fast[order[group_start]]
         sole = (old_chains < 0) & group_end[group_start] \
             & ((flags[head_rows] & ix.NOT_ADMITTED) == 0) \
-            & (valid_from[head_rows] == SINCE_EVER) & (valid_until[head_rows] == FOR_EVER)
+            & (valid_from[head_rows] == SINCE_EVER) & (valid_until[head_rows] == FOR_EVER) \
+            & (codes[head_rows] == keys[head_rows])
         chain_flags |= np.where(sole, ix.SOLE_ADMITTING
                                 | (countries[head_rows] << ix.SOLE_COUNTRY_SHIFT), 0)
     nxt[order] = nxt_sorted

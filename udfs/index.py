@@ -233,8 +233,10 @@ class ReferenceIndex:
         """The flags of the chain from ``head`` (see ``udfs.layout``)."""
         meta = self._meta(head)
         kind = self._kind[(meta >> LIST_SHIFT) & 255]
+        code, valid_from, valid_until = self._rec[4 * head:4 * head + 3]
         if (meta & NEXT_MASK) == 0 and kind == KIND_STATUS and not meta & NOT_ADMITTED \
-                and self._rec[4 * head + 1] == SINCE_EVER and self._rec[4 * head + 2] == FOR_EVER:
+                and valid_from == SINCE_EVER and valid_until == FOR_EVER \
+                and self.ocr.key(decode(code)) == code:
             return SOLE_ADMITTING | (((meta >> COUNTRY_SHIFT) & 255) << SOLE_COUNTRY_SHIFT)
         slot = head
         while slot >= 0:

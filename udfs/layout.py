@@ -9,8 +9,9 @@ in 40-47, the zone id in 48-60, ``LIVE`` in bit 61 and ``NOT_ADMITTED`` in bit
 The plate-key table maps an OCR-class key to its chain: the head slot in the
 low 40 bits (``HEAD_MASK``), ``HAS_ALERT`` when any slot of the chain belongs
 to an alert list, and ``SOLE_ADMITTING`` with the entry's country id (bits
-42-49) when the chain is one LEZ status entry that admits and is valid for
-ever. The flags spare most reads a cache miss on the slot: a read with no zone
+42-49) when the chain is one LEZ status entry that admits, is valid for ever
+and whose plate is its own OCR-class key (only class representatives, so a
+read with the same key and the same property is the same plate). The flags spare most reads a cache miss on the slot: a read with no zone
 to decide skips chains without alert entries (a registered vehicle at an
 ordinary camera), and a read with zones skips a sole admitting status entry
 of a compatible country (a registered, admitted vehicle at a LEZ camera), the

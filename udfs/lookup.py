@@ -49,9 +49,11 @@ def match(self, plate: str, country: str | None, t: int,
         chain = pairs[j + 1]
         cid = self._country_ids.get(country, -1) if country is not None else 0
         if zones:
-            if chain & SOLE_ADMITTING:
-                # One admitting status entry valid for ever: no hit when the
-                # countries are compatible, in any zone; else the vehicle is unknown.
+            if chain & SOLE_ADMITTING and int(plate, 36) + OFFSET[n] == key:
+                # One admitting status entry valid for ever, whose plate is its own
+                # OCR-class key, as the read's is: the two plates are equal. No hit
+                # when the countries are compatible, in any zone; else the vehicle
+                # is unknown.
                 c = (chain >> SOLE_COUNTRY_SHIFT) & 255
                 admitted = cid == 0 or c == 0 or c == cid
                 walk = not admitted

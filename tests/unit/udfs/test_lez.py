@@ -188,3 +188,13 @@ def test_spec_5_permit_without_zone_is_valid_in_every_zone():
     """§5 step 1 (reading, docs/hit-semantics-notes.md): a permit with no zone is a
     permit for every zone, like a status entry with no zone."""
     assert lez_hits(permit(zone=None), status(), zones=("GENT", "ANTWERPEN")) == set()
+
+
+def test_spec_5_ocr_variant_of_an_admitted_vehicle_is_unregistered():
+    """§5 exact matching: a read that is only an OCR variant of a registered,
+    admitted vehicle (same OCR-class key, other plate) is an unknown vehicle."""
+    assert lez_hits(status(plate="1A7C723", admitted="true"), plate="IA7C723") == {
+        ("LEZ_UNREGISTERED", None, "GENT")}
+    assert lez_hits(status(plate="1A7C723", admitted="true"), plate="1A7C723") == set()
+    assert lez_hits(status(plate="1ABC723", admitted="true"), plate="1A8C723") == {
+        ("LEZ_UNREGISTERED", None, "GENT")}
