@@ -102,7 +102,7 @@ def test_index_holds_exactly_the_applied_entries(ups, plate):
     assert len(engine.index) == len(naive.entries)
 
 
-LEZ_PLATES = ["1ABC", "IABC", "7ABC"]
+LEZ_PLATES = ["1ABC", "IABC", "7ABC", "1A7C", "IA7C", "1A8C"]
 
 
 @st.composite
