@@ -178,9 +178,12 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
     offsets = len(index._eid_blob) + np.concatenate(([0], np.cumsum(fast_len)[:-1])) \
         if m else np.zeros(0, np.int64)
     index._eid_blob += blob_part
-    # Chains: rows grouped by OCR-class key, each group linked in row order and
-    # hung in front of the chain already held for that key.
-    fast_keys = keys[fast]
+    # Chains: rows grouped by chain key (OCR-class key for an alert list, exact
+    # plate code for a LEZ list), each group linked in row order and hung in
+    # front of the chain already held for that key.
+    is_alert = index._kind[lid] == ix.KIND_ALERT
+    table = index._by_key if is_alert else index._by_code
+    fast_keys = (keys if is_alert else codes)[fast]
     order = np.argsort(fast_keys, kind="stable")
     sorted_keys = fast_keys[order]
     nxt = np.full(m, -1, np.int64)
@@ -190,18 +193,15 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
     group_start = np.concatenate(([True], ~same)) if m else np.zeros(0, bool)
     group_end = np.concatenate((~same, [True])) if m else np.zeros(0, bool)
     unique_keys = sorted_keys[group_start]
-    old_chains = index._by_key.get_many(unique_keys)
+    old_chains = table.get_many(unique_keys)
     nxt_sorted[group_end] = np.where(old_chains < 0, -1, old_chains & ix.HEAD_MASK)
-    chain_flags = np.where(old_chains < 0, 0, old_chains & ix.HAS_ALERT)
-    if index._kind[lid] == ix.KIND_ALERT:
-        chain_flags |= ix.HAS_ALERT
-    elif is_status:
+    chain_flags = np.zeros(len(unique_keys), dtype=np.int64)
+    if is_status:
         # A new chain of one admitting status entry valid for ever (udfs.layout).
         head_rows = fast[order[group_start]]
         sole = (old_chains < 0) & group_end[group_start] \
             & ((flags[head_rows] & ix.NOT_ADMITTED) == 0) \
-            & (valid_from[head_rows] == SINCE_EVER) & (valid_until[head_rows] == FOR_EVER) \
-            & (codes[head_rows] == keys[head_rows])
+            & (valid_from[head_rows] == SINCE_EVER) & (valid_until[head_rows] == FOR_EVER)
         chain_flags |= np.where(sole, ix.SOLE_ADMITTING
                                 | (countries[head_rows] << ix.SOLE_COUNTRY_SHIFT), 0)
     nxt[order] = nxt_sorted
@@ -212,7 +212,7 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
     index._severity.frombytes(severity[fast].astype(np.int8).tobytes())
     index._eid_off.frombytes(np.asarray(offsets, dtype=np.int64).tobytes())
     index._eid_len.frombytes(fast_len.astype(np.uint16).tobytes())
-    index._by_key.put_many(unique_keys, slots[order][group_start] | chain_flags)
+    table.put_many(unique_keys, slots[order][group_start] | chain_flags)
     index._by_id.put_many(hashes[fast], slots)
     index._live += m
 

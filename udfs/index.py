@@ -27,7 +27,7 @@ from typing import Iterator, Mapping
 from udfs import lez, lookup
 from udfs.config import MatchingSettings
 from udfs.inttable import IntTable
-from udfs.layout import (COUNTRY_SHIFT, FNV_OFFSET, FNV_PRIME, HAS_ALERT, HEAD_MASK,
+from udfs.layout import (COUNTRY_SHIFT, FNV_OFFSET, FNV_PRIME, HEAD_MASK,
                          SOLE_ADMITTING, SOLE_COUNTRY_SHIFT,
                          KIND_ALERT, KIND_CODE,
                          KIND_PERMIT, KIND_STATUS, LIST_SHIFT, LIVE, MAX_COUNTRIES, MAX_LISTS,
@@ -39,7 +39,7 @@ from udfs.wildcard import WildcardIndex
 
 __all__ = ["ReferenceIndex", "Match", "ReadMatches", "NO_MATCHES", "id_hash", "KIND_ALERT",
            "KIND_STATUS", "KIND_PERMIT", "LIVE", "NOT_ADMITTED", "LIST_SHIFT",
-           "COUNTRY_SHIFT", "ZONE_SHIFT", "FNV_OFFSET", "FNV_PRIME", "HAS_ALERT", "HEAD_MASK",
+           "COUNTRY_SHIFT", "ZONE_SHIFT", "FNV_OFFSET", "FNV_PRIME", "HEAD_MASK",
            "SOLE_ADMITTING", "SOLE_COUNTRY_SHIFT"]
 
 
@@ -70,7 +70,8 @@ class ReferenceIndex:
         self._eid_blob = bytearray()
         self._free: list[int] = []
         self._attributes: dict[int, Mapping[str, str]] = {}
-        self._by_key = IntTable()
+        self._by_key = IntTable()    # alert chains, by OCR-class key
+        self._by_code = IntTable()   # LEZ chains, by exact plate code
         self._by_id = IntTable(max_load=0.75)  # updates only: fuller is fine
         self._id_overflow: dict[tuple[int, str], int] = {}
         self._inert: dict[tuple[int, str], ReferenceEntry] = {}
@@ -164,8 +165,8 @@ class ReferenceIndex:
             return
         if self._id_overflow.pop((lid, entry_id), None) is None:
             self._by_id.delete(id_hash(lid, eid))
-        key = self.ocr.key(decode(self._rec[4 * slot]))
-        head = self._by_key.get(key) & HEAD_MASK
+        table, key = self._chain_of(lid, decode(self._rec[4 * slot]))
+        head = table.get(key) & HEAD_MASK
         if head == slot:
             head = self._next(slot)
         else:
@@ -176,9 +177,9 @@ class ReferenceIndex:
                 raise RuntimeError(f"index corrupt: slot {slot} missing from its chain")
             self._set_next(prev, self._next(slot))
         if head < 0:
-            self._by_key.delete(key)
+            table.delete(key)
         else:
-            self._by_key.put(key, head | self._chain_flags(head))
+            table.put(key, head | self._chain_flags(head))
         self._rec[4 * slot + 3] = 0
         self._attributes.pop(slot, None)
         self._free.append(slot)
@@ -213,14 +214,14 @@ class ReferenceIndex:
             attributes.pop("admitted", None)
         if attributes:
             self._attributes[slot] = attributes
-        key = self.ocr.key(plate)
-        chain = self._by_key.get(key)
+        table, key = self._chain_of(lid, plate)
+        chain = table.get(key)
         meta |= (-1 if chain < 0 else chain & HEAD_MASK) + 1  # in front of its chain
         b = 4 * slot
         self._rec[b:b + 4] = array("q", (encode(plate), entry.valid_from, entry.valid_until,
                                          meta))
         self._severity[slot] = -1 if entry.severity is None else entry.severity
-        self._by_key.put(key, slot | self._chain_flags(slot))
+        table.put(key, slot | self._chain_flags(slot))
         h = id_hash(lid, eid)
         other = self._by_id.get(h)
         if other >= 0 and self._meta(other) & LIVE:
@@ -229,21 +230,21 @@ class ReferenceIndex:
             self._by_id.put(h, slot)
         self._live += 1
 
+    def _chain_of(self, lid: int, plate: str) -> tuple[IntTable, int]:
+        """The table and key of the chain a plain entry of list ``lid`` hangs on."""
+        if self._kind[lid] == KIND_ALERT:
+            return self._by_key, self.ocr.key(plate)
+        return self._by_code, encode(plate)
+
     def _chain_flags(self, head: int) -> int:
-        """The flags of the chain from ``head`` (see ``udfs.layout``)."""
+        """``SOLE_ADMITTING`` and the country when the chain from ``head`` is one
+        admitting status entry valid for ever (see ``udfs.layout``); else 0."""
         meta = self._meta(head)
-        kind = self._kind[(meta >> LIST_SHIFT) & 255]
-        code, valid_from, valid_until = self._rec[4 * head:4 * head + 3]
-        if (meta & NEXT_MASK) == 0 and kind == KIND_STATUS and not meta & NOT_ADMITTED \
-                and valid_from == SINCE_EVER and valid_until == FOR_EVER \
-                and self.ocr.key(decode(code)) == code:
+        _, valid_from, valid_until = self._rec[4 * head:4 * head + 3]
+        if (meta & NEXT_MASK) == 0 and self._kind[(meta >> LIST_SHIFT) & 255] == KIND_STATUS \
+                and not meta & NOT_ADMITTED and valid_from == SINCE_EVER \
+                and valid_until == FOR_EVER:
             return SOLE_ADMITTING | (((meta >> COUNTRY_SHIFT) & 255) << SOLE_COUNTRY_SHIFT)
-        slot = head
-        while slot >= 0:
-            meta = self._meta(slot)
-            if self._kind[(meta >> LIST_SHIFT) & 255] == KIND_ALERT:
-                return HAS_ALERT
-            slot = (meta & NEXT_MASK) - 1
         return 0
 
     def _new_slot(self) -> int:
@@ -306,4 +307,4 @@ class ReferenceIndex:
         """Bytes of the slots and tables (a cross-check; the benchmark measures RSS)."""
         columns = (self._rec, self._severity, self._eid_off, self._eid_len)
         return (sum(c.itemsize * len(c) for c in columns) + len(self._eid_blob)
-                + self._by_key.nbytes + self._by_id.nbytes)
+                + self._by_key.nbytes + self._by_code.nbytes + self._by_id.nbytes)

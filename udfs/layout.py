@@ -6,16 +6,14 @@ its chain plus one (0 = end) in bits 0-31, the list id in 32-39, the country id
 in 40-47, the zone id in 48-60, ``LIVE`` in bit 61 and ``NOT_ADMITTED`` in bit
 62, so it stays below 2**63.
 
-The plate-key table maps an OCR-class key to its chain: the head slot in the
-low 40 bits (``HEAD_MASK``), ``HAS_ALERT`` when any slot of the chain belongs
-to an alert list, and ``SOLE_ADMITTING`` with the entry's country id (bits
-42-49) when the chain is one LEZ status entry that admits, is valid for ever
-and whose plate is its own OCR-class key (only class representatives, so a
-read with the same key and the same property is the same plate). The flags spare most reads a cache miss on the slot: a read with no zone
-to decide skips chains without alert entries (a registered vehicle at an
-ordinary camera), and a read with zones skips a sole admitting status entry
-of a compatible country (a registered, admitted vehicle at a LEZ camera), the
-two commonest reads.
+Plain entries hang on chains in two tables: alert entries by the OCR-class key
+of their plate (``ReferenceIndex._by_key``: every EXACT and OCR candidate of a
+read), LEZ entries by their exact plate code (``_by_code``: LEZ matches exactly,
+and only reads with a zone to decide look there). A table value holds the head
+slot in its low 40 bits (``HEAD_MASK``) and, for a LEZ chain that is one status
+entry that admits and is valid for ever, ``SOLE_ADMITTING`` with that entry's
+country id in bits 42-49: the commonest LEZ read, a registered and admitted
+vehicle, is then decided from the table alone, without touching the slot.
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ NEXT_MASK = (1 << 32) - 1
 LIST_SHIFT, COUNTRY_SHIFT, ZONE_SHIFT = 32, 40, 48
 MAX_LISTS, MAX_COUNTRIES, MAX_ZONES = 255, 255, (1 << 13) - 1
 LIVE, NOT_ADMITTED = 1 << 61, 1 << 62
-HEAD_MASK, HAS_ALERT, SOLE_ADMITTING = (1 << 40) - 1, 1 << 40, 1 << 41
+HEAD_MASK, SOLE_ADMITTING = (1 << 40) - 1, 1 << 41
 SOLE_COUNTRY_SHIFT = 42
 _M64 = (1 << 64) - 1
 _M63 = (1 << 63) - 1

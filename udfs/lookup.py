@@ -10,7 +10,7 @@ from typing import Sequence
 
 from udfs import lez
 from udfs.inttable import PRIME
-from udfs.layout import (COUNTRY_SHIFT, HAS_ALERT, HEAD_MASK, KIND_ALERT, KIND_STATUS,
+from udfs.layout import (COUNTRY_SHIFT, HEAD_MASK, KIND_ALERT, KIND_STATUS,
                          SOLE_ADMITTING, SOLE_COUNTRY_SHIFT,
                          LIST_SHIFT, MAX_ZONES,
                          NEXT_MASK, NO_MATCHES, NOT_ADMITTED, ZONE_SHIFT, Match, ReadMatches,
@@ -29,12 +29,18 @@ def match(self, plate: str, country: str | None, t: int,
     entry, the best way (EXACT, then fewest substitutions, then WILDCARD).
     The result and its lists are read-only: some are shared between reads
     (``NO_MATCHES`` when nothing matched, the LEZ_UNREGISTERED verdicts).
-    The hot path: one hash probe, a walk of the short chain of slots sharing
-    the read's OCR-class key (skipped when there is no zone to decide and the
-    chain holds no alert entry), and one probe per wildcard anchor shape in use.
+    The hot path: one probe of the (small) alert table by the read's OCR-class
+    key and a walk of its short chain; when there is a zone to decide, one probe
+    of the LEZ table by the exact plate (a sole admitting status entry is decided
+    from the table alone); one probe per wildcard anchor shape in use.
     """
     n = len(plate)
     key = int(plate.encode().translate(self._ocr_bytes), 36) + OFFSET[n]
+    code = -1
+    cid = self._country_ids.get(country, -1) if country is not None else 0
+    matches: list[Match] | None = None
+    rec = self._rec
+    # Alert entries: the chain of the read's OCR-class key (EXACT and OCR).
     table = self._by_key
     pairs = table.pairs
     j = ((key % PRIME) & table.mask) << 1
@@ -42,31 +48,9 @@ def match(self, plate: str, country: str | None, t: int,
     while k != key and k != -1:
         j = (j + 2) & table.pair_mask
         k = pairs[j]
-    matches: list[Match] | None = None
-    lez_slots: list[int] | None = None
-    admitted = False  # known to admit in every zone without walking the chain
     if k == key:
-        chain = pairs[j + 1]
-        cid = self._country_ids.get(country, -1) if country is not None else 0
-        if zones:
-            if chain & SOLE_ADMITTING and int(plate, 36) + OFFSET[n] == key:
-                # One admitting status entry valid for ever, whose plate is its own
-                # OCR-class key, as the read's is: the two plates are equal. No hit
-                # when the countries are compatible, in any zone; else the vehicle
-                # is unknown.
-                c = (chain >> SOLE_COUNTRY_SHIFT) & 255
-                admitted = cid == 0 or c == 0 or c == cid
-                walk = not admitted
-            else:
-                walk = True
-        else:
-            walk = chain & HAS_ALERT
-    else:
-        walk = False
-    if walk:
-        slot = chain & HEAD_MASK
         code = int(plate, 36) + OFFSET[n]
-        rec, kinds = self._rec, self._kind
+        slot = pairs[j + 1] & HEAD_MASK
         while slot >= 0:
             b = slot << 2
             meta = rec[b + 3]
@@ -74,26 +58,53 @@ def match(self, plate: str, country: str | None, t: int,
                 c = (meta >> COUNTRY_SHIFT) & 255
                 if cid == 0 or c == 0 or c == cid:
                     lid = (meta >> LIST_SHIFT) & 255
-                    if kinds[lid] == KIND_ALERT:
-                        if rec[b] == code:
-                            found = self._match(slot, lid, EXACT, 0)
-                        elif self._max_subs[lid]:
-                            subs = sum(x != y for x, y in zip(decode(rec[b]), plate))
-                            found = self._match(slot, lid, OCR, subs) \
-                                if subs <= self._max_subs[lid] else None
+                    if rec[b] == code:
+                        found = self._match(slot, lid, EXACT, 0)
+                    elif self._max_subs[lid]:
+                        subs = sum(x != y for x, y in zip(decode(rec[b]), plate))
+                        found = self._match(slot, lid, OCR, subs) \
+                            if subs <= self._max_subs[lid] else None
+                    else:
+                        found = None
+                    if found is not None:
+                        if matches is None:
+                            matches = [found]
                         else:
-                            found = None
-                        if found is not None:
-                            if matches is None:
-                                matches = [found]
-                            else:
-                                matches.append(found)
-                    elif zones and rec[b] == code:
-                        if lez_slots is None:
-                            lez_slots = [slot]
-                        else:
-                            lez_slots.append(slot)
+                            matches.append(found)
             slot = (meta & NEXT_MASK) - 1
+    # LEZ entries, only when there is a zone to decide: the chain of the exact plate.
+    lez_slots: list[int] | None = None
+    admitted = False  # known to admit in every zone without touching a slot
+    if zones:
+        if code < 0:
+            code = int(plate, 36) + OFFSET[n]
+        table = self._by_code
+        pairs = table.pairs
+        j = ((code % PRIME) & table.mask) << 1
+        k = pairs[j]
+        while k != code and k != -1:
+            j = (j + 2) & table.pair_mask
+            k = pairs[j]
+        if k == code:
+            chain = pairs[j + 1]
+            c = (chain >> SOLE_COUNTRY_SHIFT) & 255
+            if chain & SOLE_ADMITTING and (cid == 0 or c == 0 or c == cid):
+                # One admitting status entry valid for ever, country compatible:
+                # it admits where it decides and decides nothing elsewhere.
+                admitted = True
+            else:
+                slot = chain & HEAD_MASK
+                while slot >= 0:
+                    b = slot << 2
+                    meta = rec[b + 3]
+                    if rec[b + 1] <= t < rec[b + 2]:
+                        c = (meta >> COUNTRY_SHIFT) & 255
+                        if cid == 0 or c == 0 or c == cid:
+                            if lez_slots is None:
+                                lez_slots = [slot]
+                            else:
+                                lez_slots.append(slot)
+                    slot = (meta & NEXT_MASK) - 1
     wildcards = self.wildcards
     for place, bucket in wildcards.fixed:
         filed = bucket.get(plate[place])

@@ -90,3 +90,35 @@ def test_admitted_column_only_for_the_status_list():
     with pytest.raises(ValueError):
         load_batch(ReferenceIndex(), EntryBatch("stolen_vehicles", ["a"], ["1ABC"],
                                                 admitted=["false"]))
+
+
+def _lez(index, plate, t=T0):
+    return sorted((zone, v.kind, v.status.entry_id if v.status else None)
+                  for zone, v in index.match(plate, "BE", t, ("Z1",)).lez)
+
+
+def test_bulk_loaded_status_joining_a_held_chain_is_decided_with_it():
+    """§5 smallest entry_id decides: a loaded admitting entry does not hide a held
+    not-admitted one for the same plate."""
+    index = ReferenceIndex()
+    index.apply(entry(list_name="lez_vehicle_status", entry_id="a", plate="1ABC",
+                      attributes={"admitted": "false"}))
+    load_batch(index, EntryBatch("lez_vehicle_status", ["b"], ["1ABC"], admitted=["true"]))
+    assert _lez(index, "1ABC") == [("Z1", "LEZ_NOT_ADMITTED", "a")]
+
+
+def test_bulk_loaded_status_counts_only_within_its_validity():
+    """§5 only active entries count, for bulk-loaded entries too."""
+    index = ReferenceIndex()
+    load_batch(index, EntryBatch("lez_vehicle_status", ["a"], ["1ABC"], admitted=["true"],
+                                 valid_from=np.array([T0 + 5])))
+    assert _lez(index, "1ABC", T0) == [("Z1", "LEZ_UNREGISTERED", None)]
+    assert _lez(index, "1ABC", T0 + 5) == []
+
+
+def test_bulk_loaded_status_of_another_country_leaves_the_vehicle_unknown():
+    """§5 country compatibility, for bulk-loaded entries too."""
+    index = ReferenceIndex()
+    load_batch(index, EntryBatch("lez_vehicle_status", ["a"], ["1ABC"], admitted=["true"],
+                                 countries=["NL"]))
+    assert _lez(index, "1ABC") == [("Z1", "LEZ_UNREGISTERED", None)]
