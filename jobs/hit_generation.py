@@ -16,6 +16,7 @@ files of spec §10 and returns when the input is exhausted. Kafka mode
 from __future__ import annotations
 
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,12 +25,22 @@ from pathlib import Path
 from pyflink.common import Types, WatermarkStrategy
 from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
-from pyflink.datastream.connectors.file_system import FileSource, StreamFormat
+from pyflink.common.serialization import Encoder
+from pyflink.datastream.connectors.file_system import (
+    BucketAssigner,
+    FileSink,
+    FileSource,
+    OutputFileConfig,
+    StreamFormat,
+)
 
 from jobs.environment import execution_environment
 from jobs.operators import (
     CAMERA,
     DEAD_LETTERS,
+    HISTORY_HITS,
+    HISTORY_READS,
+    HISTORY_SIGHTINGS,
     KAFKA_DEAD_LETTERS,
     DecodeAndParse,
     OUTPUT_TYPE,
@@ -41,7 +52,8 @@ from jobs.operators import (
     NumberAndParse,
     dedup_key_text,
 )
-from connectors.kafka import RECORD_TYPE, OUTGOING_TYPE, record_sink, record_source, startup_positions
+from connectors.history import attach_history
+from connectors.kafka import OUTGOING_TYPE, RECORD_TYPE, record_sink, record_source, startup_positions
 from udfs.config import MatchingSettings
 
 
@@ -56,6 +68,7 @@ class FileJobSettings:
     dead_letters: Path
     matching: MatchingSettings = field(default_factory=MatchingSettings)
     parallelism: int = 1
+    history: Path | None = None
 
     def __post_init__(self) -> None:
         for name in ("reads", "reference", "cameras"):
@@ -106,7 +119,8 @@ def build_file_job(env: StreamExecutionEnvironment, settings: FileJobSettings) -
         _lines(env, settings.reads, "reads")
         .filter(lambda line: line.strip() != "").set_parallelism(1)
         .key_by(lambda _: 0, key_type=Types.INT())
-        .process(NumberAndParse(matching)).name("number-and-parse").set_parallelism(1)
+        .process(NumberAndParse(matching, history=settings.history is not None))
+        .name("number-and-parse").set_parallelism(1)
     )
     dead_letters = parsed.get_side_output(DEAD_LETTERS)
     reads = parsed.assign_timestamps_and_watermarks(
@@ -132,8 +146,11 @@ def build_file_job(env: StreamExecutionEnvironment, settings: FileJobSettings) -
     refused = matched.get_side_output(REFUSED)
     decided = (
         matched.key_by(dedup_key_text, key_type=Types.STRING())
-        .process(Deduplicate(), output_type=OUTPUT_TYPE).name("deduplicate")
+        .process(Deduplicate(history=settings.history is not None), output_type=OUTPUT_TYPE).name("deduplicate")
     )
+    if settings.history is not None:
+        attach_history(env, settings.history, parsed.get_side_output(HISTORY_READS),
+                       decided.get_side_output(HISTORY_HITS), decided.get_side_output(HISTORY_SIGHTINGS))
     return decided.union(dead_letters, refused)
 
 
@@ -166,16 +183,40 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
 
 def run_files(settings: FileJobSettings) -> RunSummary:
     """Run the job over files on the embedded mini-cluster; write the hits and dead
-    letters (JSON Lines, in the order of the reads that made them) and return them."""
+    letters (JSON Lines, in the order of the reads that made them) and return them.
+
+    The job writes its outputs through a file sink into a work folder beside the
+    hits file (committed on checkpoint and at the end of input, like the history);
+    they are gathered from there once the job has finished."""
     env = execution_environment(embedded=True, parallelism=settings.parallelism)
     outputs = build_file_job(env, settings)
-    with outputs.execute_and_collect("feblam-hit-generation-files") as results:
-        summary = collect(list(results))
+    settings.hits.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".feblam-run-", dir=settings.hits.parent) as work:
+        sink = (
+            FileSink.for_row_format(Path(work).as_uri(), Encoder.simple_string_encoder())
+            .with_bucket_assigner(BucketAssigner.base_path_bucket_assigner())
+            .with_output_file_config(OutputFileConfig.builder().with_part_prefix("part").build())
+            .build()
+        )
+        (
+            outputs.map(lambda output: f"{output[0]}\t{output[1]}", output_type=Types.STRING())
+            .sink_to(sink).name("outputs").set_parallelism(1)
+        )
+        env.execute("feblam-hit-generation-files")
+        summary = collect(_output_lines(Path(work)))
     summary.hits.sort(key=lambda h: (h["event_time"], h["hit_id"]))
     summary.dead_letters.sort(key=lambda d: d.get("position") or 0)
     _write_jsonl(settings.hits, summary.hits)
     _write_jsonl(settings.dead_letters, summary.dead_letters)
     return summary
+
+
+def _output_lines(work: Path) -> Iterable[tuple[str, str]]:
+    for part in sorted(work.glob("part-*")):  # committed files only: in-progress ones start with '.'
+        with part.open(encoding="utf-8") as lines:
+            for line in lines:
+                kind, _, text = line.rstrip("\n").partition("\t")
+                yield kind, text
 
 
 @dataclass(frozen=True)
@@ -195,6 +236,7 @@ class KafkaJobSettings:
     matching: MatchingSettings = field(default_factory=MatchingSettings)
     parallelism: int | None = None
     dedup_retention_ms: int = 48 * 3600 * 1000
+    history: str | None = None
 
     @property
     def reference_pattern(self) -> str:
@@ -221,7 +263,8 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
         WatermarkStrategy.no_watermarks(), "plate-reads", type_info=RECORD_TYPE,
     ).uid("source-plate-reads")
     parsed = raw_reads.process(
-        DecodeAndParse(matching, settings.registry_url, settings.hits_topic, settings.dead_letter_topic)
+        DecodeAndParse(matching, settings.registry_url, settings.hits_topic, settings.dead_letter_topic,
+                       history=settings.history is not None)
     ).name("decode-and-parse").uid("decode-and-parse")
     dead_letters = parsed.get_side_output(KAFKA_DEAD_LETTERS)
 
@@ -241,10 +284,14 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
              "dead_letter_topic": settings.dead_letter_topic}
     hits = (
         matched.key_by(dedup_key_text, key_type=Types.STRING())
-        .process(Deduplicate(kafka, settings.dedup_retention_ms), output_type=OUTGOING_TYPE)
+        .process(Deduplicate(kafka, settings.dedup_retention_ms, history=settings.history is not None),
+                 output_type=OUTGOING_TYPE)
         .name("deduplicate").uid("deduplicate")
     )
     hits.union(dead_letters).sink_to(record_sink(settings.bootstrap_servers)).name("hits-and-dead-letters").uid("sink")
+    if settings.history is not None:
+        attach_history(env, settings.history, parsed.get_side_output(HISTORY_READS),
+                       hits.get_side_output(HISTORY_HITS), hits.get_side_output(HISTORY_SIGHTINGS))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--group-id", default=defaults.group_id, help="consumer group prefix (offsets are kept in Flink checkpoints)")
     parser.add_argument("--config", type=Path, help="list configuration (YAML); the spec's defaults otherwise")
     parser.add_argument("--parallelism", type=int, help="job parallelism (the cluster's default otherwise)")
+    parser.add_argument("--history", help="root of the Parquet history (a path or URI the cluster can write); none if unset")
     parser.add_argument("--embedded", action="store_true", help="run on the embedded mini-cluster instead of a cluster")
     args = parser.parse_args(argv)
 
@@ -276,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         args.bootstrap_servers, args.registry_url, args.reads_topic, args.reference_prefix, args.cameras_topic,
         args.hits_topic, args.dead_letter_topic, args.group_id,
         load_settings(args.config) if args.config else MatchingSettings(), args.parallelism,
+        history=args.history,
     )
     env = execution_environment(embedded=args.embedded, parallelism=settings.parallelism)
     build_kafka_job(env, settings)

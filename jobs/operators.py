@@ -37,6 +37,7 @@ from pyflink.datastream import (
 from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor
 
 from connectors.avro import AvroDecodeError
+from connectors.history import HIT_ROW, READ_ROW, SIGHTING_ROW, hit_row, read_row, sighting_row
 from connectors.kafka import OUTGOING_TYPE, StartupPositions
 from udfs import dedup
 from udfs.config import MatchingSettings
@@ -51,6 +52,11 @@ OUTPUT_TYPE = Types.TUPLE([Types.STRING(), Types.STRING()])
 DEAD_LETTERS = OutputTag("dead-letters", OUTPUT_TYPE)
 KAFKA_DEAD_LETTERS = OutputTag("kafka-dead-letters", OUTGOING_TYPE)
 REFUSED = OutputTag("refused-reference-updates", OUTPUT_TYPE)
+# The Parquet history (connectors.history), emitted only when the job writes one:
+# a side output nobody reads would fall through to the main output.
+HISTORY_READS = OutputTag("history-reads", READ_ROW)
+HISTORY_HITS = OutputTag("history-hits", HIT_ROW)
+HISTORY_SIGHTINGS = OutputTag("history-sightings", SIGHTING_ROW)
 
 # Broadcast state: the reference entries, cameras and source positions in force,
 # so a restored job rebuilds its index from its checkpoint.
@@ -68,8 +74,9 @@ class NumberAndParse(KeyedProcessFunction):
     restart does not renumber) and validates it. Valid reads go on keyed by their
     OCR-class key; invalid ones go to the dead-letter side output with their line."""
 
-    def __init__(self, settings: MatchingSettings):
+    def __init__(self, settings: MatchingSettings, history: bool = False):
         self.settings = settings
+        self.history = history
 
     def open(self, runtime_context: RuntimeContext):
         self.counter = runtime_context.get_state(ValueStateDescriptor("seq", Types.LONG()))
@@ -83,6 +90,8 @@ class NumberAndParse(KeyedProcessFunction):
         except InvalidRead as invalid:
             yield DEAD_LETTERS, ("dead_letter", json.dumps(invalid.to_record(), sort_keys=True))
             return
+        if self.history:
+            yield HISTORY_READS, read_row(read)
         yield self.classes.key(read.plate), seq, read
 
 
@@ -91,8 +100,10 @@ class DecodeAndParse(ProcessFunction):
     (writer schema from the registry, cached) and validates it; a message that
     fails either way becomes a DeadLetter with its bytes and source position."""
 
-    def __init__(self, settings: MatchingSettings, registry_url: str, hits_topic: str, dead_letter_topic: str):
+    def __init__(self, settings: MatchingSettings, registry_url: str, hits_topic: str, dead_letter_topic: str,
+                 history: bool = False):
         self.settings = settings
+        self.history = history
         self.registry_url = registry_url
         self.hits_topic = hits_topic
         self.dead_letter_topic = dead_letter_topic
@@ -118,6 +129,8 @@ class DecodeAndParse(ProcessFunction):
         except InvalidRead as invalid:
             yield KAFKA_DEAD_LETTERS, dead_letter_row(self.encoders, self.dead_letter_topic, invalid, value, position)
             return
+        if self.history:
+            yield HISTORY_READS, read_row(read)
         yield self.classes.key(read.plate), offset, read
 
 
@@ -262,12 +275,14 @@ class Deduplicate(KeyedProcessFunction):
     Files: in `seq` order, emitting ("hit", JSON) for a hit and ("sighting",
     hit_id) for a read folded into an earlier hit. Kafka: in arrival order,
     emitting Row(hits topic, dedup key, Avro Hit); the key's state is cleared
-    once `retention_ms` of processing time pass without a read for it.
+    once `retention_ms` of processing time pass without a read for it. With
+    `history`, hits and sightings also go to the history side outputs.
     """
 
-    def __init__(self, kafka: dict | None = None, retention_ms: int = 48 * 3600 * 1000):
+    def __init__(self, kafka: dict | None = None, retention_ms: int = 48 * 3600 * 1000, history: bool = False):
         self.kafka = kafka
         self.retention_ms = retention_ms
+        self.history = history
 
     def open(self, runtime_context: RuntimeContext):
         self.state = runtime_context.get_state(ValueStateDescriptor("dedup", Types.PICKLED_BYTE_ARRAY()))
@@ -311,13 +326,18 @@ class Deduplicate(KeyedProcessFunction):
             state = decision.state
             if decision.emit:
                 record = hit_record(hit, read)
+                if self.history:
+                    yield HISTORY_HITS, hit_row(record)
                 if self.kafka is None:
                     yield "hit", json.dumps(record, sort_keys=True)
                 else:
                     yield Row(self.kafka["hits_topic"], record["dedup_key"].encode("utf-8"),
                               self.encoders.hit.encode(avro_hit(record)))
-            elif self.kafka is None:
-                yield "sighting", decision.folded_into
+            else:
+                if self.history:
+                    yield HISTORY_SIGHTINGS, sighting_row(decision.folded_into, read)
+                if self.kafka is None:
+                    yield "sighting", decision.folded_into
         self.state.update(state)
 
 

@@ -35,6 +35,9 @@ def register(subparsers) -> None:
     parser.add_argument("--cameras", type=Path, required=True, metavar="FILE", help="the camera registry, JSON Lines")
     parser.add_argument("--hits", type=Path, required=True, metavar="FILE", help="where to write the hits (JSON Lines)")
     parser.add_argument("--dead-letters", type=Path, required=True, metavar="FILE", help="where to write the dead letters (JSON Lines)")
+    parser.add_argument("--history", type=Path, metavar="DIR",
+                        help="also write every read, hit and sighting as Parquet under DIR (reads/, hits/, sightings/, "
+                        "partitioned by date and hour), for DuckDB")
     parser.add_argument("--config", type=Path, metavar="FILE", help="list configuration (YAML); the spec's defaults otherwise")
     parser.add_argument("--parallelism", type=int, default=1, metavar="N", help="parallelism of the matching and de-duplication steps (default 1)")
     parser.add_argument("--json", action="store_true", help="print the run's summary as one JSON object")
@@ -53,7 +56,7 @@ def cmd_run(args) -> int:
 
     try:
         settings = FileJobSettings(args.reads, args.reference, args.cameras, args.hits, args.dead_letters,
-                                   matching, args.parallelism)
+                                   matching, args.parallelism, args.history)
     except (FileNotFoundError, ValueError) as error:
         print(f"run: {error}", file=sys.stderr)
         return 2
@@ -69,4 +72,6 @@ def cmd_run(args) -> int:
     else:
         print(f"{counts['hits']} hits -> {args.hits}; {counts['dead_letters']} dead letters -> {args.dead_letters} "
               f"({counts['seconds']} s)")
+        if args.history:
+            print(f"history (Parquet, by date and hour) -> {args.history}/{{reads,hits,sightings}}")
     return 0

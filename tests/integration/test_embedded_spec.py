@@ -12,6 +12,7 @@ import hashlib
 import json
 from datetime import datetime, timezone
 
+import duckdb
 import pytest
 
 from feblam.cli import main
@@ -184,11 +185,12 @@ def run(request, tmp_path_factory):
     _write(d / "cameras.jsonl", CAMERAS)
     status = main(["run", "--reads", str(d / "reads.jsonl"), "--reference", str(d / "reference.jsonl"),
                    "--cameras", str(d / "cameras.jsonl"), "--hits", str(d / "hits.jsonl"),
-                   "--dead-letters", str(d / "dead.jsonl"), "--parallelism", str(request.param)])
+                   "--dead-letters", str(d / "dead.jsonl"), "--parallelism", str(request.param),
+                   "--history", str(d / "history")])
     assert status == 0
     hits = [json.loads(line) for line in (d / "hits.jsonl").read_text().splitlines()]
     dead = [json.loads(line) for line in (d / "dead.jsonl").read_text().splitlines()]
-    return {"hits": hits, "dead": dead, "reads": reads}
+    return {"hits": hits, "dead": dead, "reads": reads, "history": d / "history"}
 
 
 FIELDS = ("hit_id", "read_id", "list_name", "entry_id", "match_kind", "substitutions", "zone", "score", "priority", "sightings")
@@ -224,3 +226,30 @@ def test_no_read_is_lost(run):
     """§3: every read is a hit candidate or a dead letter; the counts add up."""
     valid = len(CASES)
     assert len(run["reads"]) == valid + len(run["dead"])
+
+
+def _history(root, table: str) -> str:
+    return (f"read_parquet('{root}/{table}/**/part-*', hive_partitioning = true, "
+            "hive_types = {'date': 'DATE', 'hour': 'INTEGER'})")
+
+
+def test_history_holds_every_read_hit_and_sighting_once(run):
+    db = duckdb.connect()
+    root = run["history"]
+    reads = db.execute(f"SELECT read_id, event_time, date, hour, plate FROM {_history(root, 'reads')}").fetchall()
+    assert sorted(r[0] for r in reads) == sorted(r["read_id"] for r, _ in CASES)  # each valid read exactly once
+    for read_id, event_time, date, hour, plate in reads:
+        # Partitions are the UTC date and hour of the event time, and the stored time is UTC.
+        assert (event_time.date(), event_time.hour) == (date, hour), read_id
+    r01 = next(r for r in reads if r[0] == "R01")
+    assert r01[1].isoformat() == "2026-03-01T08:00:00" and r01[4] == "1ABC123"
+
+    hits = db.execute(f"SELECT hit_id, score, explanation_factors, explanation_values FROM {_history(root, 'hits')}").fetchall()
+    assert sorted(h[0] for h in hits) == sorted(h["hit_id"] for h in run["hits"])
+    by_id = {h["hit_id"]: h for h in run["hits"]}
+    for hit_id, score, factors, values in hits:
+        assert score == by_id[hit_id]["score"]
+        assert list(zip(factors, values)) == [tuple(pair) for pair in by_id[hit_id]["explanation"]]
+
+    sightings = db.execute(f"SELECT hit_id, count(*) FROM {_history(root, 'sightings')} GROUP BY 1").fetchall()
+    assert dict(sightings) == {h["hit_id"]: h["sightings"] - 1 for h in run["hits"] if h["sightings"] > 1}

@@ -1,0 +1,153 @@
+"""The read and hit history as Parquet, for analysts (DuckDB), exactly once.
+
+Three tables under one root, each in a Hive-style layout by the UTC date and
+hour of the read's event time:
+
+    <root>/reads/date=2026-03-01/hour=08/part-...       every valid read
+    <root>/hits/date=.../hour=.../part-...              every hit sent
+    <root>/sightings/date=.../hour=.../part-...         every read folded into an earlier hit
+
+They are written by Flink's filesystem table sink inside the same job: a file
+is written hidden (`.part-...inprogress`) and renamed into place when the
+checkpoint that covers it completes, so a reader only ever sees committed
+rows, and a job restored from a checkpoint or savepoint neither loses nor
+repeats any. Files have no suffix; read them as `part-*`:
+
+    SELECT * FROM read_parquet('<root>/hits/**/part-*', hive_partitioning = true,
+                               hive_types = {'date': 'DATE', 'hour': 'INTEGER'})
+
+Times are stored as TIMESTAMP (UTC wall clock, millisecond precision).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyflink.common import Row, Types
+from pyflink.datastream import DataStream
+from pyflink.table import StreamTableEnvironment
+
+STRINGS = Types.BASIC_ARRAY(Types.STRING())
+DOUBLES = Types.BASIC_ARRAY(Types.DOUBLE())
+
+# Columns as (name, Flink type of the Python Row, SQL type in the table).
+READ_COLUMNS = (
+    ("read_id", Types.STRING(), "STRING"),
+    ("camera_id", Types.STRING(), "STRING"),
+    ("event_ms", Types.LONG(), None),
+    ("plate_text", Types.STRING(), "STRING"),
+    ("plate", Types.STRING(), "STRING"),
+    ("country", Types.STRING(), "STRING"),
+    ("ocr_confidence", Types.DOUBLE(), "DOUBLE"),
+    ("make", Types.STRING(), "STRING"),
+    ("colour", Types.STRING(), "STRING"),
+    ("vehicle_type", Types.STRING(), "STRING"),
+    ("image_ref", Types.STRING(), "STRING"),
+    ("source", Types.STRING(), "STRING"),
+)
+# The explanation is two parallel arrays: PyFlink's thread mode hands a list of
+# Rows to Java as copies of its last element.
+HIT_COLUMNS = (
+    ("hit_id", Types.STRING(), "STRING"),
+    ("read_id", Types.STRING(), "STRING"),
+    ("list_name", Types.STRING(), "STRING"),
+    ("entry_id", Types.STRING(), "STRING"),
+    ("match_kind", Types.STRING(), "STRING"),
+    ("substitutions", Types.INT(), "INT"),
+    ("severity", Types.INT(), "INT"),
+    ("zone", Types.STRING(), "STRING"),
+    ("score", Types.INT(), "INT"),
+    ("priority", Types.STRING(), "STRING"),
+    ("explanation_factors", STRINGS, "ARRAY<STRING>"),
+    ("explanation_values", DOUBLES, "ARRAY<DOUBLE>"),
+    ("event_ms", Types.LONG(), None),
+    ("camera_id", Types.STRING(), "STRING"),
+    ("plate", Types.STRING(), "STRING"),
+    ("plate_text", Types.STRING(), "STRING"),
+    ("country", Types.STRING(), "STRING"),
+    ("ocr_confidence", Types.DOUBLE(), "DOUBLE"),
+    ("dedup_key", Types.STRING(), "STRING"),
+    ("attributes", Types.MAP(Types.STRING(), Types.STRING()), "MAP<STRING, STRING>"),
+)
+SIGHTING_COLUMNS = (
+    ("hit_id", Types.STRING(), "STRING"),
+    ("read_id", Types.STRING(), "STRING"),
+    ("event_ms", Types.LONG(), None),
+    ("camera_id", Types.STRING(), "STRING"),
+)
+
+
+def row_type(columns) -> Types:
+    return Types.ROW_NAMED([c[0] for c in columns], [c[1] for c in columns])
+
+
+READ_ROW = row_type(READ_COLUMNS)
+HIT_ROW = row_type(HIT_COLUMNS)
+SIGHTING_ROW = row_type(SIGHTING_COLUMNS)
+
+
+def read_row(read) -> Row:
+    """A `udfs.model.PlateRead` as a history row."""
+    return Row(read.read_id, read.camera_id, read.event_time, read.plate_text, read.plate, read.country,
+               read.ocr_confidence, read.make, read.colour, read.vehicle_type, read.image_ref, read.source)
+
+
+def hit_row(record: dict) -> Row:
+    """A hit record (`jobs.operators.hit_record`) as a history row."""
+    factors = [str(f) for f, _ in record["explanation"]]
+    values = [float(v) for _, v in record["explanation"]]
+    return Row(record["hit_id"], record["read_id"], record["list_name"], record["entry_id"], record["match_kind"],
+               record["substitutions"], record["severity"], record["zone"], record["score"], record["priority"],
+               factors, values, record["event_time"], record["camera_id"], record["plate"], record["plate_text"],
+               record["country"], record["ocr_confidence"], record["dedup_key"], dict(record["attributes"]))
+
+
+def sighting_row(hit_id: str, read) -> Row:
+    return Row(hit_id, read.read_id, read.event_time, read.camera_id)
+
+
+def _ddl(table: str, columns, path: str) -> str:
+    fields = ",\n  ".join(
+        f"`{name}` {sql}" for name, _, sql in columns if sql is not None
+    )
+    return f"""CREATE TABLE {table} (
+  {fields},
+  `event_time` TIMESTAMP(3),
+  `date` STRING,
+  `hour` STRING
+) PARTITIONED BY (`date`, `hour`) WITH (
+  'connector' = 'filesystem',
+  'path' = '{path}',
+  'format' = 'parquet',
+  'parquet.utc-timezone' = 'true',
+  'parquet.write.int64.timestamp' = 'true',
+  'parquet.timestamp.time.unit' = 'millis',
+  'parquet.compression' = 'SNAPPY',
+  'sink.partition-commit.trigger' = 'process-time',
+  'sink.partition-commit.delay' = '0 s',
+  'sink.partition-commit.policy.kind' = 'success-file'
+)"""
+
+
+def _insert(table: str, view: str, columns) -> str:
+    names = ", ".join(f"`{name}`" for name, _, sql in columns if sql is not None)
+    ts = "TO_TIMESTAMP_LTZ(`event_ms`, 3)"
+    return (f"INSERT INTO {table} SELECT {names}, CAST({ts} AS TIMESTAMP(3)), "
+            f"DATE_FORMAT({ts}, 'yyyy-MM-dd'), DATE_FORMAT({ts}, 'HH') FROM {view}")
+
+
+def attach_history(env, root: str | Path, reads: DataStream, hits: DataStream, sightings: DataStream) -> None:
+    """Add the three Parquet tables under `root` (a path or a file:// URI) to the job of
+    `env`; the streams carry READ_ROW, HIT_ROW and SIGHTING_ROW rows."""
+    uri = str(root) if "://" in str(root) else Path(root).resolve().as_uri()
+    t_env = StreamTableEnvironment.create(env)
+    # Dates and hours are UTC, whatever the machine's zone.
+    t_env.get_config().set("table.local-time-zone", "UTC")
+    statements = t_env.create_statement_set()
+    for name, stream, columns in (("reads", reads, READ_COLUMNS), ("hits", hits, HIT_COLUMNS),
+                                  ("sightings", sightings, SIGHTING_COLUMNS)):
+        view, table = f"{name}_stream", f"history_{name}"
+        t_env.create_temporary_view(view, t_env.from_data_stream(stream))
+        t_env.execute_sql(_ddl(table, columns, f"{uri.rstrip('/')}/{name}"))
+        statements.add_insert_sql(_insert(table, view, columns))
+    statements.attach_as_datastream()
