@@ -7,9 +7,11 @@ Layout (docs/matching.md says why):
   packed word holding the next slot of its chain, list, country, zone and
   flags), so checking a candidate costs one cache miss, not one per field;
   severity and the entry id (offset into one bytes blob) sit apart, read on hits;
-* ``_by_key`` maps the OCR-class key of a plate to the first slot of the chain
-  of every slot sharing that key, of every list, LEZ lists included: one hash
-  probe per read finds every EXACT, OCR and LEZ candidate;
+* ``_by_key`` maps the OCR-class key of a plate to the chain of the alert
+  entries sharing that key: one probe finds every EXACT and OCR candidate of a
+  read; ``_by_code`` maps an exact plate code to the chain of its LEZ entries
+  (status and permits), probed only by reads with a zone to decide, and flags
+  a chain that is one admitting status entry (``udfs.layout``);
 * ``_by_id`` maps a 63-bit hash of (list, entry id) to the slot, for UPSERT and
   DELETE; a hash collision between two different ids goes to ``_id_overflow``;
 * wildcard entries live in ``WildcardIndex``; entries that can never match a
