@@ -14,7 +14,7 @@ from typing import Any
 from udfs import dedup, scoring
 from udfs.config import LEZ_STATUS, MatchingSettings
 from udfs.identity import hit_id
-from udfs.index import ReferenceIndex
+from udfs.index import ReadMatches, ReferenceIndex
 from udfs.model import LEZ_NOT_ADMITTED, Camera, Hit, PlateRead, ReferenceEntry
 from udfs.reference import parse_camera, parse_entry
 
@@ -73,6 +73,7 @@ class HitEngine:
             self._lez_cameras.pop(camera.camera_id, None)
 
     def remove_camera(self, camera_id: str) -> None:
+        """Forget a camera: its reads are then from an unknown camera (no LEZ, §3)."""
         self.cameras.pop(camera_id, None)
         self._lez_cameras.pop(camera_id, None)
 
@@ -85,8 +86,9 @@ class HitEngine:
             return ()
         return self._lez_cameras.get(read.camera_id, ())
 
-    def match(self, read: PlateRead):
-        """The match step alone: the read's ``index.ReadMatches`` (no scoring, no ids)."""
+    def match(self, read: PlateRead) -> ReadMatches:
+        """The match step alone: what the read matches, and the LEZ verdicts per zone
+        (no scoring, no ids). The result is read-only (parts are shared)."""
         zones = self._lez_cameras.get(read.camera_id, ())
         if zones and read.ocr_confidence < self._floor:
             zones = ()
