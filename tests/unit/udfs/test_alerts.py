@@ -223,3 +223,17 @@ def test_spec_8_reads_see_the_reference_state_as_it_stands():
     from .helpers import delete
     eng.apply(delete("stolen_vehicles", "E1"))
     assert kinds(eng, read(t=T0 - 45 * MIN)) == set()
+
+
+def test_hits_of_a_read_come_sorted_by_list_entry_and_zone():
+    """§10 (reading): the output does not depend on the index's layout or history."""
+    eng = engine(entry(list_name="judicial_alerts", entry_id="J2"),
+                 entry(list_name="judicial_alerts", entry_id="J1"),
+                 entry(list_name="a_list", entry_id="Z9"))
+    from udfs.model import Camera
+    eng.put_camera(Camera("C1", lez_zones=("GENT", "ANTWERPEN")))
+    hits = eng.evaluate(read())
+    assert [(h.list_name, h.entry_id, h.zone) for h in hits] == [
+        ("a_list", "Z9", None), ("judicial_alerts", "J1", None),
+        ("judicial_alerts", "J2", None), ("lez_vehicle_status", None, "ANTWERPEN"),
+        ("lez_vehicle_status", None, "GENT")]

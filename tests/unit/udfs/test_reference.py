@@ -101,3 +101,19 @@ def test_empty_validity_window_is_accepted_and_never_active():
     eng = HitEngine()
     eng.apply_record({**BASE, "valid_from": T0, "valid_until": T0})
     assert len(eng.index) == 1 and eng.evaluate(read(t=T0)) == []
+
+
+def test_op_is_case_insensitive_and_defaults_to_upsert():
+    """§1 (reading): op absent means UPSERT; the value's case does not matter."""
+    assert parse_entry(BASE).op == UPSERT
+    assert parse_entry({**BASE, "op": "delete"}).op == DELETE
+    assert parse_entry({**BASE, "op": "Upsert"}).op == UPSERT
+
+
+def test_empty_zone_means_no_zone():
+    """§1 (reading): an empty zone is no zone (valid in every zone for LEZ)."""
+    assert parse_entry({**BASE, "zone": ""}).zone is None
+
+
+def test_entry_id_longer_than_65535_bytes_is_malformed():
+    assert refused(entry_id="é" * 40_000) == MALFORMED

@@ -137,3 +137,8 @@ def test_optional_attributes_are_kept_and_never_invalidate():
     """§1 optional vehicle attributes: kept when text, ignored otherwise."""
     r = validate_read(with_(make="VW", colour=3, source="cam"))
     assert (r.make, r.colour, r.source) == ("VW", None, "cam")
+
+
+def test_spec_10_epoch_millis_as_text_is_not_an_instant():
+    """§3/§10 (reading): epoch milliseconds are a number; digits as text are refused."""
+    assert reason(with_(event_time="1772352900250")) == BAD_TIMESTAMP
