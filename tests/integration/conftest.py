@@ -75,20 +75,23 @@ def new_topic(stack):
                 pass
 
 
-def consume_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 60.0) -> list:
-    """Read `topic` from the beginning until `expected` messages arrived or the
+def consume_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 60.0, distinct=None) -> list:
+    """Read `topic` from the beginning until `expected` messages arrived (or, with
+    `distinct`, a function of a message, `expected` distinct values of it) or the
     timeout passed; returns the messages (possibly fewer, for the caller to assert)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-{uuid.uuid4().hex}", "enable.auto.commit": False})
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics[topic]
         consumer.assign([TopicPartition(topic, p, 0) for p in metadata.partitions])
-        messages = []
+        messages, seen = [], set()
         deadline = time.monotonic() + timeout_s
-        while len(messages) < expected and time.monotonic() < deadline:
+        while (len(seen) if distinct else len(messages)) < expected and time.monotonic() < deadline:
             message = consumer.poll(0.5)
             if message is None or message.error():
                 continue
             messages.append(message)
+            if distinct:
+                seen.add(distinct(message))
         return messages
     finally:
         consumer.close()

@@ -108,9 +108,12 @@ def cancel(stack, job_id: str) -> None:
     requests.patch(f"{stack.flink_rest_url}/jobs/{job_id}?mode=cancel", timeout=10)
 
 
-def hits(stack, feeds, expected_count: int, timeout_s: float = 90) -> list[dict]:
+def hits(stack, feeds, expected_count: int, timeout_s: float = 90, distinct: bool = False) -> list[dict]:
+    """The hits on the run's hits topic, once `expected_count` arrived (with `distinct`:
+    `expected_count` different hit ids, since a restart may deliver a hit again)."""
     decoder = AvroDecoder(feeds.registry, schemas.load("Hit"))
-    messages = consume_all(stack.bootstrap_servers, feeds.hits, expected_count, timeout_s)
+    hit_id = (lambda message: decoder.decode(message.value())["hit_id"]) if distinct else None
+    messages = consume_all(stack.bootstrap_servers, feeds.hits, expected_count, timeout_s, distinct=hit_id)
     hits = []
     for message in messages:
         hit = decoder.decode(message.value())

@@ -1,9 +1,11 @@
-"""No hit is lost when the job stops in the middle of a run: stopped with a savepoint
-and resumed from it (an upgrade), and with its taskmanager killed (a crash).
+"""No hit is lost, and the Parquet history holds every read exactly once, when the
+job stops in the middle of a run: stopped with a savepoint and resumed from it
+(an upgrade), and with its taskmanager killed (a crash).
 
 Each read matches its own stolen-vehicle entry, so every read makes exactly one
 hit and the expected hit ids follow from spec §9 alone. Hits are delivered at
-least once: consumers drop repeats by hit_id, and so does the test.
+least once: consumers drop repeats by hit_id, and so does the test. The history
+is exactly once: no read or hit missing, none twice.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import signal
 import subprocess
 import sys
 import time
+
+import duckdb
 
 from feblam.flinkrest import FlinkRest
 from feblam.stack.settings import PROJECT_ROOT, StackSettings
@@ -46,7 +50,27 @@ def _reads(feeds: Feeds, numbers: range) -> set[str]:
 
 
 def _hit_ids(stack, feeds, count: int, timeout_s: float = 120) -> set[str]:
-    return {h["hit_id"] for h in hits(stack, feeds, count, timeout_s)}
+    return {h["hit_id"] for h in hits(stack, feeds, count, timeout_s, distinct=True)}
+
+
+def _history_counts(root, table: str, column: str, expected: int, timeout_s: float = 90) -> tuple[int, int]:
+    """(rows, distinct ids) of a history table once it holds `expected` rows (files are
+    committed at checkpoints, every 10 s) or the timeout passed."""
+    deadline = time.monotonic() + timeout_s
+    counts = (0, 0)
+    while time.monotonic() < deadline:
+        if list(root.glob(f"{table}/**/part-*")):
+            counts = duckdb.connect().execute(f"SELECT count(*), count(DISTINCT {column}) FROM "
+                                f"read_parquet('{root}/{table}/**/part-*', hive_partitioning = true)").fetchone()
+            if counts[0] >= expected:
+                break
+        time.sleep(2)
+    return counts
+
+
+def _assert_history_exactly_once(root) -> None:
+    assert _history_counts(root, "reads", "read_id", ENTRIES) == (ENTRIES, ENTRIES)
+    assert _history_counts(root, "hits", "hit_id", ENTRIES) == (ENTRIES, ENTRIES)
 
 
 def _wait_for_checkpoint(rest: FlinkRest, job_id: str, timeout_s: float = 60) -> None:
@@ -58,11 +82,11 @@ def _wait_for_checkpoint(rest: FlinkRest, job_id: str, timeout_s: float = 60) ->
     raise AssertionError("no checkpoint completed")
 
 
-def test_stop_with_savepoint_and_resume_loses_no_hit(stack, new_topic):
+def test_stop_with_savepoint_and_resume_loses_no_hit(stack, new_topic, tmp_path):
     rest = FlinkRest(stack.flink_rest_url)
     feeds = Feeds(stack, new_topic, ["stolen_vehicles"])
     _load(feeds)
-    group = ("--group-id", f"g-restart-{feeds.prefix}")
+    group = ("--group-id", f"g-restart-{feeds.prefix}", "--history", str(tmp_path / "history"))
     job_id = submit(stack, feeds, *group)
     wait_running(stack, job_id)
     first = _reads(feeds, range(0, 200))
@@ -80,15 +104,16 @@ def test_stop_with_savepoint_and_resume_loses_no_hit(stack, new_topic):
     try:
         wait_running(stack, resumed)
         assert _hit_ids(stack, feeds, ENTRIES) == first | second
+        _assert_history_exactly_once(tmp_path / "history")
     finally:
         cancel(stack, resumed)
 
 
-def test_killed_taskmanager_loses_no_hit(stack, new_topic):
+def test_killed_taskmanager_loses_no_hit(stack, new_topic, tmp_path):
     rest = FlinkRest(stack.flink_rest_url)
     feeds = Feeds(stack, new_topic, ["stolen_vehicles"])
     _load(feeds)
-    job_id = submit(stack, feeds)
+    job_id = submit(stack, feeds, "--history", str(tmp_path / "history"))
     try:
         wait_running(stack, job_id)
         first = _reads(feeds, range(0, 200))
@@ -103,6 +128,7 @@ def test_killed_taskmanager_loses_no_hit(stack, new_topic):
         assert _start_taskmanager().returncode == 0
         assert _hit_ids(stack, feeds, ENTRIES, timeout_s=180) == first | second
         assert rest.job(job_id)["state"] == "RUNNING"
+        _assert_history_exactly_once(tmp_path / "history")
     finally:
         cancel(stack, job_id)
         _start_taskmanager()  # whatever happened above, leave the cluster whole for the next tests
