@@ -125,17 +125,19 @@ class ReferenceIndex:
     def apply(self, entry: ReferenceEntry) -> None:
         """Apply one update (spec §1): UPSERT replaces (list, entry id), DELETE removes it."""
         lid = self.list_id(entry.list_name)
-        self._remove(lid, entry.entry_id)
+        eid = entry.entry_id.encode()
+        h = id_hash(lid, eid)  # once per update: FNV-1a in Python is not free
+        self._remove(lid, entry.entry_id, eid, h)
         if entry.op == UPSERT:
-            self._insert(lid, entry)
+            self._insert(lid, entry, eid, h)
         elif entry.op != DELETE:
             raise ValueError(f"unknown op {entry.op!r}")
 
     def _meta(self, slot: int) -> int:
         return self._rec[4 * slot + 3]
 
-    def _find_slot(self, lid: int, entry_id: str, eid: bytes) -> int:
-        slot = self._by_id.get(id_hash(lid, eid))
+    def _find_slot(self, lid: int, entry_id: str, eid: bytes, h: int | None = None) -> int:
+        slot = self._by_id.get(id_hash(lid, eid) if h is None else h)
         if slot >= 0 and (self._meta(slot) >> LIST_SHIFT) & 255 == lid \
                 and self._entry_id_bytes(slot) == eid:
             return slot
@@ -156,17 +158,16 @@ class ReferenceIndex:
     def _next(self, slot: int) -> int:
         return (self._rec[4 * slot + 3] & NEXT_MASK) - 1
 
-    def _remove(self, lid: int, entry_id: str) -> None:
+    def _remove(self, lid: int, entry_id: str, eid: bytes, h: int) -> None:
         """Remove (lid, entry_id) wherever it is held."""
         if self.wildcards.remove(lid, entry_id) or \
                 self._inert.pop((lid, entry_id), None) is not None:
             return
-        eid = entry_id.encode()
-        slot = self._find_slot(lid, entry_id, eid)
+        slot = self._find_slot(lid, entry_id, eid, h)
         if slot < 0:
             return
         if self._id_overflow.pop((lid, entry_id), None) is None:
-            self._by_id.delete(id_hash(lid, eid))
+            self._by_id.delete(h)
         table, key = self._chain_of(lid, decode(self._rec[4 * slot]))
         head = table.get(key) & HEAD_MASK
         if head == slot:
@@ -187,7 +188,7 @@ class ReferenceIndex:
         self._free.append(slot)
         self._live -= 1
 
-    def _insert(self, lid: int, entry: ReferenceEntry) -> None:
+    def _insert(self, lid: int, entry: ReferenceEntry, eid: bytes, h: int) -> None:
         plate = entry.plate
         if entry.is_wildcard:
             self.wildcards.add(lid, entry)
@@ -196,7 +197,6 @@ class ReferenceIndex:
             # No canonical read is longer than 12 characters: it can never match.
             self._inert[(lid, entry.entry_id)] = entry
             return
-        eid = entry.entry_id.encode()
         slot = self._new_slot()
         if self._entry_id_bytes(slot) != eid:
             if len(eid) <= self._eid_len[slot]:
@@ -224,7 +224,6 @@ class ReferenceIndex:
                                          meta))
         self._severity[slot] = -1 if entry.severity is None else entry.severity
         table.put(key, slot | self._chain_flags(slot))
-        h = id_hash(lid, eid)
         other = self._by_id.get(h)
         if other >= 0 and self._meta(other) & LIVE:
             self._id_overflow[(lid, entry.entry_id)] = slot  # a 63-bit hash collision
