@@ -10,11 +10,10 @@ from typing import Sequence
 
 from udfs import lez
 from udfs.inttable import PRIME
-from udfs.layout import (COUNTRY_SHIFT, HEAD_MASK, KIND_ALERT, KIND_STATUS,
-                         SOLE_ADMITTING, SOLE_COUNTRY_SHIFT,
-                         LIST_SHIFT, MAX_ZONES,
-                         NEXT_MASK, NO_MATCHES, NOT_ADMITTED, ZONE_SHIFT, Match, ReadMatches,
-                         NO_ATTRIBUTES, NO_VERDICTS, UNREGISTERED_VERDICT)
+from udfs.layout import (COUNTRY_SHIFT, HEAD_MASK, KIND_ALERT, KIND_STATUS, LIST_SHIFT,
+                         MAX_ZONES, NEXT_MASK, NO_ATTRIBUTES, NO_MATCHES, NO_VERDICTS,
+                         NOT_ADMITTED, SOLE_ADMITTING, SOLE_COUNTRY_SHIFT,
+                         UNREGISTERED_VERDICT, ZONE_SHIFT, Match, ReadMatches)
 from udfs.model import EXACT, LEZ_NOT_ADMITTED, OCR, WILDCARD
 from udfs.platecode import OFFSET, decode
 
@@ -132,6 +131,7 @@ def match(self, plate: str, country: str | None, t: int,
         return NO_MATCHES
     return ReadMatches(matches or [], verdicts)
 
+
 def _decide_lez(self, zones: Sequence[str], slots: list[int] | None) -> list:
     if slots is None:
         # Unknown to both lists: LEZ_UNREGISTERED in every zone (spec §5 step 3).
@@ -165,18 +165,22 @@ def _decide_lez(self, zones: Sequence[str], slots: list[int] | None) -> list:
             verdicts.append((zone, verdict))
     return verdicts
 
+
 def _status(self, slot: int) -> lez.StatusFound:
     meta = self._meta(slot)
     return lez.StatusFound(self.entry_id(slot), self._zones[(meta >> ZONE_SHIFT) & MAX_ZONES],
                            not meta & NOT_ADMITTED, self._sev(slot))
 
+
 def _sev(self, slot: int) -> int | None:
     severity = self._severity[slot]
     return None if severity < 0 else severity
 
+
 def _match(self, slot: int, lid: int, kind: str, k: int) -> Match:
     return Match(self._list_names[lid], self.entry_id(slot), kind, k, self._sev(slot),
                  self._attributes.get(slot, NO_ATTRIBUTES))
+
 
 def _match_wildcards(self, filed, plate: str, country: str | None, t: int,
                      matches: list[Match]) -> None:
