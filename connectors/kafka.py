@@ -55,8 +55,7 @@ def record_source(bootstrap_servers: str, group_id: str, *, topics: list[str] | 
     return builder.build()
 
 
-def record_sink(bootstrap_servers: str, transactional_id_prefix: str | None = None,
-                properties: dict[str, str] | None = None) -> KafkaSink:
+def record_sink(bootstrap_servers: str, properties: dict[str, str] | None = None) -> KafkaSink:
     """A sink of Rows (topic, key, value), at least once: each record is acknowledged
     by the broker before the checkpoint that covers it completes."""
     builder = (
@@ -65,8 +64,6 @@ def record_sink(bootstrap_servers: str, transactional_id_prefix: str | None = No
         .set_delivery_guarantee(DeliveryGuarantee.AT_LEAST_ONCE)
         .set_property("linger.ms", "5")
     )
-    if transactional_id_prefix:
-        builder.set_transactional_id_prefix(transactional_id_prefix)
     for key, value in (properties or {}).items():
         builder.set_property(key, value)
     builder._j_builder.setRecordSerializer(get_gateway().jvm.org.feblam.flink.KafkaRecordFromRow())

@@ -351,7 +351,8 @@ def subtask_index(runtime_context: RuntimeContext) -> int:
 
 
 def dedup_key_text(candidate) -> str:
-    """The dedup key of spec §7 as one string (Flink key, Kafka message key)."""
+    """The dedup key of spec §7 of a (Hit, PlateRead) candidate as one string (Flink
+    key, Kafka message key)."""
     return "|".join(candidate[0].dedup_key)
 
 
@@ -359,7 +360,7 @@ def hit_record(hit, read) -> dict:
     """The hit of spec §10, with its read's raw text, country and confidence, its
     dedup key and a first sighting."""
     record = hit.to_record()
-    record["dedup_key"] = "|".join(hit.dedup_key)
+    record["dedup_key"] = dedup_key_text((hit, read))
     record["sightings"] = 1
     record["plate_text"] = read.plate_text
     record["country"] = read.country
