@@ -71,9 +71,13 @@ class FileJobSettings:
     history: Path | None = None
 
     def __post_init__(self) -> None:
+        # Absolute from here on: Flink wants file:// URIs, and they cannot be relative.
+        for name in ("reads", "reference", "cameras", "hits", "dead_letters", "history"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)).resolve())
         for name in ("reads", "reference", "cameras"):
             path = getattr(self, name)
-            if not Path(path).is_file():
+            if not path.is_file():
                 raise FileNotFoundError(f"--{name.replace('_', '-')}: no such file {path}")
         if self.parallelism < 1:
             raise ValueError(f"--parallelism must be at least 1, got {self.parallelism}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from datetime import datetime, timezone
 
 import duckdb
@@ -183,13 +184,18 @@ def run(request, tmp_path_factory):
     _write(d / "reads.jsonl", reads)
     _write(d / "reference.jsonl", REFERENCE)
     _write(d / "cameras.jsonl", CAMERAS)
-    status = main(["run", "--reads", str(d / "reads.jsonl"), "--reference", str(d / "reference.jsonl"),
-                   "--cameras", str(d / "cameras.jsonl"), "--hits", str(d / "hits.jsonl"),
-                   "--dead-letters", str(d / "dead.jsonl"), "--parallelism", str(request.param),
-                   "--history", str(d / "history")])
+    # Relative paths, as a person types them.
+    cwd = os.getcwd()
+    os.chdir(d)
+    try:
+        status = main(["run", "--reads", "reads.jsonl", "--reference", "reference.jsonl", "--cameras", "cameras.jsonl",
+                       "--hits", "out/hits.jsonl", "--dead-letters", "out/dead.jsonl",
+                       "--parallelism", str(request.param), "--history", "history"])
+    finally:
+        os.chdir(cwd)
     assert status == 0
-    hits = [json.loads(line) for line in (d / "hits.jsonl").read_text().splitlines()]
-    dead = [json.loads(line) for line in (d / "dead.jsonl").read_text().splitlines()]
+    hits = [json.loads(line) for line in (d / "out" / "hits.jsonl").read_text().splitlines()]
+    dead = [json.loads(line) for line in (d / "out" / "dead.jsonl").read_text().splitlines()]
     return {"hits": hits, "dead": dead, "reads": reads, "history": d / "history"}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import time
 
+import duckdb
 import pytest
 
 import schemas
@@ -26,11 +27,24 @@ BAD_KAFKA_READS = [
     ("BAD_CONFIDENCE", "K6", {"read_id": "K6", "camera_id": "CAM-A", "event_time": "2026-03-01T08:00:00Z", "plate_text": "1ABC123", "plate_country": None, "ocr_confidence": math.nan}),
 ]
 
+def _history_ids(root, table: str, column: str, expected: int, timeout_s: float = 60) -> list[str]:
+    deadline = time.monotonic() + timeout_s
+    ids: list[str] = []
+    while time.monotonic() < deadline:
+        if list(root.glob(f"{table}/**/part-*")):
+            ids = sorted(row[0] for row in duckdb.connect().execute(
+                f"SELECT {column} FROM read_parquet('{root}/{table}/**/part-*', hive_partitioning = true)").fetchall())
+            if len(ids) >= expected:
+                break
+        time.sleep(2)
+    return ids
+
+
 FIELDS = ("hit_id", "read_id", "list_name", "entry_id", "match_kind", "substitutions", "zone", "score", "priority")
 
 
 @pytest.mark.parametrize("parallelism", [1, 2])
-def test_kafka_job_end_to_end(stack, new_topic, parallelism):
+def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path):
     feeds = Feeds(stack, new_topic, {e["list_name"] for e in REFERENCE} | {"late_list"})
     # Reference lists and cameras are on Kafka before the job starts; reads follow at once,
     # so the job must hold them back until every list is loaded (spec §8).
@@ -39,7 +53,8 @@ def test_kafka_job_end_to_end(stack, new_topic, parallelism):
     for entry in REFERENCE:
         feeds.entry(entry)
     feeds.flush()
-    job_id = submit(stack, feeds, "--parallelism", str(parallelism))
+    history = tmp_path / "history"
+    job_id = submit(stack, feeds, "--parallelism", str(parallelism), "--history", str(history))
     try:
         for read, _ in CASES:
             feeds.read(read)
@@ -71,5 +86,10 @@ def test_kafka_job_end_to_end(stack, new_topic, parallelism):
         later = hits(stack, feeds, len(expected) + 2, 30)
         new = [h for h in later if h["read_id"] in ("T1", "T2")]
         assert [(h["read_id"], h["list_name"], h["entry_id"]) for h in new] == [("T2", "late_list", "N1")]
+
+        # The Parquet history, queried with DuckDB while the job runs (files appear at checkpoints).
+        valid_reads = sorted([r["read_id"] for r, _ in CASES] + ["T1", "T2"])
+        assert _history_ids(history, "reads", "read_id", len(valid_reads)) == valid_reads
+        assert _history_ids(history, "hits", "hit_id", len(expected) + 1) == sorted({h["hit_id"] for h in later})
     finally:
         cancel(stack, job_id)
