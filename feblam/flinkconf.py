@@ -101,10 +101,16 @@ def cluster_config(settings: StackSettings) -> dict[str, Any]:
 def embedded_config(var_dir: Path | None = None) -> dict[str, str]:
     """Settings for a job on the embedded mini-cluster (the file mode and the tests).
 
-    Also puts this interpreter's bin directory first on PATH, which the
-    mini-cluster's JVM (started later by PyFlink) inherits.
+    Also puts this interpreter's bin directory first on PATH, and points the
+    logs at var/log/, for the mini-cluster's JVM (started later by PyFlink) to inherit.
     """
     os.environ["PATH"] = python_path_env(sys.executable)
+    # PyFlink's gateway JVM reads these when it starts: log to var/log, not to the
+    # console or to a log file inside the shared wheel.
+    log_dir = (var_dir or StackSettings.var_dir) / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("FLINK_LOG_DIR", str(log_dir))
+    os.environ.setdefault("LOG4J_PROPERTIES", str(PROJECT_ROOT / "flink-conf" / "log4j-embedded.properties"))
     flink_dir = (var_dir or StackSettings.var_dir) / "flink-embedded"
     config = project_config()
     config.update(python_settings(sys.executable))

@@ -66,7 +66,11 @@ def test_cluster_config_binds_loopback_and_runs_python_in_thread_mode(tmp_path):
 
 def test_embedded_config_puts_the_virtualenv_first_on_path(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", "/usr/bin")
+    # Set here so the test leaves the process environment as it found it.
+    monkeypatch.setenv("FLINK_LOG_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("LOG4J_PROPERTIES", "/etc/mine.properties")
     config = embedded_config(tmp_path)
+    assert __import__("os").environ["FLINK_LOG_DIR"] == str(tmp_path / "elsewhere")  # an operator's choice wins
     assert config["python.execution-mode"] == "thread"
     bin_dir = str(Path(config["python.executable"]).parent)
     assert __import__("os").environ["PATH"] == f"{bin_dir}:/usr/bin"
