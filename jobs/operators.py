@@ -243,8 +243,7 @@ class Match(KeyedBroadcastProcessFunction):
             ctx.timer_service().register_event_time_timer(ctx.timestamp())
             return
         self._restore(ctx.get_broadcast_state(REFERENCE_STATE))
-        held = list(self.pending.get() or ())
-        if not self.bootstrapped or held:
+        if not self.bootstrapped or any(True for _ in self.pending.get() or ()):
             # Behind reads still held for this key: keep arrival order.
             self.pending.add(parsed)
             ctx.timer_service().register_processing_time_timer(ctx.timer_service().current_processing_time() + RETRY_MS)
