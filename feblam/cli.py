@@ -23,6 +23,7 @@ COMMANDS = (
     "jobs",
     "bench",
     "simulate",
+    "reference",
 )
 
 DESCRIPTION = """\

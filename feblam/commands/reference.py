@@ -1,0 +1,138 @@
+"""`feblam reference`: load reference-list exports through their quality gate, and
+show the state of each list."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+LOAD_DESCRIPTION = """\
+Load one export of reference list NAME (CSV, Parquet or JSON Lines) into its
+compacted Kafka topic <prefix><NAME> (default prefix `ref.`).
+
+1. The file is read with the reader of its format (--format, else the mapping's
+   `format`, else the file extension: .csv, .parquet/.pq, .jsonl/.ndjson).
+2. Its columns are mapped to ReferenceEntry fields by the feed's entry in the
+   mapping file (--mapping; YAML, `feeds: {NAME: {columns: {field: column}, ...}}`;
+   see docs/adding-a-reference-list.md). Without one, columns carry the field
+   names: entry_id, plate, country, valid_from, valid_until, severity, zone,
+   and admitted (lez_status lists).
+3. The list in force is read back from the topic, and the file is checked by the
+   great-expectations suite of the list's kind (alert, lez_status, lez_permit):
+   required columns present and filled, unique entry ids, plates that survive
+   normalisation, the wildcard rules (alert: at most 2 wildcards and 4 other
+   characters; LEZ: none), dates that parse with valid_from before valid_until,
+   severity 0..100, admitted 'true'/'false', zones among the feed's `zones`, and a
+   row count within `row_count_change` (default 50 %%) of the published entries.
+4. Accepted: only the difference from the published list is written (UPSERT
+   records for new or changed entries, tombstones for entries no longer in the
+   file); loading the same file again writes nothing. Exit status 0.
+   Refused: nothing is written and the list in force stays as it was; the report
+   folder (--reports/NAME/<time>/) holds summary.json, the GX data docs
+   (gx/uncommitted/data_docs/local_site/index.html) and quarantine/NAME.csv
+   with the failing rows. Exit status 1.
+Other problems (unknown format, unreadable file, bad mapping, Kafka) exit 2.
+"""
+
+
+def register(subparsers) -> None:
+    from feblam.stack.settings import StackSettings
+
+    settings = StackSettings.current()
+    parser = subparsers.add_parser("reference", help="load reference-list exports; show their state",
+                                   description="Load reference-list exports through their quality gate "
+                                   "into Kafka, and show the state of each list.")
+    commands = parser.add_subparsers(dest="reference_command", metavar="SUBCOMMAND")
+    load = commands.add_parser("load", help="check one export and publish its difference",
+                               description=LOAD_DESCRIPTION,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    load.add_argument("--list", required=True, metavar="NAME", dest="list_name", help="the reference list")
+    load.add_argument("file", type=Path, metavar="FILE", help="the export to load")
+    load.add_argument("--mapping", type=Path, metavar="YAML", help="per-feed column mapping file")
+    load.add_argument("--format", choices=("csv", "parquet", "jsonl"), help="override the file's format")
+    load.add_argument("--prefix", default="ref.", help="reference topic prefix (default: %(default)s)")
+    load.add_argument("--topic", help="the list's topic (default: <prefix><NAME>)")
+    load.add_argument("--reports", type=Path, default=Path("var/reference/reports"), metavar="DIR",
+                      help="where load reports go (default: %(default)s)")
+    load.add_argument("--history", type=Path, default=Path("var/reference/history.json"), metavar="FILE",
+                      help="load and refusal history (default: %(default)s)")
+    load.add_argument("--dry-run", action="store_true", help="check and report the difference; publish nothing")
+    load.add_argument("--bootstrap-servers", default=settings.bootstrap_servers,
+                      help="Kafka (default: the local stack, %(default)s)")
+    load.add_argument("--registry-url", default=settings.registry_url,
+                      help="schema registry (default: the local stack, %(default)s)")
+    load.set_defaults(func=cmd_load)
+    status = commands.add_parser("status", help="entries, last load, last refusal and why, of each list",
+                                 description="Show, for each list loaded with `feblam reference load`, its "
+                                 "entries, its last load and its last refusal with the reasons, from the "
+                                 "history file.")
+    status.add_argument("--history", type=Path, default=Path("var/reference/history.json"), metavar="FILE",
+                        help="load and refusal history (default: %(default)s)")
+    status.set_defaults(func=cmd_status)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def cmd_load(args) -> int:
+    from confluent_kafka import KafkaException
+
+    from connectors.reference.formats import UnknownFormat, UnreadableFile
+    from connectors.reference.loader import LoadRequest, load
+    from connectors.reference.mapping import MappingError, load_mapping
+    from connectors.reference.publisher import PublishError
+    from connectors.registry import RegistryError
+
+    try:
+        mapping = load_mapping(args.mapping, args.list_name)
+        outcome = load(LoadRequest(file=args.file, mapping=mapping, bootstrap_servers=args.bootstrap_servers,
+                                   registry_url=args.registry_url, prefix=args.prefix, topic=args.topic,
+                                   format=args.format, report_root=args.reports, history_file=args.history,
+                                   dry_run=args.dry_run))
+    except (UnknownFormat, UnreadableFile, MappingError, FileNotFoundError) as error:
+        print(f"reference load: {error}")
+        return 2
+    except (PublishError, RegistryError, KafkaException) as error:
+        print(f"reference load: Kafka or registry problem, the list may be partly updated "
+              f"(loading the file again completes it): {error}")
+        return 2
+    name = args.list_name
+    if not outcome.accepted:
+        print(f"{name}: REFUSED {args.file}; nothing published, the list in force "
+              f"({outcome.published_before} entries) is unchanged.")
+        for reason in outcome.reasons:
+            print(f"  - {reason}")
+        print(f"report: {outcome.report_dir}/summary.json")
+        if outcome.quality and outcome.quality.docs_index:
+            print(f"data docs: {outcome.quality.docs_index}")
+        print(f"quarantine: {outcome.report_dir}/quarantine/{name}.csv")
+        return 1
+    verb = "would publish" if args.dry_run else "published"
+    print(f"{name}: accepted {args.file}: {outcome.entries} entries ({outcome.published_before} before); "
+          f"{verb} {len(outcome.changes.upserts)} upserts and {len(outcome.changes.deletes)} deletes.")
+    print(f"report: {outcome.report_dir}/summary.json")
+    return 0
+
+
+def cmd_status(args) -> int:
+    from connectors.reference.history import read_history
+
+    lists = read_history(args.history)["lists"]
+    if not lists:
+        print(f"no reference load recorded in {args.history}")
+        return 0
+    for name in sorted(lists):
+        state = lists[name]
+        print(f"{name}: {state.get('entries', 'unknown (never loaded)')} entries")
+        last = state.get("last_load")
+        if last:
+            print(f"  last load:    {last['at']} {last['file']} -> {last['topic']}: "
+                  f"{last['upserts']} upserts, {last['deletes']} deletes")
+        else:
+            print("  last load:    none")
+        refusal = state.get("last_refusal")
+        if refusal:
+            print(f"  last refusal: {refusal['at']} {refusal['file']} (report {refusal['report']})")
+            for reason in refusal["reasons"]:
+                print(f"    - {reason}")
+        else:
+            print("  last refusal: none")
+    return 0
