@@ -16,14 +16,19 @@ compacted Kafka topic <prefix><NAME> (default prefix `ref.`).
    mapping file (--mapping; YAML, `feeds: {NAME: {columns: {field: column}, ...}}`;
    see docs/adding-a-reference-list.md). Without one, columns carry the field
    names: entry_id, plate, country, valid_from, valid_until, severity, zone,
-   and admitted (lez_status lists).
+   and admitted (lez_status lists; published as attributes.admitted). Columns
+   the feed lists under `attributes` go into the entry's attributes. Dates are
+   ISO-8601 with an offset, YYYY-MM-DD (midnight UTC), epoch milliseconds, or
+   Parquet timestamps (naive ones are UTC). The list's kind comes from the
+   mapping's `kind`, else FEBLAM's defaults (lez_vehicle_status: lez_status,
+   lez_permits: lez_permit, any other list: alert).
 3. The list in force is read back from the topic, and the file is checked by the
    great-expectations suite of the list's kind (alert, lez_status, lez_permit):
    required columns present and filled, unique entry ids, plates that survive
    normalisation, the wildcard rules (alert: at most 2 wildcards and 4 other
    characters; LEZ: none), dates that parse with valid_from before valid_until,
    severity 0..100, admitted 'true'/'false', zones among the feed's `zones`, and a
-   row count within `row_count_change` (default 50 %%) of the published entries.
+   row count within `row_count_change` (default 50 %) of the published entries.
 4. Accepted: only the difference from the published list is written (UPSERT
    records for new or changed entries, tombstones for entries no longer in the
    file); loading the same file again writes nothing. Exit status 0.
