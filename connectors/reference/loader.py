@@ -5,7 +5,8 @@
 the suite of the list's kind (the row-count guard against the published
 entries), then either
 
-- publish the difference (UPSERTs and tombstones) and record the load, or
+- publish the difference (UPSERTs and tombstones) and record the load (the
+  report folder keeps ``summary.json`` only), or
 - publish nothing, write the refusal report (``summary.json``, the GX data docs,
   ``quarantine/<list>.csv`` with the failing rows and the expectations they broke)
   and record the refusal.
@@ -17,6 +18,7 @@ unreadable file, bad mapping, Kafka) for problems that are not the file's data.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -118,9 +120,12 @@ def load(request: LoadRequest) -> LoadOutcome:
                 "report": str(report_dir)})
         return LoadOutcome(accepted=False, entries=len(published), published_before=len(published),
                            quality=quality, report_dir=report_dir, reasons=reasons)
+    # An accepted load keeps its summary; the data docs (some MB) are for refusals.
+    shutil.rmtree(report_dir / "gx", ignore_errors=True)
     wanted = records(frame, raw, mapping)
     changes = diff(published, wanted)
-    summary.update(upserts=len(changes.upserts), deletes=len(changes.deletes), dry_run=request.dry_run)
+    summary.update(upserts=len(changes.upserts), deletes=len(changes.deletes), dry_run=request.dry_run,
+                   data_docs=None)
     (report_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if not request.dry_run:
         ensure_topic(request.bootstrap_servers, topic)

@@ -61,7 +61,7 @@ def register(subparsers) -> None:
                       help="where load reports go (default: %(default)s)")
     load.add_argument("--history", type=Path, default=Path("var/reference/history.json"), metavar="FILE",
                       help="load and refusal history (default: %(default)s)")
-    load.add_argument("--dry-run", action="store_true", help="check and report the difference; publish nothing")
+    load.add_argument("--dry-run", action="store_true", help="check and report the difference; publish and record nothing")
     load.add_argument("--bootstrap-servers", default=settings.bootstrap_servers,
                       help="Kafka (default: the local stack, %(default)s)")
     load.add_argument("--registry-url", default=settings.registry_url,
@@ -96,8 +96,8 @@ def cmd_load(args) -> int:
         print(f"reference load: {error}")
         return 2
     except (PublishError, RegistryError, KafkaException) as error:
-        print(f"reference load: Kafka or registry problem, the list may be partly updated "
-              f"(loading the file again completes it): {error}")
+        print(f"reference load: Kafka or registry problem; if publishing had begun the list may be partly "
+              f"updated (loading the file again completes it): {error}")
         return 2
     name = args.list_name
     if not outcome.accepted:
@@ -126,7 +126,8 @@ def cmd_status(args) -> int:
         return 0
     for name in sorted(lists):
         state = lists[name]
-        print(f"{name}: {state.get('entries', 'unknown (never loaded)')} entries")
+        entries = state.get("entries")
+        print(f"{name}: {entries} entries" if entries is not None else f"{name}: never loaded")
         last = state.get("last_load")
         if last:
             print(f"  last load:    {last['at']} {last['file']} -> {last['topic']}: "

@@ -51,6 +51,9 @@ def test_load_publishes_the_difference_once_and_refusals_publish_nothing(stack, 
     assert status == 0, out
     assert "10 upserts and 0 deletes" in out
     assert _end_offset(stack, topic) == 10
+    accepted = next(p for p in reports.glob(f"{LIST}/*") if p.name in out)
+    assert json.loads((accepted / "summary.json").read_text())["upserts"] == 10
+    assert not (accepted / "gx").exists()
 
     # The same export again: nothing to publish.
     status, out = load(first)
