@@ -1,4 +1,4 @@
-"""`feblam simulate`: a synthetic Belgian ANPR network, written as the files of the embedded mode."""
+"""`feblam simulate`: a synthetic Belgian ANPR network, written as the files of the embedded mode or to Kafka."""
 
 from __future__ import annotations
 
@@ -94,9 +94,24 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "simulate", help="generate a synthetic ANPR network as files for `feblam run`",
         description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+    parser.add_argument("--out", type=Path, metavar="DIR",
                         help="directory to write cameras.jsonl, reference.jsonl and reads.jsonl "
-                             "to (created if missing; existing files are replaced)")
+                             "to (created if missing; existing files are replaced); or --kafka")
+    kafka = parser.add_argument_group(
+        "Kafka", "with --kafka the run goes to Kafka as the Kafka-mode job reads it (Avro, Confluent "
+                 "wire format, subjects registered BACKWARD): cameras keyed by camera_id, each list "
+                 "to the compacted topic <prefix><list> keyed by entry_id (a DELETE is a tombstone), "
+                 "then the reads, at --rate per second (as fast as Kafka takes them when unset)")
+    kafka.add_argument("--kafka", action="store_true", help="write to Kafka instead of files")
+    kafka.add_argument("--bootstrap-servers", default="127.0.0.1:9092", help="Kafka bootstrap servers")
+    kafka.add_argument("--registry-url", default="http://127.0.0.1:8080/apis/ccompat/v7",
+                       help="schema registry (Confluent-compatible API)")
+    kafka.add_argument("--rate", type=float, metavar="R", help="reads per second (default: as fast as possible)")
+    kafka.add_argument("--reads-topic", default="plate-reads", help="default plate-reads")
+    kafka.add_argument("--reference-prefix", default="ref.", help="reference topics are <prefix><list> (default ref.)")
+    kafka.add_argument("--cameras-topic", default="cameras", help="default cameras")
+    kafka.add_argument("--read-partitions", type=_positive, default=1, metavar="N",
+                       help="partitions of the reads topic when it is created (default 1)")
     parser.add_argument("--reads", type=_positive, default=d.reads, metavar="N",
                         help=f"number of plate reads, invalid ones included (default {d.reads})")
     parser.add_argument("--cameras", type=_positive, default=d.cameras, metavar="N",
@@ -118,7 +133,7 @@ def register(subparsers) -> None:
     parser.add_argument("--invalid-rate", type=_rate, default=d.invalid_rate, metavar="R",
                         help=f"share of reads broken on purpose for the dead letters, 0..0.5 "
                              f"(default {d.invalid_rate})")
-    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr (every 3 s otherwise)")
     parser.set_defaults(func=cmd_simulate)
 
 
@@ -135,19 +150,43 @@ def cmd_simulate(args) -> int:
     except ValueError as error:
         print(f"simulate: {error}", file=sys.stderr)
         return 2
+    if (args.out is None) == (not args.kafka):
+        print("simulate: give either --out DIR or --kafka", file=sys.stderr)
+        return 2
+    if args.rate is not None and args.rate <= 0:
+        print(f"simulate: --rate must be positive, got {args.rate}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     progress = Progress(stream=None if args.quiet else sys.stderr)
-    try:
-        sink = FileSink(args.out)
-    except OSError as error:
-        print(f"simulate: --out {args.out}: {error}", file=sys.stderr)
-        return 2
+    if args.kafka:
+        from feblam.simulate.kafka_writer import KafkaSink
+
+        try:
+            sink = KafkaSink(args.bootstrap_servers, args.registry_url, reads_topic=args.reads_topic,
+                             reference_prefix=args.reference_prefix, cameras_topic=args.cameras_topic,
+                             rate=args.rate, read_partitions=args.read_partitions)
+        except Exception as error:  # broker or registry unreachable, a topic refused
+            print(f"simulate: Kafka at {args.bootstrap_servers}, registry at {args.registry_url}: {error}",
+                  file=sys.stderr)
+            return 2
+    else:
+        try:
+            sink = FileSink(args.out)
+        except OSError as error:
+            print(f"simulate: --out {args.out}: {error}", file=sys.stderr)
+            return 2
     try:
         summary = run(settings, sink, progress)
     except ValueError as error:
         print(f"simulate: {error}", file=sys.stderr)
         return 2
-    summary["out"] = str(args.out)
+    if args.kafka:
+        summary["kafka"] = {**sink.topics(), "bootstrap_servers": args.bootstrap_servers,
+                            "reads_sent_as_raw_json": sink.counts["reads_raw"],
+                            "tombstones": sink.counts["tombstones"],
+                            "reads_per_s": round(sink.pacer.achieved(), 1)}
+    else:
+        summary["out"] = str(args.out)
     summary["seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(summary, ensure_ascii=False))
     return 0

@@ -74,3 +74,9 @@ def test_progress_reports_rows_and_rate_every_interval():
     quiet = Progress(stream=None, clock=clock)
     for n in range(5000):
         quiet.tick("reads.jsonl", n)  # nothing to print to, nothing fails
+
+
+def test_out_or_kafka_one_of_them(tmp_path, capsys):
+    assert main(["simulate", "--quiet", *SMALL_ARGS]) == 2
+    assert main(["simulate", "--out", str(tmp_path / "x"), "--kafka", "--quiet", *SMALL_ARGS]) == 2
+    assert "either --out DIR or --kafka" in capsys.readouterr().err
