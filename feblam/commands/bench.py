@@ -1,5 +1,5 @@
 """`feblam bench`: benchmarks. Each benchmark is a sub-command of its own
-(`feblam bench matching`, later `feblam bench e2e`); add one by adding a
+(`feblam bench matching`, `feblam bench e2e`); add one by adding a
 `_register_<name>` function and calling it from `register`."""
 
 from __future__ import annotations
@@ -65,6 +65,91 @@ def _register_matching(benches) -> None:
     parser.set_defaults(func=_run_matching)
 
 
+E2E_HELP = """\
+On the running stack (Kafka, the schema registry, the standalone Flink cluster;
+`scripts/stack up`), load the simulator's reference lists (--entries in all)
+and cameras, then drive the same synthetic reads through FEBLAM's hit-generation
+job and through a plain Flink SQL exact-match join of the same lists
+(jobs/baseline_sql_join.py), one after the other, each submitted with
+--parallelism and cancelled at the end. Takes a few minutes at the defaults.
+
+Prints one JSON object (progress on stderr):
+  reads_per_s       sustained throughput on a backlog of --reads reads, between
+                    10 % and 90 % of it (start-up and list loading excluded)
+  hits_per_s        hits written per second in that window
+  p50_ms, p99_ms    read-to-hit latency at --rate reads/s offered for
+                    --latency-seconds: a hit's broker append time minus its
+                    read's send time (reads that made a hit)
+  rss_mb            peak resident memory of the Flink jobmanager and
+                    taskmanager process groups (Java and Python) during the run
+  reference_entries, parallelism, and baseline_* the same for the SQL join,
+  ratio = reads_per_s / baseline_reads_per_s.
+Writes the chart (--png): throughput over time and latency distribution.
+"""
+
+
+def _run_e2e(args: argparse.Namespace) -> int:
+    from feblam.bench.e2e import E2eSettings, Endpoints, Log, run_e2e
+    from feblam.stack.settings import StackSettings
+
+    stack = StackSettings.current()
+    endpoints = Endpoints(args.bootstrap_servers or stack.bootstrap_servers,
+                          args.registry_url or stack.registry_url,
+                          args.flink_rest_url or stack.flink_rest_url, stack.run_dir)
+    try:
+        settings = E2eSettings(entries=args.entries, reads=args.reads, rate=args.rate,
+                               latency_seconds=args.latency_seconds, warmup_reads=args.warmup_reads,
+                               parallelism=args.parallelism, vehicles=args.vehicles, cameras=args.cameras,
+                               seed=args.seed, engines=tuple(args.engines.split(",")),
+                               png=None if args.png in ("", "none") else args.png,
+                               timeout_s=args.timeout, keep_topics=args.keep_topics)
+    except ValueError as error:
+        print(f"bench e2e: {error}", file=sys.stderr)
+        return 2
+    result = run_e2e(settings, endpoints, Log(quiet=args.quiet))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>24}: {value}")
+    return 0
+
+
+def _register_e2e(benches) -> None:
+    from pathlib import Path
+
+    parser = benches.add_parser(
+        "e2e", help="FEBLAM's job against a plain Flink SQL join, end to end on the stack",
+        description=E2E_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=_positive, default=1_000_000, metavar="N",
+                        help="reference entries in all lists (default: 1000000)")
+    parser.add_argument("--reads", type=_positive, default=300_000, metavar="M",
+                        help="backlog of reads for the throughput figure (default: 300000)")
+    parser.add_argument("--rate", type=float, default=5_000.0, metavar="R",
+                        help="offered reads per second for the latency figures (default: 5000)")
+    parser.add_argument("--latency-seconds", type=float, default=30.0, metavar="S",
+                        help="how long reads are offered at --rate (default: 30)")
+    parser.add_argument("--warmup-reads", type=_positive, default=2_000, metavar="W",
+                        help="reads sent until the job's first output, not measured (default: 2000)")
+    parser.add_argument("--parallelism", type=_positive, default=2, help="both jobs' parallelism (default: 2)")
+    parser.add_argument("--vehicles", type=_positive, default=50_000, help="simulated fleet (default: 50000)")
+    parser.add_argument("--cameras", type=_positive, default=1_000, help="simulated cameras (default: 1000)")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the simulation (default: 7)")
+    parser.add_argument("--engines", default="feblam,baseline",
+                        help="which jobs to run, comma-separated (default: feblam,baseline)")
+    parser.add_argument("--png", type=Path, default=Path("var/bench/e2e.png"),
+                        help="where to write the chart (default: var/bench/e2e.png; 'none' for no chart)")
+    parser.add_argument("--timeout", type=float, default=1_200.0, metavar="S",
+                        help="give up on one engine after S seconds (default: 1200)")
+    parser.add_argument("--keep-topics", action="store_true", help="do not delete the run's topics")
+    parser.add_argument("--bootstrap-servers", help="Kafka (default: the local stack's)")
+    parser.add_argument("--registry-url", help="schema registry (default: the local stack's)")
+    parser.add_argument("--flink-rest-url", help="Flink REST (default: the local stack's)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of aligned lines")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.set_defaults(func=_run_e2e)
+
+
 def register(subparsers) -> None:
     """Add `bench` and its benchmarks to the `feblam` command line."""
     parser = subparsers.add_parser(
@@ -72,6 +157,7 @@ def register(subparsers) -> None:
         description="Benchmarks of FEBLAM. Run `feblam bench BENCHMARK --help` for one.")
     benches = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK")
     _register_matching(benches)
+    _register_e2e(benches)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 

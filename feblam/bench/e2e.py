@@ -1,0 +1,483 @@
+"""`feblam bench e2e`: FEBLAM's hit-generation job and a plain Flink SQL join on the
+real stack (Kafka, the registry, the standalone Flink cluster), measured alike.
+
+One run:
+
+1. The simulator's network (`feblam.simulate`) is written once: cameras and the
+   reference lists' snapshot (every list, `--entries` in all) to compacted
+   topics, Avro, keyed by id. The reads are generated and Avro-encoded in memory
+   before anything is timed (the simulator is not what is measured); invalid
+   reads are left out, since the SQL baseline cannot dead-letter them.
+2. For each engine in turn (FEBLAM, then the baseline), on the same lists and
+   the same reads, each engine on a reads topic of its own:
+   - the job is submitted (`flink run -py`, detached) and warm-up reads are sent
+     until its first output appears: the job is started and, for FEBLAM, every
+     list is loaded (spec §8). None of that is timed;
+   - throughput: the backlog (`--reads` reads) is sent as fast as Kafka takes it;
+     the broker stamps every output record with its append time, and each output
+     names its read, so `stats.steady_rate` reads off the job's progress between
+     10 % and 90 % of the backlog;
+   - latency: once the backlog is done, reads are sent at `--rate` per second for
+     `--latency-seconds`, each with its send time as record timestamp; a read's
+     latency is its first output's append time minus that;
+   - the Flink processes' peak resident memory is sampled throughout;
+   - the job is cancelled (always).
+3. Topics are deleted unless `--keep-topics`; one JSON object is returned, and
+   the chart is written as a PNG.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from feblam.bench import stats
+from feblam.bench.rss import RssSampler, cluster_rss_mb, this_machine
+
+FEBLAM = "feblam"
+BASELINE = "baseline"
+ENGINES = (FEBLAM, BASELINE)
+JOB_FILES = {FEBLAM: "jobs/hit_generation.py", BASELINE: "jobs/baseline_sql_join.py"}
+
+
+@dataclass(frozen=True)
+class E2eSettings:
+    entries: int = 1_000_000
+    reads: int = 300_000
+    rate: float = 5_000.0
+    latency_seconds: float = 30.0
+    warmup_reads: int = 2_000
+    parallelism: int = 2
+    vehicles: int = 50_000
+    cameras: int = 1_000
+    seed: int = 7
+    engines: tuple[str, ...] = ENGINES
+    png: Path | None = Path("var/bench/e2e.png")
+    timeout_s: float = 1_200.0
+    keep_topics: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("entries", "reads", "warmup_reads", "parallelism", "vehicles", "cameras"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.rate > 0 or not self.latency_seconds > 0:
+            raise ValueError("rate and latency_seconds must be positive")
+        unknown = set(self.engines) - set(ENGINES)
+        if unknown or not self.engines:
+            raise ValueError(f"engines: {', '.join(ENGINES)}; got {', '.join(self.engines)}")
+
+    @property
+    def latency_reads(self) -> int:
+        return int(self.rate * self.latency_seconds)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    bootstrap_servers: str
+    registry_url: str
+    flink_rest_url: str
+    run_dir: Path
+
+
+def lez_entries_for(total: int) -> int:
+    """The simulator's --lez-entries whose snapshot holds about `total` entries in all."""
+    from feblam.simulate.lists import ListSizes
+
+    def size(lez: int) -> int:
+        sizes = ListSizes.for_lez(lez)
+        return (sizes.lez_vehicle_status + sizes.lez_permits + sizes.stolen_vehicles + sizes.judicial_alerts
+                + sizes.insurance_expired)
+
+    low, high = 1, total
+    while low < high:
+        mid = (low + high) // 2
+        if size(mid) < total:
+            low = mid + 1
+        else:
+            high = mid
+    return low
+
+
+@dataclass
+class EngineRun:
+    """What one engine's run observed."""
+
+    engine: str
+    reads_topic: str
+    output_topic: str
+    job_id: str | None = None
+    started: float = 0.0
+    ready_s: float | None = None
+    outputs: list[tuple[int, str]] = field(default_factory=list)  # (append time ms, read_id)
+    sent_ms: dict[str, int] = field(default_factory=dict)         # latency reads: read_id -> send time
+    rss_peak_mb: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+class Log:
+    def __init__(self, stream=sys.stderr, quiet: bool = False):
+        self.stream = None if quiet else stream
+        self.started = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        if self.stream is not None:
+            print(f"bench e2e [{time.monotonic() - self.started:6.1f} s] {message}", file=self.stream, flush=True)
+
+
+# -- Kafka plumbing ---------------------------------------------------------------------
+
+
+def _admin(endpoints: Endpoints):
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({"bootstrap.servers": endpoints.bootstrap_servers})
+
+
+def create_topic(endpoints: Endpoints, name: str, partitions: int, config: dict | None = None) -> str:
+    from confluent_kafka.admin import NewTopic
+
+    admin = _admin(endpoints)  # kept alive until the future resolves
+    admin.create_topics([NewTopic(name, partitions, 1, config=config or {})])[name].result(timeout=30)
+    return name
+
+
+def delete_topics(endpoints: Endpoints, names: list[str]) -> None:
+    if not names:
+        return
+    admin = _admin(endpoints)
+    for future in admin.delete_topics(names).values():
+        try:
+            future.result(timeout=30)
+        except Exception:
+            pass
+
+
+def end_offsets_total(endpoints: Endpoints, topic: str) -> int:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": endpoints.bootstrap_servers, "group.id": "feblam-bench-offsets",
+                         "enable.auto.commit": False})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions)
+    finally:
+        consumer.close()
+
+
+def read_outputs(endpoints: Endpoints, topic: str, read_id_of: Callable[[bytes], str]) -> list[tuple[int, str]]:
+    """Every record of `topic` up to its current end: (broker append time ms, read_id)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": endpoints.bootstrap_servers, "group.id": f"feblam-bench-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False, "fetch.max.bytes": 52428800})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        left = {p for p, end in ends.items() if end > 0}
+        consumer.assign([TopicPartition(topic, p, 0) for p in left])
+        outputs = []
+        deadline = time.monotonic() + 300
+        while left and time.monotonic() < deadline:
+            for message in consumer.consume(10_000, 1.0):
+                if message.error():
+                    continue
+                outputs.append((message.timestamp()[1], read_id_of(message.value())))
+                if message.offset() >= ends[message.partition()] - 1:
+                    left.discard(message.partition())
+        return outputs
+    finally:
+        consumer.close()
+
+
+# -- Flink plumbing ---------------------------------------------------------------------
+
+
+def submit(engine: str, endpoints: Endpoints, job_args: list[str], parallelism: int) -> str:
+    from feblam.commands.submit import flink_run_command
+    from feblam.stack.settings import PROJECT_ROOT
+
+    argv, env = flink_run_command(PROJECT_ROOT / JOB_FILES[engine], ["--", *job_args], detached=True,
+                                  parallelism=parallelism)
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
+    for line in result.stdout.splitlines():
+        if "submitted with JobID" in line:
+            return line.split()[-1]
+    raise RuntimeError(f"{engine}: submission failed (exit {result.returncode}):\n"
+                       f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+
+
+def free_slots(endpoints: Endpoints) -> int:
+    import requests
+
+    return int(requests.get(f"{endpoints.flink_rest_url}/overview", timeout=10).json().get("slots-available", 0))
+
+
+def job_state(endpoints: Endpoints, job_id: str) -> str:
+    from feblam.flinkrest import FlinkRest
+
+    return FlinkRest(endpoints.flink_rest_url).job(job_id)["state"]
+
+
+def reads_consumed(endpoints: Endpoints, job_id: str) -> int:
+    """Records the job's reads source vertex has passed on (Flink REST; refreshed every few seconds)."""
+    from feblam.flinkrest import FlinkRest
+
+    job = FlinkRest(endpoints.flink_rest_url).job(job_id)
+    for vertex in job["vertices"]:
+        if re.search(r"plate[-_]reads", vertex["name"]):
+            return int(vertex["metrics"].get("write-records", 0))
+    return 0
+
+
+def cancel(endpoints: Endpoints, job_id: str) -> None:
+    from feblam.flinkrest import FlinkRest
+
+    rest = FlinkRest(endpoints.flink_rest_url)
+    try:
+        rest.cancel(job_id)
+        rest.wait_until_terminal(job_id, 60)
+    except Exception:
+        pass
+
+
+# -- the run ----------------------------------------------------------------------------
+
+
+class Reads:
+    """The run's reads, Avro-encoded once: warm-up, backlog, latency phase."""
+
+    def __init__(self, ids: list[str], values: list[bytes], settings: E2eSettings):
+        self.ids = ids
+        self.values = values
+        w, b = settings.warmup_reads, settings.reads
+        self.warmup = range(0, w)
+        self.backlog = range(w, w + b)
+        self.latency = range(w + b, w + b + settings.latency_reads)
+        self.number = {read_id: i for i, read_id in enumerate(ids)}
+
+
+def _producer(endpoints: Endpoints):
+    from confluent_kafka import Producer
+
+    return Producer({"bootstrap.servers": endpoints.bootstrap_servers, "linger.ms": 5, "batch.num.messages": 10000,
+                     "queue.buffering.max.messages": 1000000, "compression.type": "lz4"})
+
+
+def _send(producer, topic: str, reads: Reads, indices: range, pacer=None, sent: dict | None = None) -> None:
+    for i in indices:
+        if pacer is not None:
+            pacer.wait()
+        timestamp = int(time.time() * 1000)
+        while True:
+            try:
+                producer.produce(topic, value=reads.values[i], timestamp=timestamp)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+        if sent is not None:
+            sent[reads.ids[i]] = timestamp
+    if producer.flush(120):
+        raise RuntimeError(f"{topic}: reads not acknowledged by Kafka")
+
+
+def load_network(settings: E2eSettings, endpoints: Endpoints, run: str, log: Log) -> tuple[dict, Reads]:
+    """Write cameras and the lists' snapshot to Kafka; generate and encode the reads."""
+    import schemas
+    from connectors.avro import AvroEncoder
+    from feblam.simulate.kafka_writer import KafkaSink, read_record
+    from feblam.simulate.simulation import Simulation, SimulationSettings
+
+    total_reads = settings.warmup_reads + settings.reads + settings.latency_reads
+    simulation = Simulation(SimulationSettings(
+        reads=total_reads, cameras=settings.cameras, vehicles=settings.vehicles,
+        lez_entries=lez_entries_for(settings.entries), seed=settings.seed, invalid_rate=0.0))
+    topics = {"reference_prefix": f"bench-{run}-ref.", "cameras": f"bench-{run}-cameras",
+              "template_reads": f"bench-{run}-reads-template"}
+    sink = KafkaSink(endpoints.bootstrap_servers, endpoints.registry_url, reads_topic=topics["template_reads"],
+                     reference_prefix=topics["reference_prefix"], cameras_topic=topics["cameras"])
+    for camera in simulation.cameras():
+        sink.add("cameras", camera)
+    entries = 0
+    for update in simulation.reference():
+        if update.arrival_ms is not None:
+            break  # the snapshot only: updates during the run are not what is measured
+        sink.add("reference", update.record)
+        entries += 1
+        if entries % 200_000 == 0:
+            log(f"reference entries sent: {entries:,}")
+    sink.flush(600)
+    topics["lists"] = sorted(sink.topics()["reference"].values())
+    log(f"{entries:,} reference entries and {sink.counts['cameras']} cameras on Kafka; generating {total_reads:,} reads")
+    encoder = AvroEncoder(sink.registry, f"{topics['template_reads']}-value", schemas.load("PlateRead"))
+    ids, values = [], []
+    for read in simulation.reads():
+        ids.append(read.record["read_id"])
+        values.append(encoder.encode(read_record(read.record)))
+    topics["entries"] = entries
+    return topics, Reads(ids, values, settings)
+
+
+def _job_args(engine: str, endpoints: Endpoints, topics: dict, engine_run: EngineRun, group: str) -> list[str]:
+    common = ["--bootstrap-servers", endpoints.bootstrap_servers, "--registry-url", endpoints.registry_url,
+              "--reads-topic", engine_run.reads_topic, "--group-id", group]
+    if engine == FEBLAM:
+        return [*common, "--reference-prefix", topics["reference_prefix"], "--cameras-topic", topics["cameras"],
+                "--hits-topic", engine_run.output_topic, "--dead-letter-topic", f"{engine_run.reads_topic}.dlq"]
+    return [*common, "--reference-pattern", re.escape(topics["reference_prefix"]) + ".*",
+            "--output-topic", engine_run.output_topic]
+
+
+def _read_id_of(engine: str, registry_url: str) -> Callable[[bytes], str]:
+    if engine == BASELINE:
+        return lambda value: json.loads(value)["read_id"]
+    import schemas
+    from connectors.avro import AvroDecoder
+    from connectors.registry import RegistryClient
+
+    decoder = AvroDecoder(RegistryClient(registry_url), schemas.load("Hit"))
+    return lambda value: decoder.decode(value)["read_id"]
+
+
+def _wait(what: str, condition: Callable[[], bool], deadline: float, check: Callable[[], None],
+          poll_s: float = 1.0) -> None:
+    while not condition():
+        check()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(poll_s)
+
+
+def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics: dict, reads: Reads,
+               run: str, log: Log) -> EngineRun:
+    from feblam.simulate.kafka_writer import RatePacer
+
+    p = settings.parallelism
+    engine_run = EngineRun(engine, f"bench-{run}-{engine}-reads", f"bench-{run}-{engine}-out")
+    topics.setdefault("created", []).extend([engine_run.reads_topic, engine_run.output_topic,
+                                              f"{engine_run.reads_topic}.dlq"])
+    create_topic(endpoints, engine_run.reads_topic, p)
+    # The broker stamps each output with its append time: when the job wrote it.
+    create_topic(endpoints, engine_run.output_topic, p, {"message.timestamp.type": "LogAppendTime"})
+    create_topic(endpoints, f"{engine_run.reads_topic}.dlq", 1)
+    producer = _producer(endpoints)
+    deadline = time.monotonic() + settings.timeout_s
+    # Other jobs may share the cluster: wait for the slots, or the job restarts until it gets them.
+    _wait(f"{p} free task slots", lambda: free_slots(endpoints) >= p, min(deadline, time.monotonic() + 300),
+          lambda: None, poll_s=2.0)
+    sampler = RssSampler(endpoints.run_dir).start()
+    engine_run.started = time.monotonic()
+    try:
+        engine_run.job_id = submit(engine, endpoints, _job_args(engine, endpoints, topics, engine_run,
+                                                                f"bench-{run}-{engine}"), p)
+        log(f"{engine}: job {engine_run.job_id} submitted; warm-up reads until its first output")
+
+        def alive() -> None:
+            state = job_state(endpoints, engine_run.job_id)
+            if state in ("FAILED", "CANCELED", "FINISHED"):
+                raise RuntimeError(f"{engine}: job {engine_run.job_id} is {state} (see var/log/flink-*.log)")
+
+        _send(producer, engine_run.reads_topic, reads, reads.warmup)
+        _wait("the first output", lambda: end_offsets_total(endpoints, engine_run.output_topic) > 0, deadline, alive)
+        engine_run.ready_s = round(time.monotonic() - engine_run.started, 1)
+        _wait("the warm-up reads", lambda: reads_consumed(endpoints, engine_run.job_id) >= len(reads.warmup),
+              deadline, alive)
+        log(f"{engine}: ready after {engine_run.ready_s} s; sending the backlog of {len(reads.backlog):,} reads")
+        _send(producer, engine_run.reads_topic, reads, reads.backlog)
+        done = reads.backlog.stop
+        _wait("the backlog", lambda: reads_consumed(endpoints, engine_run.job_id) >= done, deadline, alive)
+        log(f"{engine}: backlog consumed; {settings.latency_reads:,} reads at {settings.rate:g}/s")
+        _send(producer, engine_run.reads_topic, reads, reads.latency, RatePacer(settings.rate), engine_run.sent_ms)
+        done = reads.latency.stop
+        _wait("the latency reads", lambda: reads_consumed(endpoints, engine_run.job_id) >= done, deadline, alive)
+        time.sleep(3)  # outputs of the last reads leave the sink (linger, network buffers)
+    finally:
+        if engine_run.job_id:
+            cancel(endpoints, engine_run.job_id)
+        engine_run.rss_peak_mb = sampler.stop()
+    engine_run.outputs = read_outputs(endpoints, engine_run.output_topic, _read_id_of(engine, endpoints.registry_url))
+    log(f"{engine}: {len(engine_run.outputs):,} outputs, peak RSS {engine_run.rss_peak_mb:,.0f} MB")
+    return engine_run
+
+
+def figures(engine_run: EngineRun, reads: Reads) -> dict:
+    """The JSON figures of one engine: throughput, outputs, latency, memory."""
+    backlog = reads.backlog
+    observed = [(t, reads.number[r] - backlog.start) for t, r in engine_run.outputs
+                if r in reads.number and backlog.start <= reads.number[r] < backlog.stop]
+    curve = stats.progress(observed)
+    rate = stats.steady_rate(curve, len(backlog))
+    t10, t90 = stats.crossing(curve, 0.1 * len(backlog)), stats.crossing(curve, 0.9 * len(backlog))
+    if t10 is not None and t90 is not None and t90 > t10:
+        in_window = sum(1 for t, _ in observed if t10 * 1000 <= t <= t90 * 1000)
+        hits_rate = in_window / (t90 - t10)
+    else:
+        hits_rate = None
+    first: dict[str, int] = {}
+    for t, read_id in engine_run.outputs:
+        if read_id in engine_run.sent_ms and (read_id not in first or t < first[read_id]):
+            first[read_id] = t
+    latencies = [t - engine_run.sent_ms[r] for r, t in first.items()]
+    return {
+        "reads_per_s": None if rate is None else round(rate, 1),
+        "hits_per_s": None if hits_rate is None else round(hits_rate, 1),
+        **stats.latency_summary(latencies),
+        "rss_mb": round(engine_run.rss_peak_mb, 1),
+        "outputs": len(engine_run.outputs),
+        "ready_s": engine_run.ready_s,
+        "job_id": engine_run.job_id,
+        "_series": {"throughput": stats.rate_series(stats.progress(observed, 1000)), "latencies_ms": latencies},
+    }
+
+
+def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
+    """Run the benchmark; the result dict (see `feblam bench e2e --help`)."""
+    run = uuid.uuid4().hex[:8]
+    started = time.monotonic()
+    idle_rss = cluster_rss_mb(endpoints.run_dir)
+    topics: dict = {"created": []}
+    results: dict[str, dict] = {}
+    try:
+        network, reads = load_network(settings, endpoints, run, log)
+        topics.update(network)
+        for engine in settings.engines:
+            engine_run = run_engine(engine, settings, endpoints, topics, reads, run, log)
+            results[engine] = figures(engine_run, reads)
+    finally:
+        if not settings.keep_topics:
+            delete_topics(endpoints, [*topics.get("created", []), *topics.get("lists", []),
+                                      *[t for k, t in topics.items() if k in ("cameras", "template_reads")]])
+    result: dict = {}
+    main = results.get(FEBLAM) or {}
+    base = results.get(BASELINE) or {}
+    for key in ("reads_per_s", "hits_per_s", "p50_ms", "p99_ms", "max_ms", "latency_samples", "rss_mb",
+                "outputs", "ready_s"):
+        result[key] = main.get(key)
+    result.update({
+        "reference_entries": topics.get("entries"),
+        "parallelism": settings.parallelism,
+        "offered_reads_per_s": settings.rate,
+        "backlog_reads": settings.reads,
+        "latency_reads": settings.latency_reads,
+    })
+    for key in ("reads_per_s", "hits_per_s", "p50_ms", "p99_ms", "max_ms", "rss_mb", "outputs", "ready_s"):
+        result[f"baseline_{key}"] = base.get(key)
+    if result["reads_per_s"] and result["baseline_reads_per_s"]:
+        result["ratio"] = round(result["reads_per_s"] / result["baseline_reads_per_s"], 3)
+    else:
+        result["ratio"] = None
+    result.update({"rss_mb_before": round(idle_rss, 1), **this_machine(), "seed": settings.seed,
+                   "seconds": round(time.monotonic() - started, 1)})
+    if settings.png is not None:
+        from feblam.bench.chart import write_chart
+
+        write_chart(settings.png, {engine: r["_series"] for engine, r in results.items()})
+        result["png"] = str(settings.png)
+    return result

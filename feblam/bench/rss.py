@@ -1,0 +1,92 @@
+"""Resident memory of the Flink cluster's processes, read from /proc.
+
+The stack starts the jobmanager and the taskmanager each as the leader of its own
+process group (var/run/flink-*.pid); in thread mode the Python interpreter lives
+inside the taskmanager's JVM, so the groups' resident set is Java and Python
+together. ``RssSampler`` samples it in a thread and keeps the peak.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+PID_FILES = ("flink-jobmanager.pid", "flink-taskmanager.pid")
+
+
+def group_leaders(run_dir: Path) -> list[int]:
+    leaders = []
+    for name in PID_FILES:
+        path = Path(run_dir) / name
+        try:
+            leaders.append(int(path.read_text().strip()))
+        except (OSError, ValueError):
+            continue
+    return leaders
+
+
+def rss_kib(pid: int, proc: Path = Path("/proc")) -> int:
+    """VmRSS of one process in KiB (0 when it is gone)."""
+    try:
+        for line in (proc / str(pid) / "status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def group_members(groups: set[int], proc: Path = Path("/proc")) -> list[int]:
+    """Pids whose process group is one of `groups`."""
+    members = []
+    for entry in proc.iterdir() if proc.is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 2 and int(fields[2]) in groups:
+            members.append(int(entry.name))
+    return members
+
+
+def cluster_rss_mb(run_dir: Path, proc: Path = Path("/proc")) -> float:
+    """Resident MiB of every process of the Flink process groups."""
+    groups = set(group_leaders(run_dir))
+    return sum(rss_kib(pid, proc) for pid in group_members(groups, proc)) / 1024.0
+
+
+class RssSampler:
+    """Samples `cluster_rss_mb` every `interval_s` until `stop()`; `peak_mb` is the largest."""
+
+    def __init__(self, run_dir: Path, interval_s: float = 0.5):
+        self.run_dir = run_dir
+        self.interval_s = interval_s
+        self.peak_mb = 0.0
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            value = cluster_rss_mb(self.run_dir)
+            self.samples.append(value)
+            self.peak_mb = max(self.peak_mb, value)
+            self._stop.wait(self.interval_s)
+
+    def start(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return self.peak_mb
+
+
+def this_machine() -> dict:
+    return {"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}

@@ -1,0 +1,37 @@
+"""`feblam bench e2e`, small and fast: both jobs on the stack, every figure present and sane."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from feblam.bench.png import read_png_header
+from feblam.stack.settings import PROJECT_ROOT
+
+FIELDS = ("reads_per_s", "hits_per_s", "p50_ms", "p99_ms", "rss_mb", "reference_entries", "parallelism",
+          "baseline_reads_per_s", "baseline_hits_per_s", "baseline_p50_ms", "baseline_p99_ms", "baseline_rss_mb",
+          "ratio")
+
+
+def test_bench_e2e_prints_every_figure_and_writes_the_chart(stack, tmp_path):
+    png = tmp_path / "e2e.png"
+    result = subprocess.run(
+        [sys.executable, "-m", "feblam.cli", "bench", "e2e", "--json", "--quiet", "--entries", "3000",
+         "--reads", "40000", "--rate", "1000", "--latency-seconds", "4", "--warmup-reads", "300",
+         "--vehicles", "300", "--cameras", "40", "--parallelism", "1", "--timeout", "240", "--png", str(png),
+         "--bootstrap-servers", stack.bootstrap_servers, "--registry-url", stack.schema_registry_url,
+         "--flink-rest-url", stack.flink_rest_url],
+        capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout)
+    for name in FIELDS:
+        assert figures.get(name) is not None, name
+    assert figures["reference_entries"] == 3000 and figures["parallelism"] == 1
+    for prefix in ("", "baseline_"):
+        assert figures[f"{prefix}reads_per_s"] > 100
+        assert figures[f"{prefix}hits_per_s"] > 0
+        assert 0 < figures[f"{prefix}p50_ms"] <= figures[f"{prefix}p99_ms"] < 60_000
+        assert figures[f"{prefix}rss_mb"] > 100
+    assert figures["ratio"] == round(figures["reads_per_s"] / figures["baseline_reads_per_s"], 3)
+    assert read_png_header(png.read_bytes()) == (900, 640)

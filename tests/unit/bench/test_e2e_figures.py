@@ -1,0 +1,40 @@
+import pytest
+
+from feblam.bench.e2e import E2eSettings, EngineRun, Reads, figures, lez_entries_for
+from feblam.simulate.lists import ListSizes
+
+
+def test_lez_entries_give_about_the_total_asked_for():
+    for total in (5_000, 1_000_000):
+        sizes = ListSizes.for_lez(lez_entries_for(total))
+        got = (sizes.lez_vehicle_status + sizes.lez_permits + sizes.stolen_vehicles + sizes.judicial_alerts
+               + sizes.insurance_expired)
+        assert total <= got <= total * 1.01 + 10
+
+
+def test_settings_refuse_what_cannot_run():
+    with pytest.raises(ValueError):
+        E2eSettings(engines=("feblam", "spark"))
+    with pytest.raises(ValueError):
+        E2eSettings(rate=0)
+    assert E2eSettings(rate=5000, latency_seconds=30).latency_reads == 150_000
+
+
+def test_figures_from_observed_outputs():
+    settings = E2eSettings(reads=10_000, warmup_reads=10, rate=10, latency_seconds=2)
+    ids = [f"r{i}" for i in range(10 + 10_000 + 20)]
+    reads = Reads(ids, [b""] * len(ids), settings)
+    run = EngineRun("feblam", "reads", "out", job_id="j", ready_s=3.0, rss_peak_mb=1234.5)
+    # Backlog: read n of the backlog is output at 100 s + n ms (1,000 reads/s), one output in ten.
+    run.outputs = [(100_000 + n, ids[10 + n]) for n in range(0, 10_000, 10)]
+    # Latency reads: sent at 200 s + i*100 ms, each output 50 ms later, one of them twice.
+    for i in range(20):
+        read_id = ids[10_010 + i]
+        run.sent_ms[read_id] = 200_000 + 100 * i
+        run.outputs.append((200_000 + 100 * i + 50, read_id))
+    run.outputs.append((200_000 + 900, ids[10_010]))
+    result = figures(run, reads)
+    assert result["reads_per_s"] == pytest.approx(1000, rel=0.05)
+    assert result["p50_ms"] == 50 and result["p99_ms"] == 50 and result["latency_samples"] == 20
+    assert result["rss_mb"] == 1234.5 and result["outputs"] == 1021
+    assert set(result["_series"]) == {"throughput", "latencies_ms"}
