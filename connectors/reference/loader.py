@@ -18,7 +18,6 @@ unreadable file, bad mapping, Kafka) for problems that are not the file's data.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -101,7 +100,9 @@ def load(request: LoadRequest) -> LoadOutcome:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     report_dir = Path(request.report_root) / mapping.list_name / stamp
     frame = prepare(raw, mapping)
-    quality = validate(frame, mapping, len(published), report_dir)
+    quality = validate(frame, mapping, len(published))
+    if not quality.success:  # again in a file context, for the data docs of the refusal
+        quality = validate(frame, mapping, len(published), report_dir)
     summary = {"list": mapping.list_name, "kind": mapping.kind, "file": str(request.file), "format": fmt,
                "topic": topic, "rows": len(raw), "published_entries": len(published),
                "accepted": quality.success, "data_docs": str(quality.docs_index) if quality.docs_index else None,
@@ -120,12 +121,10 @@ def load(request: LoadRequest) -> LoadOutcome:
                 "report": str(report_dir)})
         return LoadOutcome(accepted=False, entries=len(published), published_before=len(published),
                            quality=quality, report_dir=report_dir, reasons=reasons)
-    # An accepted load keeps its summary; the data docs (some MB) are for refusals.
-    shutil.rmtree(report_dir / "gx", ignore_errors=True)
     wanted = records(frame, raw, mapping)
     changes = diff(published, wanted)
-    summary.update(upserts=len(changes.upserts), deletes=len(changes.deletes), dry_run=request.dry_run,
-                   data_docs=None)
+    summary.update(upserts=len(changes.upserts), deletes=len(changes.deletes), dry_run=request.dry_run)
+    report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if not request.dry_run:
         ensure_topic(request.bootstrap_servers, topic)

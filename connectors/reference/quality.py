@@ -9,9 +9,11 @@ directly, computed with the same ``udfs`` functions the job uses:
 which match exactly), ``valid_from_parses``/``valid_until_parses`` and their epoch
 milliseconds ``valid_from_ms``/``valid_until_ms``, ``severity_ok`` (an integer 0..100).
 
+Required columns: those of the kind (``REQUIRED``), every column the mapping
+names, and every attribute column it lists (copied as ``attributes.<column>``).
 ``build_suite`` states the expectations of a kind; ``validate`` runs them in a
 file data context under the report folder (so the HTML data docs are written
-there) and returns a ``QualityResult``: one ``Check`` per expectation, with the
+there; or in an ephemeral context, without files) and returns a ``QualityResult``: one ``Check`` per expectation, with the
 file rows that broke it.
 """
 
@@ -148,6 +150,9 @@ def prepare(raw: pd.DataFrame, mapping: FeedMapping) -> pd.DataFrame:
         if column in raw.columns:
             frame[name] = [to_text(v) if name in ("entry_id", "zone", "admitted", "country") else v
                            for v in raw[column]]
+    for column in mapping.attributes:
+        if column in raw.columns:
+            frame[f"attributes.{column}"] = [to_text(v) for v in raw[column]]
     if "admitted" in frame:
         frame["admitted"] = [None if v is None else v.lower() for v in frame["admitted"]]
     if "plate" in frame:
@@ -187,6 +192,13 @@ def build_suite(mapping: FeedMapping, columns: set[str], published_count: int | 
     source = mapping.column
     for name in REQUIRED[mapping.kind]:
         add(gxe.ExpectColumnToExist(column=name), f"required column {source(name)!r} ({name}) is present")
+    # A column the mapping names must be there: an export that lost it has changed shape.
+    for name in mapping.columns:
+        if name not in REQUIRED[mapping.kind]:
+            add(gxe.ExpectColumnToExist(column=name), f"mapped column {source(name)!r} ({name}) is present")
+    for column in mapping.attributes:
+        add(gxe.ExpectColumnToExist(column=f"attributes.{column}"),
+            f"mapped attribute column {column!r} is present")
     for name in REQUIRED[mapping.kind]:
         if name in columns:
             add(gxe.ExpectColumnValuesToNotBeNull(column=name), f"every row has a {source(name)!r} ({name})")
@@ -226,14 +238,19 @@ def build_suite(mapping: FeedMapping, columns: set[str], published_count: int | 
 
 
 def validate(frame: pd.DataFrame, mapping: FeedMapping, published_count: int | None,
-             report_dir: Path) -> QualityResult:
-    """Run the suite of ``mapping.kind`` on ``frame``; data docs go under ``report_dir/gx``."""
+             report_dir: Path | None = None) -> QualityResult:
+    """Run the suite of ``mapping.kind`` on ``frame``. With ``report_dir``, in a file
+    context there, writing the HTML data docs under ``report_dir/gx``; without, in an
+    ephemeral context (no files; ``docs_index`` is ``None``)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    report_dir.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=str(report_dir))
+    if report_dir is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(report_dir))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_or_update_pandas("reference_exports")
     asset = source.add_dataframe_asset(name=mapping.list_name)
@@ -243,7 +260,7 @@ def validate(frame: pd.DataFrame, mapping: FeedMapping, published_count: int | N
         gx.ValidationDefinition(name=f"{mapping.list_name}-load", data=batch, suite=suite))
     checkpoint = context.checkpoints.add(gx.Checkpoint(
         name=f"{mapping.list_name}-checkpoint", validation_definitions=[definition],
-        actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
+        actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if report_dir else [],
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["_row"]}))
     outcome = checkpoint.run(batch_parameters={"dataframe": frame})
     checks = []
@@ -258,9 +275,9 @@ def validate(frame: pd.DataFrame, mapping: FeedMapping, published_count: int | N
                                 column=config.kwargs.get("column") or config.kwargs.get("column_A"),
                                 success=bool(result.success), failing_rows=rows,
                                 observed=_plain((result.result or {}).get("observed_value")), error=error))
-    docs = report_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    docs = report_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html" if report_dir else None
     return QualityResult(success=bool(outcome.success), checks=tuple(checks),
-                         docs_index=docs if docs.is_file() else None)
+                         docs_index=docs if docs and docs.is_file() else None)
 
 
 def _plain(value: Any) -> Any:

@@ -18,11 +18,11 @@ MAPPINGS = {
 ROWS = {"alert": alert_rows, "lez_status": status_rows, "lez_permit": permit_rows}
 
 
-def check(tmp_path, kind, rows, fmt, published=None):
+def check(tmp_path, kind, rows, fmt, published=None, docs=False):
     mapping = MAPPINGS[kind]
     path = write(tmp_path, rows, fmt)
     raw = read_table(fmt, path)
-    return validate(prepare(raw, mapping), mapping, published, tmp_path / "report")
+    return validate(prepare(raw, mapping), mapping, published, tmp_path / "report" if docs else None)
 
 
 def _set(rows, index, **values):
@@ -40,7 +40,17 @@ def test_a_good_file_passes_every_expectation(tmp_path, kind, fmt):
     result = check(tmp_path, kind, ROWS[kind](), fmt, published=3)
     assert result.success, [c.description for c in result.failures]
     assert len(result.checks) >= 10
-    assert result.docs_index is not None and result.docs_index.is_file()
+    assert result.docs_index is None  # no report folder, no files
+
+
+def test_a_refusal_in_a_report_folder_writes_the_data_docs(tmp_path):
+    rows = alert_rows()
+    rows[1]["entry_id"] = "E1"
+    result = check(tmp_path, "alert", rows, "csv", docs=True)
+    assert not result.success
+    assert result.docs_index == tmp_path / "report" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    page = next(result.docs_index.parent.glob("validations/**/*.html")).read_text()
+    assert "is unique" in page and "E1" in page  # the expectation, described, and the duplicate id
 
 
 # (kind, format, break the rows, expectation type, column, failing file rows)
@@ -84,7 +94,7 @@ def test_a_file_breaking_one_expectation_is_refused_by_it(tmp_path, kind, fmt, b
 @pytest.mark.parametrize("rows,ok", [(1, False), (2, True), (4, True), (5, False)])
 def test_the_row_count_guard_refuses_a_sudden_drop_or_jump(tmp_path, rows, ok):
     # 3 published entries, 50 % allowed: 2..4 rows pass.
-    data = [{"entry_id": f"E{i}", "plate": f"1ABC{i:03d}"} for i in range(rows)]
+    data = [{"entry_id": f"E{i}", "plate": f"1ABC{i:03d}", "case": None} for i in range(rows)]
     result = check(tmp_path, "alert", data, "csv", published=3)
     assert result.success is ok
     if not ok:
@@ -97,5 +107,15 @@ def test_the_row_count_threshold_is_configurable(tmp_path):
     raw = read_table("csv", write(tmp_path, data, "csv"))
     strict = feed_mapping("stolen_vehicles", {"row_count_change": 0.1})
     loose = feed_mapping("stolen_vehicles", {"row_count_change": 0.25})
-    assert not validate(prepare(raw, strict), strict, 10, tmp_path / "r").success
-    assert validate(prepare(raw, loose), loose, 10, tmp_path / "r2").success
+    assert not validate(prepare(raw, strict), strict, 10).success
+    assert validate(prepare(raw, loose), loose, 10).success
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_column_the_mapping_names_must_be_in_the_file(tmp_path, fmt):
+    # An export that lost its expiry column would otherwise publish entries valid for ever.
+    mapping = feed_mapping("stolen_vehicles", {"columns": {"valid_until": "expires"}, "attributes": ["case", "officer"]})
+    raw = read_table(fmt, write(tmp_path, alert_rows(), fmt))
+    result = validate(prepare(raw, mapping), mapping, None)
+    assert [(c.expectation, c.column) for c in result.failures] == [
+        ("expect_column_to_exist", "valid_until"), ("expect_column_to_exist", "attributes.officer")]
