@@ -141,7 +141,7 @@ class Kafka(Service):
             result = subprocess.run(argv, capture_output=True, text=True)
             if result.returncode != 0:
                 raise ServiceStartError(f"formatting Kafka storage failed:\n{result.stdout}\n{result.stderr}")
-        self.daemons[0].start(self._java("kafka.Kafka", str(config)))
+        self.daemons[0].start(self._java("kafka.Kafka", str(config)), cwd=config.parent)
 
     def ready(self) -> bool:
         from confluent_kafka.admin import AdminClient
@@ -254,10 +254,13 @@ class Flink(Service):
         self.write_config()
         bin_dir = flink_home() / "bin"
         jobmanager, taskmanager = self.daemons
+        # A JVM writes its crash report (hs_err_pid*.log) into its working directory:
+        # keep it under var/, beside the logs, not wherever `up` was typed.
+        work_dir = self.settings.var_dir / "flink"
         if not jobmanager.running():
-            jobmanager.start(["bash", str(bin_dir / "jobmanager.sh"), "start-foreground"])
+            jobmanager.start(["bash", str(bin_dir / "jobmanager.sh"), "start-foreground"], cwd=work_dir)
         if not taskmanager.running():
-            taskmanager.start(["bash", str(bin_dir / "taskmanager.sh"), "start-foreground"])
+            taskmanager.start(["bash", str(bin_dir / "taskmanager.sh"), "start-foreground"], cwd=work_dir)
 
     def ready(self) -> bool:
         overview = _http_json(f"{self.settings.flink_rest_url}/overview")
