@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-topic", default="baseline-hits")
     parser.add_argument("--group-id", default="feblam-baseline")
     parser.add_argument("--parallelism", type=int)
+    parser.add_argument("--embedded", action="store_true",
+                        help="run on the embedded mini-cluster (until killed) instead of a cluster")
     args = parser.parse_args(argv)
 
     from pyflink.table import StreamTableEnvironment
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from feblam.stack.settings import LIB_DIR
     from jobs.environment import execution_environment
 
-    env = execution_environment(embedded=False, parallelism=args.parallelism)
+    env = execution_environment(embedded=args.embedded, parallelism=args.parallelism)
     env.add_jars(*[jar.as_uri() for jar in sorted((LIB_DIR / "baseline-jars").glob("*.jar"))])
     tables = StreamTableEnvironment.create(env)
     tables.get_config().set("pipeline.name", "feblam-baseline-sql-join")
@@ -66,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     *ddl, insert = statements(args)
     for statement in ddl:
         tables.execute_sql(statement)
-    tables.execute_sql(insert)  # submits; returns at once on a cluster (detached)
+    result = tables.execute_sql(insert)  # submits; returns at once on a cluster (detached)
+    if args.embedded:
+        result.wait()  # the mini-cluster lives as long as this process
     return 0
 
 

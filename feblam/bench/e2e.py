@@ -62,6 +62,7 @@ class E2eSettings:
     png: Path | None = Path("var/bench/e2e.png")
     timeout_s: float = 1_200.0
     keep_topics: bool = False
+    embedded: bool = False
 
     def __post_init__(self) -> None:
         for name in ("entries", "reads", "warmup_reads", "parallelism", "vehicles", "cameras"):
@@ -219,6 +220,63 @@ def free_slots(endpoints: Endpoints) -> int:
     return int(requests.get(f"{endpoints.flink_rest_url}/overview", timeout=10).json().get("slots-available", 0))
 
 
+class EmbeddedJob:
+    """A job on the embedded mini-cluster: `python JOB --embedded` in a process group of
+    its own (the JVM is its child), for when no cluster is at hand. There is no REST
+    API, so progress is read from the output topic."""
+
+    def __init__(self, engine: str, job_args: list[str], parallelism: int, log_path: Path):
+        import os
+
+        from feblam.flinkconf import python_path_env
+        from feblam.stack.settings import PROJECT_ROOT
+
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_path
+        env = {**os.environ, "PATH": python_path_env(sys.executable), "PYTHONPATH": str(PROJECT_ROOT)}
+        with log_path.open("w") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, str(PROJECT_ROOT / JOB_FILES[engine]), *job_args, "--embedded",
+                 "--parallelism", str(parallelism)],
+                cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.job_id = f"embedded-{self.process.pid}"
+
+    def check(self) -> None:
+        if self.process.poll() is not None:
+            tail = self.log_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"embedded job exited with {self.process.returncode}:\n{tail}")
+
+    def stop(self) -> None:
+        import os
+        import signal
+
+        for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+            if self.process.poll() is not None:
+                return
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.process.wait(wait_s)
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def quiet_for(endpoints: Endpoints, topic: str, seconds: float) -> Callable[[], bool]:
+    """A condition: true once the topic's end offsets have not moved for `seconds`."""
+    seen = {"total": -1, "since": time.monotonic()}
+
+    def condition() -> bool:
+        total = end_offsets_total(endpoints, topic)
+        if total != seen["total"]:
+            seen["total"], seen["since"] = total, time.monotonic()
+            return False
+        return total > 0 and time.monotonic() - seen["since"] >= seconds
+
+    return condition
+
+
 def job_state(endpoints: Endpoints, job_id: str) -> str:
     from feblam.flinkrest import FlinkRest
 
@@ -369,37 +427,52 @@ def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics:
     create_topic(endpoints, f"{engine_run.reads_topic}.dlq", 1)
     producer = _producer(endpoints)
     deadline = time.monotonic() + settings.timeout_s
-    # Other jobs may share the cluster: wait for the slots, or the job restarts until it gets them.
-    _wait(f"{p} free task slots", lambda: free_slots(endpoints) >= p, min(deadline, time.monotonic() + 300),
-          lambda: None, poll_s=2.0)
-    sampler = RssSampler(endpoints.run_dir).start()
+    embedded: EmbeddedJob | None = None
+    if not settings.embedded:
+        # Other jobs may share the cluster: wait for the slots, or the job restarts until it gets them.
+        _wait(f"{p} free task slots", lambda: free_slots(endpoints) >= p, min(deadline, time.monotonic() + 300),
+              lambda: None, poll_s=2.0)
     engine_run.started = time.monotonic()
+    job_args = _job_args(engine, endpoints, topics, engine_run, f"bench-{run}-{engine}")
+    if settings.embedded:
+        embedded = EmbeddedJob(engine, job_args, p, Path("var/bench") / f"{run}-{engine}.log")
+        engine_run.job_id = embedded.job_id
+        sampler = RssSampler(endpoints.run_dir, groups=[embedded.process.pid]).start()
+    else:
+        sampler = RssSampler(endpoints.run_dir).start()
     try:
-        engine_run.job_id = submit(engine, endpoints, _job_args(engine, endpoints, topics, engine_run,
-                                                                f"bench-{run}-{engine}"), p)
+        if embedded is None:
+            engine_run.job_id = submit(engine, endpoints, job_args, p)
         log(f"{engine}: job {engine_run.job_id} submitted; warm-up reads until its first output")
 
         def alive() -> None:
+            if embedded is not None:
+                embedded.check()
+                return
             state = job_state(endpoints, engine_run.job_id)
             if state in ("FAILED", "CANCELED", "FINISHED"):
                 raise RuntimeError(f"{engine}: job {engine_run.job_id} is {state} (see var/log/flink-*.log)")
 
+        def consumed(count: int) -> Callable[[], bool]:
+            if embedded is not None:  # no REST API: the outputs have stopped coming
+                return quiet_for(endpoints, engine_run.output_topic, 5.0)
+            return lambda: reads_consumed(endpoints, engine_run.job_id) >= count
+
         _send(producer, engine_run.reads_topic, reads, reads.warmup)
         _wait("the first output", lambda: end_offsets_total(endpoints, engine_run.output_topic) > 0, deadline, alive)
         engine_run.ready_s = round(time.monotonic() - engine_run.started, 1)
-        _wait("the warm-up reads", lambda: reads_consumed(endpoints, engine_run.job_id) >= len(reads.warmup),
-              deadline, alive)
+        _wait("the warm-up reads", consumed(len(reads.warmup)), deadline, alive)
         log(f"{engine}: ready after {engine_run.ready_s} s; sending the backlog of {len(reads.backlog):,} reads")
         _send(producer, engine_run.reads_topic, reads, reads.backlog)
-        done = reads.backlog.stop
-        _wait("the backlog", lambda: reads_consumed(endpoints, engine_run.job_id) >= done, deadline, alive)
+        _wait("the backlog", consumed(reads.backlog.stop), deadline, alive)
         log(f"{engine}: backlog consumed; {settings.latency_reads:,} reads at {settings.rate:g}/s")
         _send(producer, engine_run.reads_topic, reads, reads.latency, RatePacer(settings.rate), engine_run.sent_ms)
-        done = reads.latency.stop
-        _wait("the latency reads", lambda: reads_consumed(endpoints, engine_run.job_id) >= done, deadline, alive)
+        _wait("the latency reads", consumed(reads.latency.stop), deadline, alive)
         time.sleep(3)  # outputs of the last reads leave the sink (linger, network buffers)
     finally:
-        if engine_run.job_id:
+        if embedded is not None:
+            embedded.stop()
+        elif engine_run.job_id:
             cancel(endpoints, engine_run.job_id)
         engine_run.rss_peak_mb = sampler.stop()
     engine_run.outputs = read_outputs(endpoints, engine_run.output_topic, _read_id_of(engine, endpoints.registry_url))
@@ -474,6 +547,7 @@ def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
     else:
         result["ratio"] = None
     result.update({"rss_mb_before": round(idle_rss, 1), **this_machine(), "seed": settings.seed,
+                   "flink": "embedded mini-cluster" if settings.embedded else "standalone cluster",
                    "seconds": round(time.monotonic() - started, 1)})
     if settings.png is not None:
         from feblam.bench.chart import write_chart

@@ -63,8 +63,9 @@ def cluster_rss_mb(run_dir: Path, proc: Path = Path("/proc")) -> float:
 class RssSampler:
     """Samples `cluster_rss_mb` every `interval_s` until `stop()`; `peak_mb` is the largest."""
 
-    def __init__(self, run_dir: Path, interval_s: float = 0.5):
+    def __init__(self, run_dir: Path, interval_s: float = 0.5, groups: list[int] | None = None):
         self.run_dir = run_dir
+        self.groups = groups
         self.interval_s = interval_s
         self.peak_mb = 0.0
         self.samples: list[float] = []
@@ -73,7 +74,10 @@ class RssSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            value = cluster_rss_mb(self.run_dir)
+            if self.groups is None:
+                value = cluster_rss_mb(self.run_dir)
+            else:
+                value = sum(rss_kib(pid) for pid in group_members(set(self.groups))) / 1024.0
             self.samples.append(value)
             self.peak_mb = max(self.peak_mb, value)
             self._stop.wait(self.interval_s)

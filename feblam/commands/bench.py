@@ -102,7 +102,7 @@ def _run_e2e(args: argparse.Namespace) -> int:
                                parallelism=args.parallelism, vehicles=args.vehicles, cameras=args.cameras,
                                seed=args.seed, engines=tuple(args.engines.split(",")),
                                png=None if args.png in ("", "none") else args.png,
-                               timeout_s=args.timeout, keep_topics=args.keep_topics)
+                               timeout_s=args.timeout, keep_topics=args.keep_topics, embedded=args.embedded)
     except ValueError as error:
         print(f"bench e2e: {error}", file=sys.stderr)
         return 2
@@ -142,6 +142,10 @@ def _register_e2e(benches) -> None:
     parser.add_argument("--timeout", type=float, default=1_200.0, metavar="S",
                         help="give up on one engine after S seconds (default: 1200)")
     parser.add_argument("--keep-topics", action="store_true", help="do not delete the run's topics")
+    parser.add_argument("--embedded", action="store_true",
+                        help="run each job on the embedded mini-cluster in a process of its own instead of "
+                             "submitting it to the standalone cluster (no Flink REST: a phase ends when the "
+                             "outputs stop for 5 s; rss_mb is that process group's)")
     parser.add_argument("--bootstrap-servers", help="Kafka (default: the local stack's)")
     parser.add_argument("--registry-url", help="schema registry (default: the local stack's)")
     parser.add_argument("--flink-rest-url", help="Flink REST (default: the local stack's)")
