@@ -114,3 +114,30 @@ def test_an_unknown_format_exits_2_and_names_the_known_ones(stack, tmp_path, cap
     assert status == 2
     assert "known formats: csv, parquet, jsonl" in capsys.readouterr().out
     assert not (tmp_path / "h.json").exists()
+
+
+def test_a_lez_status_export_publishes_admitted_as_an_attribute_and_dry_run_publishes_nothing(stack, new_topic, tmp_path, capsys):
+    prefix = f"reftest{uuid.uuid4().hex[:8]}."
+    topic = new_topic(name=f"{prefix}lez_vehicle_status", config={"cleanup.policy": "compact"})
+    mapping = tmp_path / "feeds.yaml"
+    mapping.write_text("feeds:\n  lez_vehicle_status:\n    columns: {entry_id: vid, admitted: euro_ok}\n    zones: [BXL, ANT]\n")
+    rows = [{"vid": "S1", "plate": "1-abc-123", "zone": "BXL", "euro_ok": True},
+            {"vid": "S2", "plate": "2XYZ999", "zone": None, "euro_ok": False}]
+    common = ["--mapping", str(mapping), "--prefix", prefix, "--reports", str(tmp_path / "r"),
+              "--history", str(tmp_path / "h.json"), "--bootstrap-servers", stack.bootstrap_servers,
+              "--registry-url", stack.schema_registry_url]
+    path = write(tmp_path, rows, "jsonl", "status")
+    assert main(["reference", "load", "--list", "lez_vehicle_status", str(path), "--dry-run", *common]) == 0
+    assert "would publish 2 upserts" in capsys.readouterr().out
+    assert _end_offset(stack, topic) == 0 and not (tmp_path / "h.json").exists()
+
+    assert main(["reference", "load", "--list", "lez_vehicle_status", str(path), *common]) == 0
+    published = read_published(stack.bootstrap_servers, RegistryClient(stack.schema_registry_url), topic, prefix)
+    assert {k: (v["plate"], v["zone"], v["attributes"]) for k, v in published.items()} == {
+        "S1": ("1ABC123", "BXL", {"admitted": "true"}), "S2": ("2XYZ999", None, {"admitted": "false"})}
+
+    rows[1]["zone"] = "LIEGE"
+    capsys.readouterr()
+    assert main(["reference", "load", "--list", "lez_vehicle_status", str(write(tmp_path, rows, "jsonl", "bad")), *common]) == 1
+    assert "is a known zone: BXL, ANT: rows 2" in capsys.readouterr().out
+    assert _end_offset(stack, topic) == 2
