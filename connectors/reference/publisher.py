@@ -48,7 +48,8 @@ def read_published(bootstrap_servers: str, registry: RegistryClient, topic: str,
     consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": f"feblam-ref-{uuid.uuid4().hex}",
                          "enable.auto.commit": False, "auto.offset.reset": "earliest"})
     try:
-        metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        # All topics, not this one: asking for one by name may auto-create it, uncompacted.
+        metadata = consumer.list_topics(timeout=timeout_s).topics.get(topic)
         if metadata is None or metadata.error is not None:
             return {}
         ends = {}
