@@ -12,6 +12,8 @@ import os
 import threading
 from pathlib import Path
 
+from feblam.stack.process import processes
+
 PID_FILES = ("flink-jobmanager.pid", "flink-taskmanager.pid")
 
 
@@ -39,19 +41,7 @@ def rss_kib(pid: int, proc: Path = Path("/proc")) -> int:
 
 def group_members(groups: set[int], proc: Path = Path("/proc")) -> list[int]:
     """Pids whose process group is one of `groups`."""
-    members = []
-    for entry in proc.iterdir() if proc.is_dir() else ():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 2 and int(fields[2]) in groups:
-            members.append(int(entry.name))
-    return members
+    return [pid for pid, _, group in processes(proc) if group in groups]
 
 
 def cluster_rss_mb(run_dir: Path, proc: Path = Path("/proc")) -> float:

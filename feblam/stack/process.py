@@ -13,7 +13,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,21 +130,23 @@ def _signal_group(pid: int, sig: int) -> None:
         pass
 
 
-def _group_alive(pgid: int) -> bool:
-    """True while any non-zombie process is left in the process group."""
-    for entry in Path("/proc").iterdir():
+def processes(proc: Path = Path("/proc")) -> Iterator[tuple[int, str, int]]:
+    """(pid, state, process group) of every process, read from `proc`."""
+    for entry in proc.iterdir() if proc.is_dir() else ():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        # Fields after the command (which may hold spaces) start after the last ')'.
+        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ')'.
         fields = stat[stat.rindex(")") + 2 :].split()
-        state, group = fields[0], int(fields[2])
-        if group == pgid and state != "Z":
-            return True
-    return False
+        yield int(entry.name), fields[0], int(fields[2])
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while any non-zombie process is left in the process group."""
+    return any(group == pgid and state != "Z" for _, state, group in processes())
 
 
 def _is_zombie(pid: int) -> bool:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from feblam.stack.process import port_open
+from feblam.stack.process import port_open, processes
 from feblam.stack.settings import PROJECT_ROOT
 
 PORT_OPTIONS = ("kafka-port", "kafka-controller-port", "registry-port", "registry-management-port", "flink-rest-port", "flink-rpc-port")
@@ -36,17 +36,7 @@ def _stack(var_dir: Path, *args: str) -> subprocess.CompletedProcess:
 def _process_group(pgid: int) -> list[int]:
     """Live processes of a group. Zombies are left out: they hold no port or memory and
     only wait for their parent (here whatever init the machine runs) to reap them."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            state, _, group = stat[stat.rindex(")") + 2 :].split()[:3]
-            if int(group) == pgid and state != "Z":
-                pids.append(int(entry.name))
-    return pids
+    return [pid for pid, state, group in processes() if group == pgid and state != "Z"]
 
 
 def _listening_addresses(pids: list[int]) -> set[tuple[str, int]]:
