@@ -137,7 +137,9 @@ class Kafka(Service):
         config = self._write_config()
         if not (self.data_dir / "meta.properties").is_file():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            argv = self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), heap="256m")
+            # "--cluster-id=" keeps an id that starts with "-" (1 in 64 of them) from reading as an option.
+            argv = self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "--config", str(config),
+                              heap="256m")
             result = subprocess.run(argv, capture_output=True, text=True)
             if result.returncode != 0:
                 raise ServiceStartError(f"formatting Kafka storage failed:\n{result.stdout}\n{result.stderr}")
