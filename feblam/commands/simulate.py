@@ -92,7 +92,7 @@ def register(subparsers) -> None:
 
     d = SimulationSettings()
     parser = subparsers.add_parser(
-        "simulate", help="generate a synthetic ANPR network as files for `feblam run`",
+        "simulate", help="generate a synthetic ANPR network, as files for `feblam run` or onto Kafka",
         description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="directory to write cameras.jsonl, reference.jsonl and reads.jsonl "
