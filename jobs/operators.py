@@ -201,8 +201,9 @@ class Match(KeyedBroadcastProcessFunction):
             kind, line = update
             return kind, _json_record(line)
         topic, partition, offset, _, key, value = update
-        self.positions[(topic, partition)] = offset
-        state.put((POSITION, topic, partition), offset)
+        if not self.bootstrapped:  # positions only matter until the lists are loaded (spec §8)
+            self.positions[(topic, partition)] = offset
+            state.put((POSITION, topic, partition), offset)
         if topic == self.cameras_topic:
             return CAMERA, (key, value)
         return REFERENCE, self.decoder.entry(topic, key, value)
