@@ -24,6 +24,8 @@ COMMANDS = (
     "bench",
     "simulate",
     "reference",
+    "connectors",
+    "ingest",
 )
 
 DESCRIPTION = """\

@@ -1,0 +1,180 @@
+"""The cost of the ingest stage: how long a vendor read takes from its producer to a
+consumer of the reads topic, through `feblam ingest`, against a direct produce and consume.
+
+`measure_hop` creates three throw-away topics, starts `feblam ingest
+--connector vendor-json` as its own process (as in production), produces
+`payloads` vendor-json reads at `rate` a second, and times each from the
+vendor producer's send call to the moment a consumer of the reads topic has
+it decoded. The same reads produced straight to a topic, already canonical,
+give the direct figure: the difference is what the extra hop costs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import fastavro
+
+import schemas
+
+WARM_UP = 50
+
+
+@dataclass(frozen=True)
+class HopSettings:
+    bootstrap_servers: str
+    registry_url: str
+    payloads: int = 2000
+    rate: float = 500.0
+    timeout_s: float = 120.0
+
+
+def _vendor_payload(i: int) -> bytes:
+    return json.dumps({"readId": f"HOP-{i:07d}", "cam": f"ANPR-HOP-{i % 40:04d}",
+                       "ts": "2026-03-01T08:15:02.120+01:00", "plate": f"1-HOP-{i % 1000:03d}",
+                       "nationality": "B", "confidencePct": 91.5}).encode()
+
+
+def _summary(latencies_ms: list[float]) -> dict:
+    if not latencies_ms:
+        return {"n": 0}
+    ordered = sorted(latencies_ms)
+
+    def pct(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 2)
+
+    return {"n": len(ordered), "p50": pct(50), "p90": pct(90), "p99": pct(99),
+            "max": round(ordered[-1], 2), "mean": round(statistics.fmean(ordered), 2)}
+
+
+class _Receiver(threading.Thread):
+    """Reads `topic` from its start and stamps the arrival of each read id."""
+
+    def __init__(self, bootstrap: str, topic: str, wire_avro: bool):
+        super().__init__(daemon=True)
+        from confluent_kafka import Consumer, TopicPartition
+
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"feblam-hop-{uuid.uuid4().hex}",
+                                  "enable.auto.commit": False, "fetch.wait.max.ms": 5})
+        self.consumer.assign([TopicPartition(topic, 0, 0)])
+        self.wire_avro = wire_avro
+        self.reader = fastavro.parse_schema(schemas.load("PlateRead"))
+        self.arrived: dict[str, float] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.done.is_set():
+                message = self.consumer.poll(0.05)
+                if message is None or message.error():
+                    continue
+                now = time.perf_counter()
+                value = message.value()
+                read_id = fastavro.schemaless_reader(io.BytesIO(value[5:]), self.reader)["read_id"]
+                self.arrived.setdefault(read_id, now)
+        finally:
+            self.consumer.close()
+
+
+def _wait_for(predicate, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _send(producer, topic: str, ids_and_values, rate: float) -> dict[str, float]:
+    sent = {}
+    start = time.perf_counter()
+    for n, (read_id, value) in enumerate(ids_and_values):
+        due = start + n / rate
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        sent[read_id] = time.perf_counter()
+        producer.produce(topic, value=value)
+        producer.poll(0)
+    producer.flush(30)
+    return sent
+
+
+def _run_phase(settings: HopSettings, producer, send_topic: str, receive_topic: str, values) -> dict:
+    receiver = _Receiver(settings.bootstrap_servers, receive_topic, wire_avro=True)
+    receiver.start()
+    try:
+        warm = values[:WARM_UP]
+        _send(producer, send_topic, warm, settings.rate)
+        if not _wait_for(lambda: all(i in receiver.arrived for i, _ in warm), settings.timeout_s):
+            raise RuntimeError(f"the warm-up reads did not reach {receive_topic} within {settings.timeout_s} s")
+        measured = values[WARM_UP:]
+        sent = _send(producer, send_topic, measured, settings.rate)
+        _wait_for(lambda: all(i in receiver.arrived for i in sent), settings.timeout_s)
+        latencies = [(receiver.arrived[i] - t) * 1000 for i, t in sent.items() if i in receiver.arrived]
+        return {**_summary(latencies), "lost": len(sent) - len(latencies)}
+    finally:
+        receiver.done.set()
+        receiver.join(10)
+
+
+def measure_hop(settings: HopSettings) -> dict:
+    """Latency percentiles (ms) through ingest and directly; one dict, for JSON."""
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from connectors.avro import AvroEncoder
+    from connectors.contracts import register, subject
+    from connectors.registry import RegistryClient
+
+    run = uuid.uuid4().hex[:8]
+    vendor, reads, dead, direct = (f"feblam-hop-{run}.{name}" for name in ("vendor", "reads", "dlq", "direct"))
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    topics = [vendor, reads, dead, direct]
+    for future in admin.create_topics([NewTopic(t, 1, 1) for t in topics]).values():
+        future.result(30)
+    producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 0})
+    total = WARM_UP + settings.payloads
+    ingest = subprocess.Popen(
+        [sys.executable, "-m", "feblam.cli", "ingest", "--connector", "vendor-json", "--topic", vendor,
+         "--reads-topic", reads, "--dead-letter-topic", dead, "--group-id", f"feblam-hop-{run}",
+         "--bootstrap-servers", settings.bootstrap_servers, "--registry-url", settings.registry_url,
+         "--progress-s", "3600"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        through = _run_phase(settings, producer, vendor, reads,
+                             [(f"HOP-{i:07d}", _vendor_payload(i)) for i in range(total)])
+        registry = RegistryClient(settings.registry_url)
+        register(registry, direct, "PlateRead")
+        encoder = AvroEncoder(registry, subject(direct), schemas.load("PlateRead"))
+        canonical = [(f"DIR-{i:07d}", encoder.encode({
+            "read_id": f"DIR-{i:07d}", "camera_id": "ANPR-HOP-0001", "event_time": 1772349302120,
+            "plate_text": "1-HOP-001", "plate_country": "B", "ocr_confidence": 0.915})) for i in range(total)]
+        straight = _run_phase(settings, producer, direct, direct, canonical)
+    finally:
+        ingest.send_signal(signal.SIGTERM)
+        try:
+            ingest.wait(30)
+        except subprocess.TimeoutExpired:
+            ingest.kill()
+        for future in admin.delete_topics(topics).values():
+            try:
+                future.result(30)
+            except Exception:
+                pass
+    return {"connector": "vendor-json", "payloads": settings.payloads, "rate_per_s": settings.rate,
+            "through_ingest_ms": through, "direct_ms": straight,
+            "ingest_hop_p50_ms": round(through.get("p50", 0) - straight.get("p50", 0), 2),
+            "ingest_hop_p99_ms": round(through.get("p99", 0) - straight.get("p99", 0), 2)}
