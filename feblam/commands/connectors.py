@@ -26,7 +26,7 @@ reads at RATE a second (after 50 to warm up), and time each from the vendor
 producer's send to its arrival, decoded, at a consumer of the reads topic.
 Then the same number of canonical reads produced straight to a topic and
 consumed (no ingest), for comparison. Prints one JSON object: percentiles in
-milliseconds of both, and the difference at p50 and p99.
+milliseconds of both, and the difference of the medians.
 """
 
 

@@ -176,5 +176,6 @@ def measure_hop(settings: HopSettings) -> dict:
                 pass
     return {"connector": "vendor-json", "payloads": settings.payloads, "rate_per_s": settings.rate,
             "through_ingest_ms": through, "direct_ms": straight,
-            "ingest_hop_p50_ms": round(through.get("p50", 0) - straight.get("p50", 0), 2),
-            "ingest_hop_p99_ms": round(through.get("p99", 0) - straight.get("p99", 0), 2)}
+            # Tails are dominated by the machine's scheduling, not by the stage: only the
+            # medians are subtracted.
+            "extra_p50_ms": round(through.get("p50", 0) - straight.get("p50", 0), 2)}
