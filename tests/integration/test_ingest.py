@@ -155,3 +155,35 @@ def test_sigterm_stops_cleanly_with_every_read_delivered_and_committed(stack, ne
     assert json.loads(out)["reads"] == 200
     # The commit interval (30 s) never came: the stop itself committed.
     assert run_ingest(stack, "vendor-json", ["--topic", vendor], reads, dead)["payloads"] == 0
+
+
+def test_the_walkthrough_connector_runs_in_ingest_once_installed(stack, new_topic, tmp_path):
+    """docs/adding-a-connector.md, last step: the example package, installed on its own,
+    is run by `feblam ingest` with no change to FEBLAM."""
+    import os
+    import shutil
+
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "examples" / "feblam-acme-connector", source,
+                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    site = tmp_path / "site"
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                                "--no-deps", "--target", str(site), str(source)], capture_output=True, text=True,
+                               timeout=300)
+    assert installed.returncode == 0, installed.stderr
+    vendor, reads, dead = new_topic("acme"), new_topic("reads"), new_topic("reads-dlq")
+    producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+    for sample in sorted((source / "samples").glob("*.xml")):
+        producer.produce(vendor, sample.read_bytes())
+    producer.flush(30)
+    result = subprocess.run(ingest_command(stack, "acme-xml", ["--topic", vendor], reads, dead, "--once", "--json"),
+                            capture_output=True, text=True, cwd=ROOT, timeout=180,
+                            env={**os.environ, "PYTHONPATH": str(site)})
+    assert result.returncode == 0, result.stderr
+    counters = json.loads(result.stdout)
+    assert (counters["reads"], counters["dead_letters"]) == (1, 4)
+    got_reads, got_dead = decoded(stack, reads, dead, 1, 4)
+    assert [r["read_id"] for _, r in got_reads] == ["ACME-LEU-12-000042"]
+    assert got_reads[0][1]["ocr_confidence"] == 0.913 and got_reads[0][1]["source"] == "acme-xml"
+    assert sorted(d["reason"] for _, d in got_dead) == ["BAD_CONFIDENCE", "BAD_CONFIDENCE", "BAD_TIMESTAMP",
+                                                         "MALFORMED"]
