@@ -1,8 +1,13 @@
 """The hit-generation job: plate reads in, scored and de-duplicated hits out.
 
+files:
     reads ──NumberAndParse──keyBy(OCR-class key)──┐           ┌─▶ hits
       (p=1)          └─dead letters─▶              Match ──keyBy(dedup key)──Deduplicate
     reference updates + cameras ──broadcast────────┘                          └─▶ sightings
+Kafka:
+    reads ──keyBy(own subtask)──┐                                        ┌─▶ hits
+                                 DecodeAndMatch ──keyBy(dedup key)──Deduplicate
+    reference + cameras ─bcast──┘      └─▶ dead letters
 
 This module is wiring only: the semantics live in `udfs` (spec
 ../shared/spec/hit-semantics.md), the Flink shells in `jobs.operators`.
@@ -24,7 +29,7 @@ from pathlib import Path
 
 from pyflink.common import Types, WatermarkStrategy
 from pyflink.common.watermark_strategy import TimestampAssigner
-from pyflink.datastream import DataStream, StreamExecutionEnvironment
+from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
 from pyflink.common.serialization import Encoder
 from pyflink.datastream.connectors.file_system import (
     BucketAssigner,
@@ -42,7 +47,7 @@ from jobs.operators import (
     HISTORY_READS,
     HISTORY_SIGHTINGS,
     KAFKA_DEAD_LETTERS,
-    DecodeAndParse,
+    DecodeAndMatch,
     OUTPUT_TYPE,
     REFERENCE,
     REFERENCE_STATE,
@@ -266,12 +271,6 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
         record_source(settings.bootstrap_servers, f"{settings.group_id}.reads", topics=[settings.reads_topic]),
         WatermarkStrategy.no_watermarks(), "plate-reads", type_info=RECORD_TYPE,
     ).uid("source-plate-reads")
-    parsed = raw_reads.process(
-        DecodeAndParse(matching, settings.registry_url, settings.hits_topic, settings.dead_letter_topic,
-                       history=settings.history is not None)
-    ).name("decode-and-parse").uid("decode-and-parse")
-    dead_letters = parsed.get_side_output(KAFKA_DEAD_LETTERS)
-
     updates = env.from_source(
         record_source(settings.bootstrap_servers, f"{settings.group_id}.reference", pattern=settings.reference_pattern,
                       from_earliest=True),
@@ -279,11 +278,14 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
     ).uid("source-reference").set_parallelism(1).broadcast(REFERENCE_STATE)
 
     matched = (
-        parsed.key_by(lambda p: p[0], key_type=Types.LONG())
+        keyed_by_subtask(raw_reads, RECORD_TYPE)
         .connect(updates)
-        .process(Match(matching, startup, settings.registry_url, settings.reference_prefix, settings.cameras_topic))
-        .name("match").uid("match")
+        .process(DecodeAndMatch(matching, startup, settings.registry_url, settings.reference_prefix,
+                                settings.cameras_topic, settings.hits_topic, settings.dead_letter_topic,
+                                history=settings.history is not None))
+        .name("decode-and-match").uid("decode-and-match")
     )
+    dead_letters = matched.get_side_output(KAFKA_DEAD_LETTERS)
     kafka = {"registry_url": settings.registry_url, "hits_topic": settings.hits_topic,
              "dead_letter_topic": settings.dead_letter_topic}
     hits = (
@@ -294,8 +296,25 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
     )
     hits.union(dead_letters).sink_to(record_sink(settings.bootstrap_servers)).name("hits-and-dead-letters").uid("sink")
     if settings.history is not None:
-        attach_history(env, settings.history, parsed.get_side_output(HISTORY_READS),
+        attach_history(env, settings.history, matched.get_side_output(HISTORY_READS),
                        hits.get_side_output(HISTORY_HITS), hits.get_side_output(HISTORY_SIGHTINGS))
+
+
+def keyed_by_subtask(stream: DataStream, type_info) -> KeyedStream:
+    """`stream` keyed so that every record stays on the subtask that produced it
+    (org.feblam.flink.KeyedBySubtask, in Java: no Python step, no record crossing
+    to another subtask), for a next step that needs keyed state and timers but no
+    grouping. The keyed form is PyFlink's own (Row(key, record), key in field 0),
+    so PyFlink's keyed operators take it as if `key_by` had made it."""
+    from pyflink.java_gateway import get_gateway
+
+    jvm = get_gateway().jvm
+    with_key = stream._j_data_stream.map(
+        jvm.org.feblam.flink.KeyedBySubtask(), Types.ROW([Types.INT(), type_info]).get_java_type_info())
+    with_key.uid("keyed-by-subtask").name("keyed-by-subtask")
+    keyed = with_key.keyBy(jvm.org.apache.flink.streaming.api.functions.python.KeyByKeySelector(),
+                           Types.ROW([Types.INT()]).get_java_type_info())
+    return KeyedStream(keyed, type_info, DataStream(with_key))
 
 
 def main(argv: list[str] | None = None) -> int:

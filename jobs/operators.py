@@ -12,11 +12,13 @@ Ordering and start-up (spec §7, §8).
   passes it, then process it in `seq` order. The match step's watermark is the
   minimum of the reads' and the reference side's, and the reference side
   (bounded files) only lets it rise once every update and camera is applied.
-- **Kafka**: the job is given the end offset of every reference and camera
-  partition at start (`StartupPositions`); the match step holds reads in keyed
-  state until its broadcast state has seen every partition up to there, then
-  matches in arrival order. Reads of one OCR-class key stay in order because
-  the key-by runs straight from the source's Python step.
+- **Kafka**: one Python step per read, `DecodeAndMatch`, keyed by the subtask
+  that read the record (`org.feblam.flink.KeyedBySubtask`, so records never
+  change subtask on the way in). The job is given the end offset of every
+  reference and camera partition at start (`StartupPositions`); until its
+  broadcast state has seen every partition up to there, the step holds decoded
+  reads in keyed state, then matches in arrival order. Reads keep the order in
+  which their subtask consumed them (Kafka's partition order).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from pyflink.datastream import (
     KeyedBroadcastProcessFunction,
     KeyedProcessFunction,
     OutputTag,
-    ProcessFunction,
     RuntimeContext,
 )
 from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor
@@ -95,78 +96,33 @@ class NumberAndParse(KeyedProcessFunction):
         yield self.classes.key(read.plate), seq, read
 
 
-class DecodeAndParse(ProcessFunction):
-    """Kafka: the one Python step before the key-by. Decodes a PlateRead message
-    (writer schema from the registry, cached) and validates it; a message that
-    fails either way becomes a DeadLetter with its bytes and source position."""
+class ReferenceSide:
+    """The reference side of both match steps: each update is applied to this
+    subtask's `HitEngine` and kept in broadcast state, from which a restored
+    subtask rebuilds its engine.
 
-    def __init__(self, settings: MatchingSettings, registry_url: str, hits_topic: str, dead_letter_topic: str,
-                 history: bool = False):
-        self.settings = settings
-        self.history = history
-        self.registry_url = registry_url
-        self.hits_topic = hits_topic
-        self.dead_letter_topic = dead_letter_topic
-
-    def open(self, runtime_context: RuntimeContext):
-        from connectors.contracts import Encoders, ReadDecoder
-        from connectors.registry import RegistryClient
-
-        registry = RegistryClient(self.registry_url)
-        self.decoder = ReadDecoder(registry)
-        self.encoders = Encoders(registry, self.hits_topic, self.dead_letter_topic)
-        self.classes = OcrClasses(self.settings.ocr_classes)
-
-    def process_element(self, record: Row, ctx: ProcessFunction.Context):
-        topic, partition, offset, _, _, value = record
-        position = {"topic": topic, "partition": partition, "offset": offset}
-        try:
-            try:
-                fields = self.decoder.decode(value)
-            except AvroDecodeError as error:
-                raise InvalidRead(MALFORMED, value, str(error), position) from None
-            read = validate_read(fields, position)
-        except InvalidRead as invalid:
-            yield KAFKA_DEAD_LETTERS, dead_letter_row(self.encoders, self.dead_letter_topic, invalid, value, position)
-            return
-        if self.history:
-            yield HISTORY_READS, read_row(read)
-        yield self.classes.key(read.plate), offset, read
-
-
-class Match(KeyedBroadcastProcessFunction):
-    """Keyed by OCR-class key, connected to the broadcast reference updates and cameras.
-
-    Reference side: each update is applied to this subtask's `HitEngine` and kept
-    in broadcast state. Read side: see the module docstring for when a read is
-    matched; its candidate hits go downstream as (Hit, PlateRead).
-
-    `startup` None means file mode; otherwise the Kafka positions of spec §8,
-    and `registry_url`/`reference_prefix` decode the reference messages.
+    `startup` None means file mode (updates are (kind, JSON line)); otherwise
+    the Kafka positions of spec §8, and `registry_url`/`reference_prefix`
+    decode the reference messages. Subclasses call `_open_reference` in `open`.
     """
 
-    def __init__(self, settings: MatchingSettings, startup: StartupPositions | None = None,
-                 registry_url: str | None = None, reference_prefix: str = "ref.", cameras_topic: str = "cameras"):
-        self.settings = settings
-        self.startup = startup
-        self.registry_url = registry_url
-        self.reference_prefix = reference_prefix
-        self.cameras_topic = cameras_topic
+    settings: MatchingSettings
+    startup: StartupPositions | None
+    registry_url: str | None
+    reference_prefix: str
+    cameras_topic: str
 
-    def open(self, runtime_context: RuntimeContext):
+    def _open_reference(self, runtime_context: RuntimeContext) -> None:
         self.engine = HitEngine(self.settings)
         self.restored = False
         self.positions: dict[tuple[str, int], int] = {}
         self.bootstrapped = self.startup is None
-        self.pending = runtime_context.get_list_state(ListStateDescriptor("pending-reads", Types.PICKLED_BYTE_ARRAY()))
         self.subtask = subtask_index(runtime_context)
         if self.startup is not None:
             from connectors.contracts import ReferenceDecoder
             from connectors.registry import RegistryClient
 
             self.decoder = ReferenceDecoder(RegistryClient(self.registry_url), self.reference_prefix)
-
-    # -- reference side -------------------------------------------------------------
 
     def process_broadcast_element(self, update, ctx: KeyedBroadcastProcessFunction.Context):
         state = ctx.get_broadcast_state(REFERENCE_STATE)
@@ -236,35 +192,125 @@ class Match(KeyedBroadcastProcessFunction):
             elif key == BOOTSTRAPPED:
                 self.bootstrapped = True
 
-    # -- read side ------------------------------------------------------------------
+
+class Match(ReferenceSide, KeyedBroadcastProcessFunction):
+    """Files: keyed by OCR-class key, connected to the broadcast reference updates
+    and cameras. Reads wait in keyed state until the watermark passes their `seq`
+    and are matched in `seq` order; candidates go downstream as (Hit, PlateRead)."""
+
+    def __init__(self, settings: MatchingSettings):
+        self.settings = settings
+        self.startup = None
+        self.registry_url = None
+        self.reference_prefix = ""
+        self.cameras_topic = ""
+
+    def open(self, runtime_context: RuntimeContext):
+        self._open_reference(runtime_context)
+        self.pending = runtime_context.get_list_state(ListStateDescriptor("pending-reads", Types.PICKLED_BYTE_ARRAY()))
 
     def process_element(self, parsed, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
-        if self.startup is None:
-            self.pending.add(parsed)
-            ctx.timer_service().register_event_time_timer(ctx.timestamp())
-            return
+        self.pending.add(parsed)
+        ctx.timer_service().register_event_time_timer(ctx.timestamp())
+
+    def on_timer(self, timestamp: int, ctx: KeyedBroadcastProcessFunction.OnTimerContext):
         self._restore(ctx.get_broadcast_state(REFERENCE_STATE))
-        if not self.bootstrapped or any(True for _ in self.pending.get() or ()):
-            # Behind reads still held for this key: keep arrival order.
-            self.pending.add(parsed)
+        due, later = [], []
+        for parsed in self.pending.get() or ():
+            (due if parsed[1] <= timestamp else later).append(parsed)
+        self.pending.update(later)
+        due.sort(key=lambda p: p[1])
+        for _, _, read in due:
+            for hit in self.engine.evaluate(read):
+                yield hit, read
+
+
+class DecodeAndMatch(ReferenceSide, KeyedBroadcastProcessFunction):
+    """Kafka: the one Python step every read goes through, keyed by the subtask that
+    read it (see the module docstring) and connected to the broadcast reference
+    updates and cameras.
+
+    Each record is decoded (writer schema from the registry, cached) and
+    validated; one that fails either way becomes a DeadLetter with its bytes and
+    source position, at once. A valid read is matched, its candidate hits going
+    downstream as (Hit, PlateRead), unless the lists are not loaded yet (spec §8)
+    or earlier reads of this key are still held: then it waits in keyed state,
+    and a processing-time timer matches the held reads in arrival order.
+
+    Which keys hold reads is kept in memory (`held`), so the common case asks
+    Flink's state nothing; after a (re)start each key's state is looked at once,
+    since a restored checkpoint may hold reads.
+    """
+
+    def __init__(self, settings: MatchingSettings, startup: StartupPositions, registry_url: str,
+                 reference_prefix: str, cameras_topic: str, hits_topic: str, dead_letter_topic: str,
+                 history: bool = False):
+        self.settings = settings
+        self.startup = startup
+        self.registry_url = registry_url
+        self.reference_prefix = reference_prefix
+        self.cameras_topic = cameras_topic
+        self.hits_topic = hits_topic
+        self.dead_letter_topic = dead_letter_topic
+        self.history = history
+
+    def open(self, runtime_context: RuntimeContext):
+        from connectors.contracts import Encoders, ReadDecoder
+        from connectors.registry import RegistryClient
+
+        self._open_reference(runtime_context)
+        registry = RegistryClient(self.registry_url)
+        self.read_decoder = ReadDecoder(registry)
+        self.encoders = Encoders(registry, self.hits_topic, self.dead_letter_topic)
+        self.pending = runtime_context.get_list_state(ListStateDescriptor("held-reads", Types.PICKLED_BYTE_ARRAY()))
+        self.held: set = set()
+        self.checked: set = set()
+
+    def process_element(self, record: Row, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
+        topic, partition, offset, _, _, value = record
+        try:
+            try:
+                fields = self.read_decoder.decode(value)
+            except AvroDecodeError as error:
+                raise InvalidRead(MALFORMED, value, str(error)) from None
+            read = validate_read(fields)
+        except InvalidRead as invalid:
+            position = {"topic": topic, "partition": partition, "offset": offset}
+            yield KAFKA_DEAD_LETTERS, dead_letter_row(self.encoders, self.dead_letter_topic, invalid, value, position)
+            return
+        if self.history:
+            yield HISTORY_READS, read_row(read)
+        if not self.restored:
+            self._restore(ctx.get_broadcast_state(REFERENCE_STATE))
+        if not self.bootstrapped or self._holds(ctx.get_current_key()):
+            self.pending.add(read)
+            self.held.add(ctx.get_current_key())
             ctx.timer_service().register_processing_time_timer(ctx.timer_service().current_processing_time() + RETRY_MS)
             return
-        read = parsed[2]
         for hit in self.engine.evaluate(read):
             yield hit, read
 
+    def _holds(self, key) -> bool:
+        if key in self.held:
+            return True
+        if key not in self.checked:
+            self.checked.add(key)
+            if any(True for _ in self.pending.get() or ()):
+                self.held.add(key)
+                return True
+        return False
+
     def on_timer(self, timestamp: int, ctx: KeyedBroadcastProcessFunction.OnTimerContext):
+        # PyFlink routes nothing yielded here to side outputs: only candidates come out.
         self._restore(ctx.get_broadcast_state(REFERENCE_STATE))
         if not self.bootstrapped:
             ctx.timer_service().register_processing_time_timer(timestamp + RETRY_MS)
             return
-        due, later = [], []
-        for parsed in self.pending.get() or ():
-            (due if self.startup is not None or parsed[1] <= timestamp else later).append(parsed)
-        self.pending.update(later)
-        if self.startup is None:
-            due.sort(key=lambda p: p[1])
-        for _, _, read in due:
+        held = list(self.pending.get() or ())
+        self.pending.clear()
+        self.held.discard(ctx.get_current_key())
+        self.checked.add(ctx.get_current_key())
+        for read in held:
             for hit in self.engine.evaluate(read):
                 yield hit, read
 
