@@ -101,7 +101,7 @@ def _run_e2e(args: argparse.Namespace) -> int:
                                latency_seconds=args.latency_seconds, warmup_reads=args.warmup_reads,
                                parallelism=args.parallelism, vehicles=args.vehicles, cameras=args.cameras,
                                seed=args.seed, engines=tuple(args.engines.split(",")),
-                               png=None if args.png in ("", "none") else args.png,
+                               png=None if str(args.png) in ("", "none") else args.png,
                                timeout_s=args.timeout, keep_topics=args.keep_topics, embedded=args.embedded)
     except ValueError as error:
         print(f"bench e2e: {error}", file=sys.stderr)
