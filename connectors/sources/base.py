@@ -83,8 +83,8 @@ class ReadConnector(ABC):
     (one line: the vendor and the format).
 
     Contract of `decode(payload)`: return a dict of PlateRead fields
-    (`read_id`, `camera_id`, `event_time` as epoch milliseconds UTC,
-    `plate_text` untouched, `plate_country`, `ocr_confidence` in [0, 1], and
+    (`read_id`, `camera_id`, `event_time` as epoch milliseconds UTC or as
+    ISO-8601 text with its UTC offset, `plate_text` untouched, `plate_country`, `ocr_confidence` in [0, 1], and
     any of `make`, `colour`, `vehicle_type`, `image_ref`, `source`; absent
     optional fields are null), or raise `RejectedPayload`. Never return a field
     the contract does not have. It must not keep state between payloads: ingest
