@@ -187,3 +187,51 @@ def test_the_walkthrough_connector_runs_in_ingest_once_installed(stack, new_topi
     assert got_reads[0][1]["ocr_confidence"] == 0.913 and got_reads[0][1]["source"] == "acme-xml"
     assert sorted(d["reason"] for _, d in got_dead) == ["BAD_CONFIDENCE", "BAD_CONFIDENCE", "BAD_TIMESTAMP",
                                                          "MALFORMED"]
+
+
+def test_native_avro_reads_are_validated_at_the_boundary(stack, new_topic):
+    from connectors.avro import AvroEncoder
+    from connectors.contracts import register, subject
+
+    native, reads, dead = new_topic("native"), new_topic("reads"), new_topic("reads-dlq")
+    registry = RegistryClient(stack.schema_registry_url)
+    register(registry, native, "PlateRead")
+    encoder = AvroEncoder(registry, subject(native), schemas.load("PlateRead"))
+    read = {"read_id": "AV-1", "camera_id": "CAM-1", "event_time": 1772349302120, "plate_text": "1-ABC-123",
+            "plate_country": "B", "ocr_confidence": 0.9, "make": None, "colour": None, "vehicle_type": None,
+            "image_ref": None, "source": "firmware-7"}
+    producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+    bad_confidence = encoder.encode({**read, "read_id": "AV-2", "ocr_confidence": 1.5})
+    for value in (encoder.encode(read), bad_confidence, b"not avro at all"):
+        producer.produce(native, value)
+    producer.flush(30)
+    counters = run_ingest(stack, "avro", ["--topic", native], reads, dead)
+    assert (counters["reads"], counters["dead_letters_by_reason"]) == (1, {"BAD_CONFIDENCE": 1, "MALFORMED": 1})
+    got_reads, got_dead = decoded(stack, reads, dead, 1, 2)
+    assert got_reads[0][1]["source"] == "firmware-7"  # a source the camera names is kept
+    assert {d["original"] for _, d in got_dead} == {bad_confidence, b"not avro at all"}
+
+
+def test_two_processes_in_one_group_share_the_partitions(stack, new_topic):
+    vendor, reads, dead = new_topic("vigilant", partitions=2), new_topic("reads"), new_topic("reads-dlq")
+    command = ingest_command(stack, "vendor-json", ["--topic", vendor], reads, dead, "--group-id",
+                             f"share-{vendor}", "--max-idle-s", "20", "--json")
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+                 for _ in range(2)]
+    try:
+        time.sleep(10)  # both join the group and get a partition each
+        producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+        good = json.loads((SAMPLES / "vendor-json" / "good-winter-time.json").read_bytes())
+        for i in range(400):
+            producer.produce(vendor, json.dumps({**good, "readId": f"VG-{i:03d}"}).encode(), partition=i % 2)
+        producer.flush(30)
+        results = [p.communicate(timeout=120) for p in processes]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+    assert all(p.returncode == 0 for p in processes), [err for _, err in results]
+    counts = [json.loads(out)["reads"] for out, _ in results]
+    assert all(n > 0 for n in counts) and sum(counts) == 400, counts
+    got = consume_all(stack.bootstrap_servers, reads, 400, timeout_s=30)
+    assert len({m.value() for m in got}) == 400
