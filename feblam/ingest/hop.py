@@ -60,14 +60,13 @@ def _summary(latencies_ms: list[float]) -> dict:
 class _Receiver(threading.Thread):
     """Reads `topic` from its start and stamps the arrival of each read id."""
 
-    def __init__(self, bootstrap: str, topic: str, wire_avro: bool):
+    def __init__(self, bootstrap: str, topic: str):
         super().__init__(daemon=True)
         from confluent_kafka import Consumer, TopicPartition
 
         self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"feblam-hop-{uuid.uuid4().hex}",
                                   "enable.auto.commit": False, "fetch.wait.max.ms": 5})
         self.consumer.assign([TopicPartition(topic, 0, 0)])
-        self.wire_avro = wire_avro
         self.reader = fastavro.parse_schema(schemas.load("PlateRead"))
         self.arrived: dict[str, float] = {}
         self.done = threading.Event()
@@ -111,7 +110,7 @@ def _send(producer, topic: str, ids_and_values, rate: float) -> dict[str, float]
 
 
 def _run_phase(settings: HopSettings, producer, send_topic: str, receive_topic: str, values) -> dict:
-    receiver = _Receiver(settings.bootstrap_servers, receive_topic, wire_avro=True)
+    receiver = _Receiver(settings.bootstrap_servers, receive_topic)
     receiver.start()
     try:
         warm = values[:WARM_UP]

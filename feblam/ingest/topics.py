@@ -9,6 +9,7 @@ their `read_id`, and the hit job's identities are derived from it (spec §9).
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -20,6 +21,17 @@ from feblam.ingest.writer import CanonicalWriter, SourcePosition
 from udfs.validation import MALFORMED
 
 BATCH = 500
+
+
+def _stopping_errors() -> frozenset:
+    from confluent_kafka import KafkaError
+
+    # What waiting does not cure: a topic that does not exist, or that this process may not read.
+    return frozenset({KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError.TOPIC_AUTHORIZATION_FAILED,
+                      KafkaError.GROUP_AUTHORIZATION_FAILED})
+
+
+STOPPING_ERRORS = _stopping_errors()
 
 
 class TopicIngest:
@@ -105,8 +117,10 @@ class TopicIngest:
                         last_payload = time.monotonic()
                     elif error.code() == KafkaError._PARTITION_EOF:
                         self._at_end.add((message.topic(), message.partition()))
-                    elif error.fatal() or not error.retriable():
+                    elif error.fatal() or error.code() in STOPPING_ERRORS:
                         raise KafkaException(error)
+                    else:  # a broker away for a while: the client reconnects by itself
+                        print(f"feblam ingest: Kafka: {error.str()}", file=sys.stderr, flush=True)
                 self.writer.poll()
                 now = time.monotonic()
                 if self._pending and now - last_commit >= self.settings.commit_interval_s:
