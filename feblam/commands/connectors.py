@@ -11,9 +11,9 @@ from pathlib import Path
 CHECK_DESCRIPTION = """\
 Check connector NAME against the sample payloads in DIR: every payload goes
 through the connector and the validation `feblam ingest` applies, and is
-compared with its expectation (NAME.expected.jsonl beside each sample: one
-{"read": {...}} or {"rejected": "REASON"} per payload). Every mismatch is
-listed. See docs/adding-a-connector.md for the layout.
+compared with its expectation (SAMPLE.expected.jsonl beside each sample file
+SAMPLE.*: one {"read": {...}} or {"rejected": "REASON"} per payload). Every
+mismatch is listed. See docs/adding-a-connector.md for the layout.
 
 Exit status: 0 every payload as expected, 1 a mismatch (or no samples), 2 an
 unknown or broken connector.

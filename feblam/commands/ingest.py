@@ -30,7 +30,8 @@ cleanly: what was produced is flushed and committed. `feblam connectors list`
 shows the connectors; docs/operations.md, "Ingest", explains the stage.
 
 Exit status: 0 stopped cleanly, 1 ingest failed (Kafka refused a record, a
-connector broke its contract), 2 bad options or unknown connector.
+vendor topic does not exist, a connector broke its contract), 2 bad options,
+an unknown connector or a missing drop folder.
 """
 
 EPILOG = """\
