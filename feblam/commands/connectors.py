@@ -91,6 +91,11 @@ def cmd_list(args) -> int:
         for row in table:
             print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
     _report_broken(found.broken)
+    if not found.connectors and not found.broken:
+        # FEBLAM's own connectors are entry points too: an install older than them has none.
+        print("feblam connectors: no read connector is registered; reinstall FEBLAM (scripts/setup, "
+              "or pip install -e .) so that its entry points are", file=sys.stderr)
+        return 1
     return 1 if found.broken else 0
 
 
