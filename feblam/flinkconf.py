@@ -113,6 +113,8 @@ def embedded_config(var_dir: Path | None = None) -> dict[str, str]:
     os.environ.setdefault("LOG4J_PROPERTIES", str(PROJECT_ROOT / "flink-conf" / "log4j-embedded.properties"))
     flink_dir = (var_dir or StackSettings.var_dir) / "flink-embedded"
     config = project_config()
+    # The mini-cluster is one taskmanager: let it have as many slots as the job's parallelism.
+    config.pop("taskmanager.numberOfTaskSlots", None)
     config.update(python_settings(sys.executable))
     config["execution.checkpointing.dir"] = f"file://{flink_dir / 'checkpoints'}"
     config["rest.bind-address"] = HOST

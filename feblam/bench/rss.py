@@ -1,8 +1,8 @@
 """Resident memory of the Flink cluster's processes, read from /proc.
 
-The stack starts the jobmanager and the taskmanager each as the leader of its own
+The stack starts the jobmanager and each taskmanager as the leader of its own
 process group (var/run/flink-*.pid); in thread mode the Python interpreter lives
-inside the taskmanager's JVM, so the groups' resident set is Java and Python
+inside each taskmanager's JVM, so the groups' resident set is Java and Python
 together. ``RssSampler`` samples it in a thread and keeps the peak.
 """
 
@@ -14,13 +14,12 @@ from pathlib import Path
 
 from feblam.stack.process import processes
 
-PID_FILES = ("flink-jobmanager.pid", "flink-taskmanager.pid")
+PID_FILES = "flink-*.pid"  # the jobmanager and every taskmanager
 
 
 def group_leaders(run_dir: Path) -> list[int]:
     leaders = []
-    for name in PID_FILES:
-        path = Path(run_dir) / name
+    for path in sorted(Path(run_dir).glob(PID_FILES)):
         try:
             leaders.append(int(path.read_text().strip()))
         except (OSError, ValueError):

@@ -16,7 +16,9 @@ HELP = """\
 Run the services FEBLAM needs on this machine, on 127.0.0.1 only:
   kafka     a single-node Apache Kafka broker in KRaft mode (storage formatted on first start)
   registry  Apicurio Registry, in-memory storage, Confluent-compatible API under /apis/ccompat/v7
-  flink     a standalone Flink cluster (1 jobmanager, 1 taskmanager) configured from flink-conf/
+  flink     a standalone Flink cluster configured from flink-conf/: 1 jobmanager and
+            --taskmanagers taskmanagers of 1 task slot each (thread mode runs the Python
+            of one taskmanager under one GIL: a job uses N cores through N taskmanagers)
 
 Data, logs and pid files live under var/ (logs in var/log/). `up` waits until each
 service really answers and is harmless when the stack already runs; `down` stops
@@ -29,7 +31,8 @@ Ports (option, environment variable, default):
   --registry-management-port FEBLAM_REGISTRY_MANAGEMENT_PORT 8090
   --flink-rest-port        FEBLAM_FLINK_REST_PORT        8081
   --flink-rpc-port         FEBLAM_FLINK_RPC_PORT         6123
-The ports in force are kept in var/run/stack.json, which clients and tests read.
+  --taskmanagers           FEBLAM_FLINK_TASKMANAGERS     2
+The values in force are kept in var/run/stack.json, which clients and tests read.
 FEBLAM_VAR_DIR moves var/ (data, logs, pids) elsewhere, e.g. for a second stack.
 """
 
@@ -47,6 +50,8 @@ def register(subparsers) -> None:
     up = actions.add_parser("up", help="start every service (or those named) and wait until they answer")
     for option in ("kafka-port", "kafka-controller-port", "registry-port", "registry-management-port", "flink-rest-port", "flink-rpc-port"):
         up.add_argument(f"--{option}", type=int, metavar="PORT")
+    up.add_argument("--taskmanagers", type=int, metavar="N",
+                    help="Flink taskmanagers, one task slot each (default 2, or FEBLAM_FLINK_TASKMANAGERS)")
     up.add_argument("services", nargs="*", metavar="SERVICE",
                     help=f"only these services ({', '.join(SERVICE_NAMES)}); default all")
     up.set_defaults(func=cmd_up)
@@ -75,12 +80,13 @@ def cmd_up(args) -> int:
             registry_management_port=args.registry_management_port,
             flink_rest_port=args.flink_rest_port,
             flink_rpc_port=args.flink_rpc_port,
+            flink_taskmanagers=args.taskmanagers,
         )
     except StackSettingsError as error:
         print(f"stack: {error}", file=sys.stderr)
         return 2
     if running and any(s.running() for s in all_services(running)):
-        # Ports of a running stack cannot change under it: keep them.
+        # Ports and taskmanagers of a running stack cannot change under it: keep them.
         settings = running
     settings.save()
     for service in _selected(all_services(settings), args.services):

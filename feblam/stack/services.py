@@ -61,7 +61,7 @@ class Service:
         raise NotImplementedError
 
     def stop(self) -> bool:
-        # Reverse order: the Flink taskmanager goes before its jobmanager.
+        # Reverse order: the Flink taskmanagers go before their jobmanager.
         return any([d.stop() for d in reversed(self.daemons)])
 
     def where(self) -> str:
@@ -196,7 +196,8 @@ class Registry(Service):
 
 class Flink(Service):
     """A standalone Flink cluster from the scripts inside the apache-flink wheel:
-    one jobmanager and one taskmanager, Python UDFs in thread mode."""
+    one jobmanager and `flink_taskmanagers` taskmanagers of one slot each
+    (daemons flink-taskmanager-1, -2, ...), Python UDFs in thread mode."""
 
     def __init__(self, settings: StackSettings):
         super().__init__("flink", settings)
@@ -221,7 +222,9 @@ class Flink(Service):
 
     @property
     def daemons(self) -> list[Daemon]:
-        return [self._daemon("flink-jobmanager", self._env), self._daemon("flink-taskmanager", self._env)]
+        env = self._env
+        return [self._daemon("flink-jobmanager", env),
+                *(self._daemon(f"flink-taskmanager-{i}", env) for i in range(1, self.settings.flink_taskmanagers + 1))]
 
     def write_config(self) -> Path:
         """Write the cluster's config.yaml (flink-conf/config.yaml plus this machine's
@@ -255,18 +258,19 @@ class Flink(Service):
 
         self.write_config()
         bin_dir = flink_home() / "bin"
-        jobmanager, taskmanager = self.daemons
+        jobmanager, *taskmanagers = self.daemons
         # A JVM writes its crash report (hs_err_pid*.log) into its working directory:
         # keep it under var/, beside the logs, not wherever `up` was typed.
         work_dir = self.settings.var_dir / "flink"
         if not jobmanager.running():
             jobmanager.start(["bash", str(bin_dir / "jobmanager.sh"), "start-foreground"], cwd=work_dir)
-        if not taskmanager.running():
-            taskmanager.start(["bash", str(bin_dir / "taskmanager.sh"), "start-foreground"], cwd=work_dir)
+        for taskmanager in taskmanagers:
+            if not taskmanager.running():
+                taskmanager.start(["bash", str(bin_dir / "taskmanager.sh"), "start-foreground"], cwd=work_dir)
 
     def ready(self) -> bool:
         overview = _http_json(f"{self.settings.flink_rest_url}/overview")
-        return overview.get("taskmanagers", 0) >= 1 and overview.get("slots-total", 0) >= 1
+        return overview.get("taskmanagers", 0) >= self.settings.flink_taskmanagers
 
     def where(self) -> str:
         return f"REST/UI {self.settings.flink_rest_url} (jobmanager rpc {HOST}:{self.settings.flink_rpc_port})"

@@ -36,6 +36,16 @@ def _env_port(name: str, default: int) -> int:
     return port
 
 
+def _env_count(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise StackSettingsError(f"{name}={raw!r} is not a whole number") from None
+
+
 @dataclass(frozen=True)
 class StackSettings:
     """Ports and directories of one local stack.
@@ -52,6 +62,9 @@ class StackSettings:
     registry_management_port: int = 8090
     flink_rest_port: int = 8081
     flink_rpc_port: int = 6123
+    # Taskmanagers of the Flink cluster, one task slot each: thread mode runs all the
+    # Python of one taskmanager under one GIL, so a second core needs a second JVM.
+    flink_taskmanagers: int = 2
     var_dir: Path = PROJECT_ROOT / "var"
     python_executable: str = sys.executable
 
@@ -62,10 +75,13 @@ class StackSettings:
                 raise StackSettingsError(f"{name}={port} is outside 1..65535")
         if len(set(ports.values())) != len(ports):
             raise StackSettingsError(f"two services share a port: {ports}")
+        if not 1 <= self.flink_taskmanagers <= 16:
+            raise StackSettingsError(f"flink_taskmanagers={self.flink_taskmanagers} is outside 1..16")
 
     @classmethod
     def from_env(cls, **overrides) -> "StackSettings":
-        """Defaults, then FEBLAM_*_PORT environment variables, then `overrides` (None = not given)."""
+        """Defaults, then FEBLAM_*_PORT and FEBLAM_FLINK_TASKMANAGERS environment variables,
+        then `overrides` (None = not given)."""
         values = {
             "kafka_port": _env_port("FEBLAM_KAFKA_PORT", cls.kafka_port),
             "kafka_controller_port": _env_port("FEBLAM_KAFKA_CONTROLLER_PORT", cls.kafka_controller_port),
@@ -73,6 +89,7 @@ class StackSettings:
             "registry_management_port": _env_port("FEBLAM_REGISTRY_MANAGEMENT_PORT", cls.registry_management_port),
             "flink_rest_port": _env_port("FEBLAM_FLINK_REST_PORT", cls.flink_rest_port),
             "flink_rpc_port": _env_port("FEBLAM_FLINK_RPC_PORT", cls.flink_rpc_port),
+            "flink_taskmanagers": _env_count("FEBLAM_FLINK_TASKMANAGERS", cls.flink_taskmanagers),
         }
         if os.environ.get("FEBLAM_VAR_DIR"):
             values["var_dir"] = Path(os.environ["FEBLAM_VAR_DIR"]).resolve()

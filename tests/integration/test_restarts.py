@@ -1,6 +1,6 @@
 """No hit is lost, and the Parquet history holds every read exactly once, when the
 job stops in the middle of a run: stopped with a savepoint and resumed from it
-(an upgrade), and with its taskmanager killed (a crash).
+(an upgrade), and with its taskmanagers killed (a crash).
 
 Each read matches its own stolen-vehicle entry, so every read makes exactly one
 hit and the expected hit ids follow from spec §9 alone. Hits are delivered at
@@ -121,8 +121,9 @@ def test_killed_taskmanager_loses_no_hit(stack, new_topic, tmp_path):
         _wait_for_checkpoint(rest, job_id)
 
         settings = StackSettings.current()
-        pid = int((settings.run_dir / "flink-taskmanager.pid").read_text())
-        os.killpg(pid, signal.SIGKILL)
+        # Every taskmanager, so the one running the job is among them.
+        for pid_file in settings.run_dir.glob("flink-taskmanager-*.pid"):
+            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
         second = _reads(feeds, range(200, ENTRIES))
         # A standalone cluster does not replace a dead taskmanager by itself: the stack does.
         assert _start_taskmanager().returncode == 0

@@ -79,7 +79,7 @@ def test_up_twice_status_then_down_leaves_nothing(tmp_path):
     ports = dict(zip(PORT_OPTIONS, _free_ports(len(PORT_OPTIONS))))
     port_args = [arg for option, port in ports.items() for arg in (f"--{option}", str(port))]
     try:
-        up = _stack(tmp_path, "up", *port_args)
+        up = _stack(tmp_path, "up", *port_args, "--taskmanagers", "1")
         assert up.returncode == 0, up.stdout + up.stderr
         assert "kafka" in up.stdout and "registry" in up.stdout and "flink" in up.stdout
 
@@ -89,7 +89,7 @@ def test_up_twice_status_then_down_leaves_nothing(tmp_path):
         assert report["healthy"] is True
         assert report["bootstrap_servers"] == f"127.0.0.1:{ports['kafka-port']}"
         groups = [pid for service in report["services"].values() for pid in service["pids"]]
-        assert len(groups) == 4  # kafka, registry, flink jobmanager, flink taskmanager
+        assert len(groups) == 4  # kafka, registry, flink jobmanager, the one flink taskmanager asked for
 
         # Every socket the stack listens on is on loopback, the configured ports among them.
         processes = [pid for group in groups for pid in _process_group(group)]

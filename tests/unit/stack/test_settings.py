@@ -37,6 +37,33 @@ def test_out_of_range_or_shared_ports_are_refused(overrides):
         StackSettings(**overrides)
 
 
+def test_taskmanagers_from_environment_then_overrides(monkeypatch):
+    assert StackSettings().flink_taskmanagers == 2
+    monkeypatch.setenv("FEBLAM_FLINK_TASKMANAGERS", "3")
+    assert StackSettings.from_env().flink_taskmanagers == 3
+    assert StackSettings.from_env(flink_taskmanagers=1).flink_taskmanagers == 1
+    monkeypatch.setenv("FEBLAM_FLINK_TASKMANAGERS", "two")
+    with pytest.raises(StackSettingsError, match="FEBLAM_FLINK_TASKMANAGERS='two' is not a whole number"):
+        StackSettings.from_env()
+
+
+@pytest.mark.parametrize("count", [0, 17])
+def test_taskmanagers_out_of_range_are_refused(count):
+    with pytest.raises(StackSettingsError, match="flink_taskmanagers"):
+        StackSettings(flink_taskmanagers=count)
+
+
+def test_one_daemon_per_taskmanager():
+    from feblam.stack.services import Flink
+
+    names = [d.name for d in Flink(StackSettings(flink_taskmanagers=3)).daemons]
+    assert names == ["flink-jobmanager", "flink-taskmanager-1", "flink-taskmanager-2", "flink-taskmanager-3"]
+
+
+def test_embedded_mini_cluster_sizes_its_slots_to_the_job():
+    assert "taskmanager.numberOfTaskSlots" not in embedded_config()
+
+
 def test_save_and_load_round_trip(tmp_path):
     s = StackSettings(kafka_port=29092, var_dir=tmp_path)
     s.save()
