@@ -1,17 +1,20 @@
 """Kafka in and out of Flink, bytes untouched, and the offsets the start-up rule needs.
 
 `record_source` yields every record as a Row(topic, partition, offset,
-timestamp, key, value), tombstones included; `record_sink` writes Rows of
-(topic, key, value). Both use the small Java classes of maven/flink-records,
+timestamp, key, value), tombstones included; `batched_by_subtask` gathers them
+into keyed batches for a Python step; `record_sink` writes Rows of (topic, key,
+value). Both use the small Java classes of maven/flink-records,
 since PyFlink's own Kafka builders only handle value-only strings.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from pyflink.common import Types
+from pyflink.datastream import DataStream, KeyedStream
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 from pyflink.datastream.connectors.kafka import KafkaOffsetResetStrategy, KafkaOffsetsInitializer, KafkaSink, KafkaSource
 from pyflink.java_gateway import get_gateway
@@ -22,6 +25,14 @@ RECORD_TYPE = Types.ROW_NAMED(
     [Types.STRING(), Types.INT(), Types.LONG(), Types.LONG(), BYTES, BYTES],
 )
 OUTGOING_TYPE = Types.ROW_NAMED(["topic", "key", "value"], [Types.STRING(), BYTES, BYTES])
+# What org.feblam.flink.SubtaskBatches makes of records: one topic, then per record its
+# partition, offset, key length and value length (-1 for none: a tombstone), the keys
+# and the values each concatenated. `batch_records` splits it again.
+RECORD_BATCH_TYPE = Types.ROW_NAMED(
+    ["topic", "partitions", "offsets", "key_lengths", "keys", "lengths", "values"],
+    [Types.STRING(), Types.PRIMITIVE_ARRAY(Types.INT()), Types.PRIMITIVE_ARRAY(Types.LONG()),
+     Types.PRIMITIVE_ARRAY(Types.INT()), BYTES, Types.PRIMITIVE_ARRAY(Types.INT()), BYTES],
+)
 
 
 def record_source(bootstrap_servers: str, group_id: str, *, topics: list[str] | None = None,
@@ -53,6 +64,47 @@ def record_source(bootstrap_servers: str, group_id: str, *, topics: list[str] | 
         builder.set_property(key, value)
     builder._j_builder.setDeserializer(get_gateway().jvm.org.feblam.flink.KafkaRecordWithPosition())
     return builder.build()
+
+
+def record_batches(stream: DataStream, max_records: int, max_delay_ms: int, uid: str) -> DataStream:
+    """The records of `stream` (RECORD_TYPE) as Row(key, RECORD_BATCH_TYPE), gathered
+    by org.feblam.flink.SubtaskBatches (operator `uid`), chained to the source at its parallelism. A
+    batch closes at `max_records`, after `max_delay_ms`, and before every checkpoint
+    barrier; `key` is one Flink places on the subtask that made the batch."""
+    jvm = get_gateway().jvm
+    batches = stream._j_data_stream.transform(
+        "batches", Types.ROW([Types.INT(), RECORD_BATCH_TYPE]).get_java_type_info(),
+        jvm.org.feblam.flink.SubtaskBatches(max_records, max_delay_ms))
+    batches.setParallelism(stream._j_data_stream.getParallelism()).uid(uid).name(uid)
+    return DataStream(batches)
+
+
+def batched_by_subtask(stream: DataStream, max_records: int, max_delay_ms: int, uid: str) -> KeyedStream:
+    """`record_batches`, keyed so that each batch stays on the subtask that read it (no
+    record crosses to another subtask). The keyed form is PyFlink's own (Row(key,
+    batch), key in field 0), so PyFlink's keyed operators take it as if `key_by` had
+    made it."""
+    batches = record_batches(stream, max_records, max_delay_ms, uid)
+    keyed = batches._j_data_stream.keyBy(
+        get_gateway().jvm.org.apache.flink.streaming.api.functions.python.KeyByKeySelector(),
+        Types.ROW([Types.INT()]).get_java_type_info())
+    return KeyedStream(keyed, RECORD_BATCH_TYPE, batches)
+
+
+def batch_records(batch) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
+    """The records of one RECORD_BATCH_TYPE batch, in order, as (topic, partition,
+    offset, key, value); None for a missing key or value."""
+    topic, partitions, offsets, key_lengths, keys, lengths, values = batch
+    key_at = value_at = 0
+    for partition, offset, key_length, length in zip(partitions, offsets, key_lengths, lengths):
+        key = value = None
+        if key_length >= 0:
+            key = keys[key_at:key_at + key_length]
+            key_at += key_length
+        if length >= 0:
+            value = values[value_at:value_at + length]
+            value_at += length
+        yield topic, partition, offset, key, value
 
 
 def record_sink(bootstrap_servers: str, properties: dict[str, str] | None = None) -> KafkaSink:

@@ -5,9 +5,9 @@ files:
       (p=1)          └─dead letters─▶              Match ──keyBy(dedup key)──Deduplicate
     reference updates + cameras ──broadcast────────┘                          └─▶ sightings
 Kafka:
-    reads ──keyBy(own subtask)──┐                                        ┌─▶ hits
-                                 DecodeAndMatch ──keyBy(dedup key)──Deduplicate
-    reference + cameras ─bcast──┘      └─▶ dead letters
+    reads ──batches, keyBy(own subtask)──┐                                 ┌─▶ hits
+                                          DecodeAndMatch ──keyBy(dedup key)──Deduplicate
+    reference updates + cameras ─bcast───┘      └─▶ dead letters
 
 This module is wiring only: the semantics live in `udfs` (spec
 ../shared/spec/hit-semantics.md), the Flink shells in `jobs.operators`.
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from pyflink.common import Types, WatermarkStrategy
 from pyflink.common.watermark_strategy import TimestampAssigner
-from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.common.serialization import Encoder
 from pyflink.datastream.connectors.file_system import (
     BucketAssigner,
@@ -58,7 +58,15 @@ from jobs.operators import (
     dedup_key_text,
 )
 from connectors.history import attach_history
-from connectors.kafka import OUTGOING_TYPE, RECORD_TYPE, record_sink, record_source, startup_positions
+from connectors.kafka import (
+    OUTGOING_TYPE,
+    RECORD_TYPE,
+    batched_by_subtask,
+    record_batches,
+    record_sink,
+    record_source,
+    startup_positions,
+)
 from udfs.config import MatchingSettings
 
 
@@ -246,6 +254,10 @@ class KafkaJobSettings:
     parallelism: int | None = None
     dedup_retention_ms: int = 48 * 3600 * 1000
     history: str | None = None
+    # Reads and reference updates enter Python in batches (connectors.kafka.record_batches):
+    # at most this many records, and none waits longer than this for its batch to close.
+    batch_records: int = 500
+    batch_delay_ms: int = 20
 
     @property
     def reference_pattern(self) -> str:
@@ -271,14 +283,18 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
         record_source(settings.bootstrap_servers, f"{settings.group_id}.reads", topics=[settings.reads_topic]),
         WatermarkStrategy.no_watermarks(), "plate-reads", type_info=RECORD_TYPE,
     ).uid("source-plate-reads")
-    updates = env.from_source(
+    raw_updates = env.from_source(
         record_source(settings.bootstrap_servers, f"{settings.group_id}.reference", pattern=settings.reference_pattern,
                       from_earliest=True),
         WatermarkStrategy.no_watermarks(), "reference-and-cameras", type_info=RECORD_TYPE,
-    ).uid("source-reference").set_parallelism(1).broadcast(REFERENCE_STATE)
+    ).uid("source-reference").set_parallelism(1)
+    updates = (
+        record_batches(raw_updates, settings.batch_records, settings.batch_delay_ms, "reference-batches")
+        .broadcast(REFERENCE_STATE)
+    )
 
     matched = (
-        keyed_by_subtask(raw_reads, RECORD_TYPE)
+        batched_by_subtask(raw_reads, settings.batch_records, settings.batch_delay_ms, "read-batches")
         .connect(updates)
         .process(DecodeAndMatch(matching, startup, settings.registry_url, settings.reference_prefix,
                                 settings.cameras_topic, settings.hits_topic, settings.dead_letter_topic,
@@ -298,23 +314,6 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
     if settings.history is not None:
         attach_history(env, settings.history, matched.get_side_output(HISTORY_READS),
                        hits.get_side_output(HISTORY_HITS), hits.get_side_output(HISTORY_SIGHTINGS))
-
-
-def keyed_by_subtask(stream: DataStream, type_info) -> KeyedStream:
-    """`stream` keyed so that every record stays on the subtask that produced it
-    (org.feblam.flink.KeyedBySubtask, in Java: no Python step, no record crossing
-    to another subtask), for a next step that needs keyed state and timers but no
-    grouping. The keyed form is PyFlink's own (Row(key, record), key in field 0),
-    so PyFlink's keyed operators take it as if `key_by` had made it."""
-    from pyflink.java_gateway import get_gateway
-
-    jvm = get_gateway().jvm
-    with_key = stream._j_data_stream.map(
-        jvm.org.feblam.flink.KeyedBySubtask(), Types.ROW([Types.INT(), type_info]).get_java_type_info())
-    with_key.uid("keyed-by-subtask").name("keyed-by-subtask")
-    keyed = with_key.keyBy(jvm.org.apache.flink.streaming.api.functions.python.KeyByKeySelector(),
-                           Types.ROW([Types.INT()]).get_java_type_info())
-    return KeyedStream(keyed, type_info, DataStream(with_key))
 
 
 def main(argv: list[str] | None = None) -> int:

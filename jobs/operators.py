@@ -12,9 +12,9 @@ Ordering and start-up (spec §7, §8).
   passes it, then process it in `seq` order. The match step's watermark is the
   minimum of the reads' and the reference side's, and the reference side
   (bounded files) only lets it rise once every update and camera is applied.
-- **Kafka**: one Python step per read, `DecodeAndMatch`, keyed by the subtask
-  that read the record (`org.feblam.flink.KeyedBySubtask`, so records never
-  change subtask on the way in). The job is given the end offset of every
+- **Kafka**: one Python step, `DecodeAndMatch`, called per batch of the reads one
+  subtask consumed (`connectors.kafka.batched_by_subtask`), keyed by that subtask
+  (so records never change subtask on the way in). The job is given the end offset of every
   reference and camera partition at start (`StartupPositions`); until its
   broadcast state has seen every partition up to there, the step holds decoded
   reads in keyed state, then matches in arrival order. Reads keep the order in
@@ -26,6 +26,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from pyflink.common import Row, Types
@@ -39,7 +41,7 @@ from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, Va
 
 from connectors.avro import AvroDecodeError
 from connectors.history import HIT_ROW, READ_ROW, SIGHTING_ROW, hit_row, read_row, sighting_row
-from connectors.kafka import OUTGOING_TYPE, StartupPositions
+from connectors.kafka import OUTGOING_TYPE, StartupPositions, batch_records
 from udfs import dedup
 from udfs.config import MatchingSettings
 from udfs.engine import HitEngine
@@ -127,55 +129,67 @@ class ReferenceSide:
     def process_broadcast_element(self, update, ctx: KeyedBroadcastProcessFunction.Context):
         state = ctx.get_broadcast_state(REFERENCE_STATE)
         self._restore(state)
-        try:
-            kind, record = self._decode(update, state)
-            if kind == CAMERA:
-                self._camera(record, state)
-            else:
-                entry = parse_entry(record)
-                self.engine.apply(entry)
-                key = (REFERENCE, entry.list_name, entry.entry_id)
-                if entry.op == "DELETE":
-                    state.remove(key)
+        changes: dict = {}  # broadcast-state key -> value (None: remove), written once per element
+        for raw, decode in self._updates(update, changes):
+            try:
+                kind, record = decode()
+                if kind == CAMERA:
+                    self._camera(record, changes)
                 else:
-                    state.put(key, entry)
-        except (InvalidEntry, AvroDecodeError) as refused:
-            # Every subtask sees every update; one of them reports the refusal. On Kafka the
-            # loaders' quality gates stop bad lists before they are published (the log
-            # is the report); on files the run's summary lists them.
-            if self.subtask == 0:
-                LOG.warning("reference update refused (%s): %s", refused, str(update)[:200])
-                if self.startup is None:
-                    yield REFUSED, ("refused", json.dumps({"reason": str(refused), "original": _text(update)}))
+                    self._entry(record, changes)
+            except (InvalidEntry, AvroDecodeError) as refused:
+                # Every subtask sees every update; one of them reports the refusal. On Kafka the
+                # loaders' quality gates stop bad lists before they are published (the log
+                # is the report); on files the run's summary lists them.
+                if self.subtask == 0:
+                    LOG.warning("reference update refused (%s): %s", refused, str(raw)[:200])
+                    if self.startup is None:
+                        yield REFUSED, ("refused", json.dumps({"reason": str(refused), "original": _text(raw)}))
+        puts = {key: value for key, value in changes.items() if value is not None}
+        if puts:
+            state.put_all(puts)
+        for key in [key for key, value in changes.items() if value is None]:
+            state.remove(key)
         if not self.bootstrapped and self.startup.reached(self.positions):
             self.bootstrapped = True
             state.put(BOOTSTRAPPED, True)
             LOG.info("reference lists loaded up to the start-up offsets; matching reads")
 
-    def _decode(self, update, state) -> tuple[str, Any]:
-        if self.startup is None:  # files: (kind, JSON line)
+    def _updates(self, update, changes: dict) -> Iterator[tuple[Any, Callable[[], tuple[str, Any]]]]:
+        """(raw update, its decoder) for each update of one broadcast element: files send
+        one (kind, JSON line), Kafka a batch of records (connectors.kafka.batch_records)."""
+        if self.startup is None:
             kind, line = update
-            return kind, _json_record(line)
-        topic, partition, offset, _, key, value = update
-        if not self.bootstrapped:  # positions only matter until the lists are loaded (spec §8)
-            self.positions[(topic, partition)] = offset
-            state.put((POSITION, topic, partition), offset)
+            yield line, lambda: (kind, _json_record(line))
+            return
+        for topic, partition, offset, key, value in batch_records(update[1]):
+            if not self.bootstrapped:  # positions only matter until the lists are loaded (spec §8)
+                self.positions[(topic, partition)] = offset
+                changes[(POSITION, topic, partition)] = offset
+            yield value, partial(self._decode_record, topic, key, value)
+
+    def _decode_record(self, topic: str, key: bytes | None, value: bytes | None) -> tuple[str, Any]:
         if topic == self.cameras_topic:
             return CAMERA, (key, value)
         return REFERENCE, self.decoder.entry(topic, key, value)
 
-    def _camera(self, record, state) -> None:
+    def _entry(self, record, changes: dict) -> None:
+        entry = parse_entry(record)
+        self.engine.apply(entry)
+        changes[(REFERENCE, entry.list_name, entry.entry_id)] = None if entry.op == "DELETE" else entry
+
+    def _camera(self, record, changes: dict) -> None:
         if isinstance(record, tuple):  # Kafka: (key, value); a tombstone removes the camera
             key, value = record
             if value is None:
                 camera_id = (key or b"").decode("utf-8")
                 self.engine.remove_camera(camera_id)
-                state.remove((CAMERA, camera_id))
+                changes[(CAMERA, camera_id)] = None
                 return
             record = self.decoder.camera(value)
         camera = parse_camera(record)
         self.engine.put_camera(camera)
-        state.put((CAMERA, camera.camera_id), camera)
+        changes[(CAMERA, camera.camera_id)] = camera
 
     def _restore(self, state) -> None:
         """After a restart the engine is empty but the broadcast state is not: rebuild."""
@@ -226,9 +240,11 @@ class Match(ReferenceSide, KeyedBroadcastProcessFunction):
 
 
 class DecodeAndMatch(ReferenceSide, KeyedBroadcastProcessFunction):
-    """Kafka: the one Python step every read goes through, keyed by the subtask that
-    read it (see the module docstring) and connected to the broadcast reference
-    updates and cameras.
+    """Kafka: the one Python step every read goes through, connected to the broadcast
+    reference updates and cameras. Its input is batches of the records one subtask
+    read (`org.feblam.flink.SubtaskBatches`: Row(topic, partitions, offsets,
+    lengths, values concatenated)), keyed by that subtask, so Python is entered
+    once per batch rather than once per read.
 
     Each record is decoded (writer schema from the registry, cached) and
     validated; one that fails either way becomes a DeadLetter with its bytes and
@@ -266,29 +282,39 @@ class DecodeAndMatch(ReferenceSide, KeyedBroadcastProcessFunction):
         self.held: set = set()
         self.checked: set = set()
 
-    def process_element(self, record: Row, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
-        topic, partition, offset, _, _, value = record
-        try:
+    def process_element(self, batch: Row, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
+        reads = []
+        for topic, partition, offset, _, value in batch_records(batch):
             try:
-                fields = self.read_decoder.decode(value)
-            except AvroDecodeError as error:
-                raise InvalidRead(MALFORMED, value, str(error)) from None
-            read = validate_read(fields)
-        except InvalidRead as invalid:
-            position = {"topic": topic, "partition": partition, "offset": offset}
-            yield KAFKA_DEAD_LETTERS, dead_letter_row(self.encoders, self.dead_letter_topic, invalid, value, position)
-            return
+                reads.append(self._read(value))
+            except InvalidRead as invalid:
+                position = {"topic": topic, "partition": partition, "offset": offset}
+                yield KAFKA_DEAD_LETTERS, dead_letter_row(self.encoders, self.dead_letter_topic, invalid, value,
+                                                          position)
         if self.history:
-            yield HISTORY_READS, read_row(read)
+            for read in reads:
+                yield HISTORY_READS, read_row(read)
+        if not reads:
+            return
         if not self.restored:
             self._restore(ctx.get_broadcast_state(REFERENCE_STATE))
         if not self.bootstrapped or self._holds(ctx.get_current_key()):
-            self.pending.add(read)
+            self.pending.add_all(reads)
             self.held.add(ctx.get_current_key())
             ctx.timer_service().register_processing_time_timer(ctx.timer_service().current_processing_time() + RETRY_MS)
             return
-        for hit in self.engine.evaluate(read):
-            yield hit, read
+        evaluate = self.engine.evaluate
+        for read in reads:
+            for hit in evaluate(read):
+                yield hit, read
+
+    def _read(self, value: bytes | None):
+        """The valid PlateRead in one message; raises InvalidRead otherwise."""
+        try:
+            fields = self.read_decoder.decode(value)
+        except AvroDecodeError as error:
+            raise InvalidRead(MALFORMED, value, str(error)) from None
+        return validate_read(fields)
 
     def _holds(self, key) -> bool:
         if key in self.held:

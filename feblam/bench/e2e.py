@@ -284,13 +284,16 @@ def job_state(endpoints: Endpoints, job_id: str) -> str:
 
 
 def reads_consumed(endpoints: Endpoints, job_id: str) -> int:
-    """Records the job's reads source vertex has passed on (Flink REST; refreshed every few seconds)."""
+    """Records the job's reads source vertex has consumed (Flink REST; refreshed every few
+    seconds). Its `read-records` are the records its source read; `write-records` can
+    be fewer, when the vertex batches them (FEBLAM's job), so take the larger."""
     from feblam.flinkrest import FlinkRest
 
     job = FlinkRest(endpoints.flink_rest_url).job(job_id)
     for vertex in job["vertices"]:
         if re.search(r"plate[-_]reads", vertex["name"]):
-            return int(vertex["metrics"].get("write-records", 0))
+            metrics = vertex["metrics"]
+            return max(int(metrics.get("read-records", 0)), int(metrics.get("write-records", 0)))
     return 0
 
 

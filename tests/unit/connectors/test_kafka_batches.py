@@ -1,0 +1,36 @@
+"""The record batches of org.feblam.flink.SubtaskBatches, split again in Python, and
+the start-up positions rule: pure logic, no Kafka."""
+
+from __future__ import annotations
+
+from connectors.kafka import StartupPositions, batch_records
+
+
+def _batch(topic, records):
+    """A batch as SubtaskBatches builds it from (partition, offset, key, value) records."""
+    partitions, offsets, key_lengths, lengths = [], [], [], []
+    keys, values = b"", b""
+    for partition, offset, key, value in records:
+        partitions.append(partition)
+        offsets.append(offset)
+        key_lengths.append(-1 if key is None else len(key))
+        lengths.append(-1 if value is None else len(value))
+        keys += key or b""
+        values += value or b""
+    return (topic, partitions, offsets, key_lengths, keys, lengths, values)
+
+
+def test_batch_splits_into_its_records_in_order():
+    records = [(0, 10, b"k1", b"\x00abc"), (1, 11, None, b"x"), (0, 12, b"k3", None), (0, 13, b"", b"")]
+    assert list(batch_records(_batch("ref.stolen", records))) == [("ref.stolen", *r) for r in records]
+
+
+def test_empty_batch_has_no_records():
+    assert list(batch_records(_batch("t", []))) == []
+
+
+def test_startup_positions_reached_only_at_every_partitions_end():
+    positions = StartupPositions(ends={("a", 0): 3, ("a", 1): 5, ("b", 0): 2}, starts={("b", 0): 2})
+    assert not positions.reached({("a", 0): 2})
+    assert not positions.reached({("a", 0): 2, ("a", 1): 3})
+    assert positions.reached({("a", 0): 2, ("a", 1): 4})  # ("b", 0) was empty at start
