@@ -157,3 +157,45 @@ def startup_positions(bootstrap_servers: str, pattern: str, timeout_s: float = 3
         return StartupPositions(ends, starts)
     finally:
         consumer.close()
+
+
+def replay(bootstrap_servers: str, upto: dict[tuple[str, int], int], timeout_s: float = 600.0,
+           ) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
+    """Every record of each (topic, partition) of `upto` from the earliest offset
+    still in the log up to and including the offset given for it, in order within a
+    partition, as (topic, partition, offset, key, value). A partition whose log
+    ends, or whose records jump past the offset (compaction), is done there.
+    Raises TimeoutError when the broker has not delivered them within `timeout_s`."""
+    import time
+
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+
+    if not upto:
+        return
+    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": "feblam-replay",
+                         "enable.auto.commit": False, "enable.partition.eof": True})
+    try:
+        consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for topic, partition in upto])
+        remaining = set(upto)
+        deadline = time.monotonic() + timeout_s
+        while remaining:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"replay of {sorted(remaining)} not done after {timeout_s:.0f} s")
+            for message in consumer.consume(1000, timeout=1.0):
+                tp = (message.topic(), message.partition())
+                if tp not in remaining:
+                    continue
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        remaining.discard(tp)
+                        continue
+                    raise RuntimeError(f"replay of {tp}: {error}")
+                if message.offset() > upto[tp]:
+                    remaining.discard(tp)
+                    continue
+                yield tp[0], tp[1], message.offset(), message.key(), message.value()
+                if message.offset() >= upto[tp]:
+                    remaining.discard(tp)
+    finally:
+        consumer.close()

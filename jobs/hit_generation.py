@@ -296,8 +296,9 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
     matched = (
         batched_by_subtask(raw_reads, settings.batch_records, settings.batch_delay_ms, "read-batches")
         .connect(updates)
-        .process(DecodeAndMatch(matching, startup, settings.registry_url, settings.reference_prefix,
-                                settings.cameras_topic, settings.hits_topic, settings.dead_letter_topic,
+        .process(DecodeAndMatch(matching, startup, settings.bootstrap_servers, settings.reference_pattern,
+                                settings.registry_url, settings.reference_prefix, settings.cameras_topic,
+                                settings.hits_topic, settings.dead_letter_topic,
                                 history=settings.history is not None))
         .name("decode-and-match").uid("decode-and-match")
     )

@@ -61,14 +61,12 @@ HISTORY_READS = OutputTag("history-reads", READ_ROW)
 HISTORY_HITS = OutputTag("history-hits", HIT_ROW)
 HISTORY_SIGHTINGS = OutputTag("history-sightings", SIGHTING_ROW)
 
-# Broadcast state: the reference entries, cameras and source positions in force,
-# so a restored job rebuilds its index from its checkpoint.
+# Broadcast state: what a restored subtask rebuilds its engine from (see ReferenceSide).
 REFERENCE_STATE = MapStateDescriptor("reference", Types.PICKLED_BYTE_ARRAY(), Types.PICKLED_BYTE_ARRAY())
 
 CAMERA = "camera"
 REFERENCE = "reference"
 POSITION = "position"
-BOOTSTRAPPED = ("bootstrapped",)
 RETRY_MS = 200
 
 
@@ -100,16 +98,30 @@ class NumberAndParse(KeyedProcessFunction):
 
 class ReferenceSide:
     """The reference side of both match steps: each update is applied to this
-    subtask's `HitEngine` and kept in broadcast state, from which a restored
-    subtask rebuilds its engine.
+    subtask's `HitEngine`; what a restored subtask needs to rebuild its engine is
+    kept in broadcast state.
 
-    `startup` None means file mode (updates are (kind, JSON line)); otherwise
-    the Kafka positions of spec §8, and `registry_url`/`reference_prefix`
-    decode the reference messages. Subclasses call `_open_reference` in `open`.
+    - Files (`startup` None; updates are (kind, JSON line)): the entries and
+      cameras themselves.
+    - Kafka (`startup` the positions of spec §8; updates are batches of records,
+      decoded with `registry_url`/`reference_prefix`): only the offset of the
+      last record applied from each reference and camera partition. The compacted
+      topics are the lists' store: a restored subtask reads them again up to
+      those offsets (`connectors.kafka.replay`), exactly the state of its
+      checkpoint, while the Flink source goes on after them. Every checkpoint
+      then holds a few offsets instead of every entry (a full copy of each
+      subtask's entries at every checkpoint stalled the job for seconds with
+      1,000,000 entries). A restored subtask also takes new end offsets and
+      holds reads until it reaches them, as at start-up: a key compacted away
+      below its offset since the checkpoint is back before any read is matched.
+
+    Subclasses call `_open_reference` in `open`.
     """
 
     settings: MatchingSettings
     startup: StartupPositions | None
+    bootstrap_servers: str | None
+    reference_pattern: str | None
     registry_url: str | None
     reference_prefix: str
     cameras_topic: str
@@ -131,20 +143,9 @@ class ReferenceSide:
         self._restore(state)
         changes: dict = {}  # broadcast-state key -> value (None: remove), written once per element
         for raw, decode in self._updates(update, changes):
-            try:
-                kind, record = decode()
-                if kind == CAMERA:
-                    self._camera(record, changes)
-                else:
-                    self._entry(record, changes)
-            except (InvalidEntry, AvroDecodeError) as refused:
-                # Every subtask sees every update; one of them reports the refusal. On Kafka the
-                # loaders' quality gates stop bad lists before they are published (the log
-                # is the report); on files the run's summary lists them.
-                if self.subtask == 0:
-                    LOG.warning("reference update refused (%s): %s", refused, str(raw)[:200])
-                    if self.startup is None:
-                        yield REFUSED, ("refused", json.dumps({"reason": str(refused), "original": _text(raw)}))
+            refused = self._apply(raw, decode, changes)
+            if refused is not None and self.startup is None:
+                yield REFUSED, ("refused", json.dumps({"reason": str(refused), "original": _text(raw)}))
         puts = {key: value for key, value in changes.items() if value is not None}
         if puts:
             state.put_all(puts)
@@ -152,7 +153,6 @@ class ReferenceSide:
             state.remove(key)
         if not self.bootstrapped and self.startup.reached(self.positions):
             self.bootstrapped = True
-            state.put(BOOTSTRAPPED, True)
             LOG.info("reference lists loaded up to the start-up offsets; matching reads")
 
     def _updates(self, update, changes: dict) -> Iterator[tuple[Any, Callable[[], tuple[str, Any]]]]:
@@ -163,33 +163,50 @@ class ReferenceSide:
             yield line, lambda: (kind, _json_record(line))
             return
         for topic, partition, offset, key, value in batch_records(update[1]):
-            if not self.bootstrapped:  # positions only matter until the lists are loaded (spec §8)
-                self.positions[(topic, partition)] = offset
-                changes[(POSITION, topic, partition)] = offset
+            self.positions[(topic, partition)] = offset
+            changes[(POSITION, topic, partition)] = offset
             yield value, partial(self._decode_record, topic, key, value)
+
+    def _apply(self, raw, decode: Callable[[], tuple[str, Any]], changes: dict | None) -> Exception | None:
+        """Decode and apply one update; the refusal, if it is refused. `changes` collects
+        what the file mode keeps in broadcast state."""
+        try:
+            kind, record = decode()
+            if kind == CAMERA:
+                self._camera(record, changes)
+            else:
+                self._entry(record, changes)
+        except (InvalidEntry, AvroDecodeError) as refused:
+            # Every subtask sees every update; one of them reports the refusal. On Kafka the
+            # loaders' quality gates stop bad lists before they are published (the log
+            # is the report); on files the run's summary lists them.
+            if self.subtask == 0:
+                LOG.warning("reference update refused (%s): %s", refused, str(raw)[:200])
+            return refused
+        return None
 
     def _decode_record(self, topic: str, key: bytes | None, value: bytes | None) -> tuple[str, Any]:
         if topic == self.cameras_topic:
             return CAMERA, (key, value)
         return REFERENCE, self.decoder.entry(topic, key, value)
 
-    def _entry(self, record, changes: dict) -> None:
+    def _entry(self, record, changes: dict | None) -> None:
         entry = parse_entry(record)
         self.engine.apply(entry)
-        changes[(REFERENCE, entry.list_name, entry.entry_id)] = None if entry.op == "DELETE" else entry
+        if self.startup is None:
+            changes[(REFERENCE, entry.list_name, entry.entry_id)] = None if entry.op == "DELETE" else entry
 
-    def _camera(self, record, changes: dict) -> None:
+    def _camera(self, record, changes: dict | None) -> None:
         if isinstance(record, tuple):  # Kafka: (key, value); a tombstone removes the camera
             key, value = record
             if value is None:
-                camera_id = (key or b"").decode("utf-8")
-                self.engine.remove_camera(camera_id)
-                changes[(CAMERA, camera_id)] = None
+                self.engine.remove_camera((key or b"").decode("utf-8"))
                 return
             record = self.decoder.camera(value)
         camera = parse_camera(record)
         self.engine.put_camera(camera)
-        changes[(CAMERA, camera.camera_id)] = camera
+        if self.startup is None:
+            changes[(CAMERA, camera.camera_id)] = camera
 
     def _restore(self, state) -> None:
         """After a restart the engine is empty but the broadcast state is not: rebuild."""
@@ -203,8 +220,22 @@ class ReferenceSide:
                 self.engine.apply(value)
             elif key[0] == POSITION:
                 self.positions[(key[1], key[2])] = value
-            elif key == BOOTSTRAPPED:
-                self.bootstrapped = True
+        if self.startup is not None and self.positions:
+            self._replay()
+
+    def _replay(self) -> None:
+        from connectors.kafka import replay, startup_positions
+
+        started = time.monotonic()
+        applied = 0
+        for topic, _, _, key, value in replay(self.bootstrap_servers, self.positions):
+            self._apply(value, partial(self._decode_record, topic, key, value), None)
+            applied += 1
+        self.startup = startup_positions(self.bootstrap_servers, self.reference_pattern)
+        self.bootstrapped = self.startup.reached(self.positions)
+        LOG.info("restored: %d reference records read again up to the checkpoint's offsets in %.1f s; %s",
+                 applied, time.monotonic() - started,
+                 "matching reads" if self.bootstrapped else "holding reads until the lists' current ends")
 
 
 class Match(ReferenceSide, KeyedBroadcastProcessFunction):
@@ -215,6 +246,8 @@ class Match(ReferenceSide, KeyedBroadcastProcessFunction):
     def __init__(self, settings: MatchingSettings):
         self.settings = settings
         self.startup = None
+        self.bootstrap_servers = None
+        self.reference_pattern = None
         self.registry_url = None
         self.reference_prefix = ""
         self.cameras_topic = ""
@@ -258,11 +291,13 @@ class DecodeAndMatch(ReferenceSide, KeyedBroadcastProcessFunction):
     since a restored checkpoint may hold reads.
     """
 
-    def __init__(self, settings: MatchingSettings, startup: StartupPositions, registry_url: str,
-                 reference_prefix: str, cameras_topic: str, hits_topic: str, dead_letter_topic: str,
-                 history: bool = False):
+    def __init__(self, settings: MatchingSettings, startup: StartupPositions, bootstrap_servers: str,
+                 reference_pattern: str, registry_url: str, reference_prefix: str, cameras_topic: str,
+                 hits_topic: str, dead_letter_topic: str, history: bool = False):
         self.settings = settings
         self.startup = startup
+        self.bootstrap_servers = bootstrap_servers
+        self.reference_pattern = reference_pattern
         self.registry_url = registry_url
         self.reference_prefix = reference_prefix
         self.cameras_topic = cameras_topic
