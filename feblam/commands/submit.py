@@ -31,12 +31,16 @@ def register(subparsers) -> None:
     parser.add_argument("--detached", action="store_true", help="return once the job is accepted instead of waiting for it to end")
     parser.add_argument("--parallelism", type=int, help="default parallelism of the job (cluster default otherwise)")
     parser.add_argument("--from-savepoint", metavar="PATH", help="resume from this savepoint or retained checkpoint")
+    parser.add_argument("--allow-non-restored-state", action="store_true",
+                        help="with --from-savepoint: start even if the savepoint holds state of operators the "
+                             "new job no longer has (that state is dropped; see docs/operations.md)")
     parser.add_argument("job_args", nargs=argparse.REMAINDER, help="arguments for the job, after --")
     parser.set_defaults(func=cmd_submit)
 
 
-def flink_run_command(job: Path, job_args: list[str], detached: bool = False,
-                      parallelism: int | None = None, from_savepoint: str | None = None) -> tuple[list[str], dict[str, str]]:
+def flink_run_command(job: Path, job_args: list[str], detached: bool = False, parallelism: int | None = None,
+                      from_savepoint: str | None = None, allow_non_restored_state: bool = False,
+                      ) -> tuple[list[str], dict[str, str]]:
     """The `flink run -py` command line and environment for `job` on the running stack."""
     from feblam.flinkconf import flink_home, python_path_env
     from feblam.stack.java import java_home
@@ -53,6 +57,8 @@ def flink_run_command(job: Path, job_args: list[str], detached: bool = False,
         argv += ["--parallelism", str(parallelism)]
     if from_savepoint:
         argv += ["--fromSavepoint", from_savepoint]
+        if allow_non_restored_state:
+            argv.append("--allowNonRestoredState")
     argv += ["-py", str(job.resolve()), "-pyexec", settings.python_executable]
     if job_args and job_args[0] == "--":
         job_args = job_args[1:]
@@ -72,5 +78,9 @@ def cmd_submit(args) -> int:
     if not args.job.is_file():
         print(f"submit: no job file {args.job}", file=sys.stderr)
         return 2
-    argv, env = flink_run_command(args.job, args.job_args, args.detached, args.parallelism, args.from_savepoint)
+    if args.allow_non_restored_state and not args.from_savepoint:
+        print("submit: --allow-non-restored-state needs --from-savepoint", file=sys.stderr)
+        return 2
+    argv, env = flink_run_command(args.job, args.job_args, args.detached, args.parallelism, args.from_savepoint,
+                                  args.allow_non_restored_state)
     return subprocess.run(argv, env=env).returncode

@@ -31,3 +31,25 @@ def test_stack_help_lists_every_port_setting(capsys):
 def test_unknown_service_is_refused(capsys):
     assert main(["stack", "up", "zookeeper"]) == 2
     assert "unknown service" in capsys.readouterr().err
+
+
+def test_submit_passes_savepoint_options_to_flink_run(tmp_path, monkeypatch):
+    from feblam.commands.submit import flink_run_command
+    from feblam.stack.settings import StackSettings
+
+    monkeypatch.setenv("FEBLAM_VAR_DIR", str(tmp_path))
+    StackSettings(var_dir=tmp_path).save()
+    job = tmp_path / "job.py"
+    job.write_text("")
+    argv, _ = flink_run_command(job, ["--", "--x"], from_savepoint="/sp/1", allow_non_restored_state=True)
+    assert argv[argv.index("--fromSavepoint") + 1] == "/sp/1"
+    assert "--allowNonRestoredState" in argv and argv[-1] == "--x"
+    argv, _ = flink_run_command(job, [], from_savepoint="/sp/1")
+    assert "--allowNonRestoredState" not in argv
+
+
+def test_submit_refuses_non_restored_state_without_a_savepoint(tmp_path, capsys):
+    job = tmp_path / "job.py"
+    job.write_text("")
+    assert main(["submit", "--allow-non-restored-state", str(job)]) == 2
+    assert "needs --from-savepoint" in capsys.readouterr().err
