@@ -227,9 +227,13 @@ class KafkaSink:
             text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
             value = text.encode("utf-8")  # no wire-format header: a MALFORMED dead letter
             self.counts["reads_raw"] += 1
+        # Keyed by camera, as cameras and ingest send them: one camera's reads stay on
+        # one partition, in order (docs/hit-semantics-notes.md, §7 on Kafka).
+        camera = payload.get("camera_id") if isinstance(payload, dict) else None
+        key = camera.encode("utf-8") if isinstance(camera, str) else None
         self.pacer.wait()
         timestamp = int(time.time() * 1000)
-        self._produce(self.reads_topic, value, None, timestamp)
+        self._produce(self.reads_topic, value, key, timestamp)
         self.counts["reads"] += 1
         if self.on_read is not None and isinstance(payload, dict) and isinstance(payload.get("read_id"), str):
             self.on_read(payload["read_id"], timestamp)

@@ -42,6 +42,7 @@ def test_simulate_writes_avro_records_keyed_by_id_at_the_rate(stack, new_topic):
         for message in messages:
             if message.value()[:1] == b"\x00":
                 decoded.append(read_decoder.decode(message.value()))
+                assert message.key().decode() == decoded[-1]["camera_id"]  # one camera, one partition
         assert len(decoded) == 400 - summary["kafka"]["reads_sent_as_raw_json"]
         assert all(isinstance(read["event_time"].timestamp(), float) for read in decoded)
 
