@@ -50,7 +50,7 @@ JOB_FILES = {FEBLAM: "jobs/hit_generation.py", BASELINE: "jobs/baseline_sql_join
 @dataclass(frozen=True)
 class E2eSettings:
     entries: int = 1_000_000
-    reads: int = 300_000
+    reads: int = 1_000_000
     rate: float = 5_000.0
     latency_seconds: float = 30.0
     warmup_reads: int = 2_000

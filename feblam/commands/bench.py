@@ -123,8 +123,8 @@ def _register_e2e(benches) -> None:
         description=E2E_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=_positive, default=1_000_000, metavar="N",
                         help="reference entries in all lists (default: 1000000)")
-    parser.add_argument("--reads", type=_positive, default=300_000, metavar="M",
-                        help="backlog of reads for the throughput figure (default: 300000)")
+    parser.add_argument("--reads", type=_positive, default=1_000_000, metavar="M",
+                        help="backlog of reads for the throughput figure; at FEBLAM's rate here it lasts about 20 s (default: 1000000)")
     parser.add_argument("--rate", type=float, default=5_000.0, metavar="R",
                         help="offered reads per second for the latency figures (default: 5000)")
     parser.add_argument("--latency-seconds", type=float, default=30.0, metavar="S",
