@@ -47,17 +47,27 @@ class AvroEncoder:
 
 class AvroDecoder:
     """Decodes wire-format messages into `reader_schema`; writer schemas come from the
-    registry by id and are parsed once per id."""
+    registry by id and are parsed once per id.
 
-    def __init__(self, registry: RegistryClient, reader_schema: dict):
+    With `millis`, timestamp-millis fields come out as the long they are on the
+    wire (milliseconds since the epoch, UTC) instead of a `datetime`: what the
+    job works with, without a conversion there and back. A writer schema equal
+    to the reader schema (the usual case) is read without schema resolution."""
+
+    def __init__(self, registry: RegistryClient, reader_schema: dict, millis: bool = False):
         self._registry = registry
-        self._reader = fastavro.parse_schema(reader_schema)
-        self._writers: dict[int, dict] = {}
+        self._millis = millis
+        self._reader_canonical = _canonical(reader_schema, millis)
+        self._reader = fastavro.parse_schema(self._reader_canonical)
+        self._writers: dict[int, tuple[dict, dict | None]] = {}
 
-    def _writer(self, schema_id: int) -> dict:
+    def _writer(self, schema_id: int) -> tuple[dict, dict | None]:
+        """(parsed writer schema, reader schema to resolve into, or None if they are equal)."""
         writer = self._writers.get(schema_id)
         if writer is None:
-            writer = self._writers[schema_id] = fastavro.parse_schema(self._registry.schema(schema_id))
+            canonical = _canonical(self._registry.schema(schema_id), self._millis)
+            same = canonical == self._reader_canonical
+            writer = self._writers[schema_id] = (fastavro.parse_schema(canonical), None if same else self._reader)
         return writer
 
     def decode(self, raw: bytes) -> dict:
@@ -67,12 +77,23 @@ class AvroDecoder:
         if magic != MAGIC:
             raise AvroDecodeError(f"unknown magic byte {magic} (expected {MAGIC})", raw)
         try:
-            writer = self._writer(schema_id)
+            writer, reader = self._writer(schema_id)
         except RegistryError as error:
             if error.status != 404:
                 raise  # registry down: fail and retry, rather than dead-letter every record
             raise AvroDecodeError(f"no schema with id {schema_id} in the registry", raw) from error
         try:
-            return fastavro.schemaless_reader(io.BytesIO(raw[HEADER.size :]), writer, self._reader)
+            return fastavro.schemaless_reader(io.BytesIO(raw[HEADER.size :]), writer, reader)
         except Exception as error:
             raise AvroDecodeError(f"body does not decode with schema {schema_id}: {error}", raw) from error
+
+
+def _canonical(schema, millis: bool):
+    """`schema` with its docs dropped (they do not change the data), and with
+    timestamp-millis logical types dropped when `millis` (the long stays)."""
+    if isinstance(schema, dict):
+        return {key: _canonical(value, millis) for key, value in schema.items()
+                if key != "doc" and not (millis and key == "logicalType" and value == "timestamp-millis")}
+    if isinstance(schema, list):
+        return [_canonical(item, millis) for item in schema]
+    return schema

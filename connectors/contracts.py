@@ -10,7 +10,6 @@ epoch milliseconds.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import schemas
@@ -30,23 +29,15 @@ def register(registry: RegistryClient, topic: str, contract: str) -> int:
     return registry.register(subject(topic), schemas.load(contract))
 
 
-def _millis(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return int(value.timestamp() * 1000)
-    return value
-
-
 class ReadDecoder:
     """PlateRead messages to the dicts `udfs.validation.validate_read` takes.
     Raises `AvroDecodeError` (with the raw bytes) for a message that does not decode."""
 
     def __init__(self, registry: RegistryClient):
-        self._avro = AvroDecoder(registry, schemas.load("PlateRead"))
+        self._avro = AvroDecoder(registry, schemas.load("PlateRead"), millis=True)
 
     def decode(self, raw: bytes) -> dict:
-        record = self._avro.decode(raw)
-        record["event_time"] = _millis(record["event_time"])
-        return record
+        return self._avro.decode(raw)  # event_time stays milliseconds (millis=True)
 
 
 class ReferenceDecoder:
@@ -58,7 +49,7 @@ class ReferenceDecoder:
 
     def __init__(self, registry: RegistryClient, reference_prefix: str):
         self.prefix = reference_prefix
-        self._entry = AvroDecoder(registry, schemas.load("ReferenceEntry"))
+        self._entry = AvroDecoder(registry, schemas.load("ReferenceEntry"), millis=True)
         self._camera = AvroDecoder(registry, schemas.load("Camera"))
 
     def list_name(self, topic: str) -> str:
@@ -67,10 +58,7 @@ class ReferenceDecoder:
     def entry(self, topic: str, key: bytes | None, value: bytes | None) -> dict:
         if value is None:
             return {"list_name": self.list_name(topic), "entry_id": (key or b"").decode("utf-8"), "op": "DELETE"}
-        record = self._entry.decode(value)
-        for bound in ("valid_from", "valid_until"):
-            record[bound] = _millis(record.get(bound))
-        return record
+        return self._entry.decode(value)  # valid_from/valid_until stay milliseconds (millis=True)
 
     def camera(self, value: bytes) -> dict:
         return self._camera.decode(value)

@@ -85,3 +85,28 @@ def test_an_unreachable_registry_is_not_the_record_s_fault():
     registry.down = True
     with pytest.raises(RegistryError):
         AvroDecoder(registry, V1).decode(raw)
+
+
+TIMED = {"type": "record", "name": "T", "doc": "a timed record", "fields": [
+    {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "when"},
+    {"name": "until", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": None},
+]}
+
+
+def test_millis_reads_timestamps_as_the_long_on_the_wire():
+    registry = MemoryRegistry()
+    raw = AvroEncoder(registry, "t-value", TIMED).encode({"at": 1767225600123, "until": 1767225600999})
+    assert AvroDecoder(registry, TIMED, millis=True).decode(raw) == {"at": 1767225600123, "until": 1767225600999}
+    as_datetime = AvroDecoder(registry, TIMED).decode(raw)
+    assert int(as_datetime["at"].timestamp() * 1000) == 1767225600123
+
+
+def test_a_writer_that_differs_only_in_docs_or_evolved_fields_still_decodes():
+    registry = MemoryRegistry()
+    undocumented = {**TIMED, "doc": "other words", "fields": [{k: v for k, v in f.items() if k != "doc"}
+                                                               for f in TIMED["fields"]]}
+    raw = AvroEncoder(registry, "t-value", undocumented).encode({"at": 5, "until": None})
+    assert AvroDecoder(registry, TIMED, millis=True).decode(raw) == {"at": 5, "until": None}
+    evolved = {**TIMED, "fields": [*TIMED["fields"], {"name": "zone", "type": ["null", "string"], "default": None}]}
+    raw = AvroEncoder(registry, "t-value", evolved).encode({"at": 6, "until": None, "zone": "BXL"})
+    assert AvroDecoder(registry, TIMED, millis=True).decode(raw) == {"at": 6, "until": None}
