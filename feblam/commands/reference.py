@@ -70,9 +70,15 @@ def register(subparsers) -> None:
     status = commands.add_parser("status", help="entries, last load, last refusal and why, of each list",
                                  description="Show, for each list loaded with `feblam reference load`, its "
                                  "entries, its last load and its last refusal with the reasons, from the "
-                                 "history file.")
+                                 "history file. With --live, also the entries in force on each list's "
+                                 "topic now, read from Kafka (what the hit job holds, whoever published it).")
     status.add_argument("--history", type=Path, default=Path("var/reference/history.json"), metavar="FILE",
                         help="load and refusal history (default: %(default)s)")
+    status.add_argument("--live", action="store_true", help="count each list's entries on its topic too")
+    status.add_argument("--bootstrap-servers", default=settings.bootstrap_servers,
+                        help="Kafka, with --live (default: the local stack, %(default)s)")
+    status.add_argument("--registry-url", default=settings.registry_url,
+                        help="schema registry, with --live (default: the local stack, %(default)s)")
     status.set_defaults(func=cmd_status)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
@@ -117,6 +123,14 @@ def cmd_load(args) -> int:
     return 0
 
 
+def _entries_on_topic(args, name: str, topic: str) -> int:
+    from connectors.reference.publisher import read_published
+    from connectors.registry import RegistryClient
+
+    prefix = topic[: -len(name)] if topic.endswith(name) else ""
+    return len(read_published(args.bootstrap_servers, RegistryClient(args.registry_url), topic, prefix))
+
+
 def cmd_status(args) -> int:
     from connectors.reference.history import read_history
 
@@ -129,6 +143,8 @@ def cmd_status(args) -> int:
         entries = state.get("entries")
         print(f"{name}: {entries} entries" if entries is not None else f"{name}: never loaded")
         last = state.get("last_load")
+        if args.live and last:
+            print(f"  on {last['topic']} now: {_entries_on_topic(args, name, last['topic'])} entries")
         if last:
             print(f"  last load:    {last['at']} {last['file']} -> {last['topic']}: "
                   f"{last['upserts']} upserts, {last['deletes']} deletes")

@@ -10,7 +10,8 @@ import uuid
 
 from confluent_kafka import Consumer, TopicPartition
 
-from connectors.reference.publisher import read_published
+from connectors.reference.diff import Diff
+from connectors.reference.publisher import publish, read_published
 from connectors.registry import RegistryClient
 from feblam.cli import main
 from tests.unit.reference.files import write
@@ -103,6 +104,14 @@ def test_load_publishes_the_difference_once_and_refusals_publish_nothing(stack, 
     assert f"{LIST}: 10 entries" in status_out
     assert "last load:" in status_out and "v2.parquet" in status_out
     assert "last refusal:" in status_out and "bad.csv" in status_out and "is unique" in status_out
+
+    # --live counts the list in force on its topic, whoever published it: one more entry, by hand.
+    publish(stack.bootstrap_servers, RegistryClient(stack.schema_registry_url), topic,
+            Diff(upserts=({**published["SV0002"], "entry_id": "SV0099"},), deletes=()))
+    assert main(["reference", "status", "--history", str(history), "--live", "--bootstrap-servers",
+                 stack.bootstrap_servers, "--registry-url", stack.schema_registry_url]) == 0
+    status_out = capsys.readouterr().out
+    assert f"{LIST}: 10 entries" in status_out and f"on {topic} now: 11 entries" in status_out
 
 
 def test_an_unknown_format_exits_2_and_names_the_known_ones(stack, tmp_path, capsys):
