@@ -19,19 +19,17 @@ from pathlib import Path
 from connectors.sources.base import FolderConnector, RejectedPayload
 from connectors.sources.canonical import canonical_read
 from feblam.ingest.counters import IngestCounters, Progress
+from feblam.ingest.loop import IngestLoop
 from feblam.ingest.settings import IngestSettings
 from feblam.ingest.writer import CanonicalWriter, SourcePosition
 
 
-class FolderIngest:
+class FolderIngest(IngestLoop):
+    connector: FolderConnector
+
     def __init__(self, settings: IngestSettings, connector: FolderConnector, writer: CanonicalWriter,
                  counters: IngestCounters, progress: Progress, stop: threading.Event):
-        self.settings = settings
-        self.connector = connector
-        self.writer = writer
-        self.counters = counters
-        self.progress = progress
-        self.stop = stop
+        super().__init__(settings, connector, writer, counters, progress, stop)
         self.folder = Path(settings.folder)
         self.processed = self.folder / settings.processed_dir
 

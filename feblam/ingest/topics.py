@@ -16,6 +16,7 @@ import time
 from connectors.sources.base import ReadConnector, RejectedPayload
 from connectors.sources.canonical import canonical_read
 from feblam.ingest.counters import IngestCounters, Progress
+from feblam.ingest.loop import IngestLoop
 from feblam.ingest.settings import IngestSettings
 from feblam.ingest.writer import CanonicalWriter, SourcePosition
 from udfs.validation import MALFORMED
@@ -34,17 +35,12 @@ def _stopping_errors() -> frozenset:
 STOPPING_ERRORS = _stopping_errors()
 
 
-class TopicIngest:
+class TopicIngest(IngestLoop):
     def __init__(self, settings: IngestSettings, connector: ReadConnector, writer: CanonicalWriter,
                  counters: IngestCounters, progress: Progress, stop: threading.Event):
         from confluent_kafka import Consumer
 
-        self.settings = settings
-        self.connector = connector
-        self.writer = writer
-        self.counters = counters
-        self.progress = progress
-        self.stop = stop
+        super().__init__(settings, connector, writer, counters, progress, stop)
         self.consumer = Consumer({
             "bootstrap.servers": settings.bootstrap_servers,
             "group.id": settings.consumer_group,
