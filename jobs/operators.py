@@ -280,9 +280,9 @@ class Match(ReferenceSide, KeyedBroadcastProcessFunction):
 class DecodeAndMatch(ReferenceSide, KeyedBroadcastProcessFunction):
     """Kafka: the one Python step every read goes through, connected to the broadcast
     reference updates and cameras. Its input is batches of the records one subtask
-    read (`org.feblam.flink.SubtaskBatches`: Row(topic, partitions, offsets,
-    lengths, values concatenated)), keyed by that subtask, so Python is entered
-    once per batch rather than once per read.
+    read (`connectors.kafka.RECORD_BATCH_TYPE`, made by org.feblam.flink.SubtaskBatches),
+    keyed by that subtask, so Python is entered once per batch rather than once
+    per read.
 
     Each record is decoded (writer schema from the registry, cached) and
     validated; one that fails either way becomes a DeadLetter with its bytes and
@@ -338,9 +338,10 @@ class DecodeAndMatch(ReferenceSide, KeyedBroadcastProcessFunction):
             return
         if not self.restored:
             self._restore(ctx.get_broadcast_state(REFERENCE_STATE))
-        if not self.bootstrapped or self._holds(ctx.get_current_key()):
+        key = ctx.get_current_key()
+        if not self.bootstrapped or self._holds(key):
             self.pending.add_all(reads)
-            self.held.add(ctx.get_current_key())
+            self.held.add(key)
             ctx.timer_service().register_processing_time_timer(ctx.timer_service().current_processing_time() + RETRY_MS)
             return
         evaluate = self.engine.evaluate
@@ -374,8 +375,9 @@ class DecodeAndMatch(ReferenceSide, KeyedBroadcastProcessFunction):
             return
         held = list(self.pending.get() or ())
         self.pending.clear()
-        self.held.discard(ctx.get_current_key())
-        self.checked.add(ctx.get_current_key())
+        key = ctx.get_current_key()
+        self.held.discard(key)
+        self.checked.add(key)
         for read in held:
             for hit in self.engine.evaluate(read):
                 yield hit, read
