@@ -1,10 +1,12 @@
 """Kafka in and out of Flink, bytes untouched, and the offsets the start-up rule needs.
 
 `record_source` yields every record as a Row(topic, partition, offset,
-timestamp, key, value), tombstones included; `batched_by_subtask` gathers them
-into keyed batches for a Python step; `record_sink` writes Rows of (topic, key,
-value). Both use the small Java classes of maven/flink-records,
-since PyFlink's own Kafka builders only handle value-only strings.
+timestamp, key, value), tombstones included; `record_batches` and
+`batched_by_subtask` gather them into batches for a Python step, which
+`batch_records` splits again; `record_sink` writes Rows of (topic, key, value).
+They use the small Java classes of maven/flink-records, since PyFlink's own
+Kafka builders only handle value-only strings. `startup_positions` and
+`replay` ask the broker directly (spec §8 at start-up, and a restore).
 """
 
 from __future__ import annotations
