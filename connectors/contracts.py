@@ -10,8 +10,6 @@ epoch milliseconds.
 
 from __future__ import annotations
 
-from typing import Any
-
 import schemas
 from connectors.avro import AvroDecoder, AvroEncoder
 from connectors.registry import RegistryClient

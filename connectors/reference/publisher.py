@@ -11,15 +11,15 @@ Kafka acknowledged every one of them (``PublishError`` otherwise).
 
 from __future__ import annotations
 
-import time
-import uuid
+import re
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import schemas
 from connectors.avro import AvroEncoder
 from connectors.contracts import ReferenceDecoder, register, subject
+from connectors.kafka import replay, startup_positions
 from connectors.reference.diff import Diff
 from connectors.registry import RegistryClient
 
@@ -44,45 +44,23 @@ def ensure_topic(bootstrap_servers: str, topic: str, timeout_s: float = 30.0) ->
 def read_published(bootstrap_servers: str, registry: RegistryClient, topic: str, prefix: str,
                    timeout_s: float = 60.0) -> dict[str, dict]:
     """entry_id -> record of the list in force on ``topic`` (see the module doc)."""
+    # The same reads as a restored job's (connectors.kafka): its end offsets now, then
+    # every record up to them.
+    positions = startup_positions(bootstrap_servers, re.escape(topic), timeout_s)
+    upto = {tp: end - 1 for tp, end in positions.ends.items() if end > positions.starts.get(tp, 0)}
     decoder = ReferenceDecoder(registry, prefix)
-    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": f"feblam-ref-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    entries: dict[str, dict] = {}
     try:
-        # All topics, not this one: asking for one by name may auto-create it, uncompacted.
-        metadata = consumer.list_topics(timeout=timeout_s).topics.get(topic)
-        if metadata is None or metadata.error is not None:
-            return {}
-        ends = {}
-        for partition in metadata.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
-            if high > low:
-                ends[partition] = high
-        if not ends:
-            return {}
-        consumer.assign([TopicPartition(topic, p, 0) for p in ends])
-        entries: dict[str, dict] = {}
-        deadline = time.monotonic() + timeout_s
-        while ends:
-            if time.monotonic() > deadline:
-                raise PublishError(f"{topic}: not read to its end offsets within {timeout_s:.0f} s")
-            message = consumer.poll(0.5)
-            if message is None or message.error():
-                # Offsets without a record (transaction markers) never arrive: go by position.
-                for position in consumer.position([TopicPartition(topic, p) for p in list(ends)]):
-                    if position.offset >= ends[position.partition]:
-                        ends.pop(position.partition, None)
-                continue
-            record = decoder.entry(topic, message.key(), message.value())
-            entry_id = (message.key() or b"").decode("utf-8")
+        for _, _, _, key, value in replay(bootstrap_servers, upto, timeout_s):
+            record = decoder.entry(topic, key, value)
+            entry_id = (key or b"").decode("utf-8")
             if record.get("op") == "DELETE":
                 entries.pop(entry_id, None)
             else:
                 entries[entry_id] = record
-            if message.offset() + 1 >= ends.get(message.partition(), 0):
-                ends.pop(message.partition(), None)
-        return entries
-    finally:
-        consumer.close()
+    except TimeoutError as error:
+        raise PublishError(f"{topic}: not read to its end offsets within {timeout_s:.0f} s") from error
+    return entries
 
 
 def publish(bootstrap_servers: str, registry: RegistryClient, topic: str, changes: Diff,
