@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from feblam.commands import add_kafka_endpoints
+
 CHECK_DESCRIPTION = """\
 Check connector NAME against the sample payloads in DIR: every payload goes
 through the connector and the validation `feblam ingest` applies, and is
@@ -59,10 +61,7 @@ def register(subparsers) -> None:
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     measure.add_argument("--payloads", type=int, default=2000, help="measured reads (default: %(default)s)")
     measure.add_argument("--rate", type=float, default=500.0, help="reads a second (default: %(default)s)")
-    measure.add_argument("--bootstrap-servers", default=stack.bootstrap_servers,
-                         help="Kafka (default: the local stack, %(default)s)")
-    measure.add_argument("--registry-url", default=stack.registry_url,
-                         help="schema registry (default: the local stack, %(default)s)")
+    add_kafka_endpoints(measure, stack)
     measure.set_defaults(func=cmd_measure)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 

@@ -9,6 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
+from feblam.commands import add_kafka_endpoints
+
 DESCRIPTION = """\
 Run one read connector: read vendor payloads from Kafka topics (--topic) or
 from a drop folder (--folder), decode each with the connector, validate it
@@ -60,10 +62,7 @@ def register(subparsers) -> None:
     source.add_argument("--topic", action="append", metavar="TOPIC", dest="topics",
                         help="a vendor topic, for a topic connector (repeat for several)")
     source.add_argument("--folder", type=Path, metavar="DIR", help="the drop folder, for a folder connector")
-    parser.add_argument("--bootstrap-servers", default=stack.bootstrap_servers,
-                        help="Kafka (default: the local stack, %(default)s)")
-    parser.add_argument("--registry-url", default=stack.registry_url,
-                        help="schema registry (default: the local stack, %(default)s)")
+    add_kafka_endpoints(parser, stack)
     parser.add_argument("--reads-topic", default="plate-reads", help="canonical reads go here (default: %(default)s)")
     parser.add_argument("--dead-letter-topic", default="plate-reads.dlq",
                         help="refused payloads go here (default: %(default)s)")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from feblam.commands import add_kafka_endpoints
+
 LOAD_DESCRIPTION = """\
 Load one export of reference list NAME (CSV, Parquet or JSON Lines) into its
 compacted Kafka topic <prefix><NAME> (default prefix `ref.`).
@@ -62,10 +64,7 @@ def register(subparsers) -> None:
     load.add_argument("--history", type=Path, default=Path("var/reference/history.json"), metavar="FILE",
                       help="load and refusal history (default: %(default)s)")
     load.add_argument("--dry-run", action="store_true", help="check and report the difference; publish and record nothing")
-    load.add_argument("--bootstrap-servers", default=settings.bootstrap_servers,
-                      help="Kafka (default: the local stack, %(default)s)")
-    load.add_argument("--registry-url", default=settings.registry_url,
-                      help="schema registry (default: the local stack, %(default)s)")
+    add_kafka_endpoints(load, settings)
     load.set_defaults(func=cmd_load)
     status = commands.add_parser("status", help="entries, last load, last refusal and why, of each list",
                                  description="Show, for each list loaded with `feblam reference load`, its "
@@ -75,10 +74,7 @@ def register(subparsers) -> None:
     status.add_argument("--history", type=Path, default=Path("var/reference/history.json"), metavar="FILE",
                         help="load and refusal history (default: %(default)s)")
     status.add_argument("--live", action="store_true", help="count each list's entries on its topic too")
-    status.add_argument("--bootstrap-servers", default=settings.bootstrap_servers,
-                        help="Kafka, with --live (default: the local stack, %(default)s)")
-    status.add_argument("--registry-url", default=settings.registry_url,
-                        help="schema registry, with --live (default: the local stack, %(default)s)")
+    add_kafka_endpoints(status, settings, ", with --live")
     status.set_defaults(func=cmd_status)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
