@@ -8,8 +8,8 @@ import pytest
 
 import schemas
 
-CONTRACTS = ("PlateRead", "ReferenceEntry", "Camera", "Hit", "DeadLetter")
-TIMES = {"event_time", "valid_from", "valid_until", "received_at"}
+CONTRACTS = ("PlateRead", "ReferenceEntry", "Camera", "Hit", "DeadLetter", "HitSighting", "ReferenceRefusal")
+TIMES = {"event_time", "valid_from", "valid_until", "received_at", "refused_at"}
 
 
 @pytest.mark.parametrize("name", CONTRACTS)
@@ -39,5 +39,5 @@ def test_nullable_fields_default_to_null(name):
 
 
 def test_unknown_contract_names_the_known_ones():
-    with pytest.raises(FileNotFoundError, match="known: Camera, DeadLetter, Hit, PlateRead, ReferenceEntry"):
+    with pytest.raises(FileNotFoundError, match="known: Camera, DeadLetter, Hit, HitSighting, PlateRead, ReferenceEntry, ReferenceRefusal"):
         schemas.load("Nope")
