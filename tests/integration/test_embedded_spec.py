@@ -63,6 +63,7 @@ REFERENCE = [
     entry("lez_vehicle_status", "L5", "1LEZ004", attributes={"admitted": "true"}),
     entry("lez_vehicle_status", "L6b", "1LEZ005", attributes={"admitted": "false"}),
     entry("lez_vehicle_status", "L6a", "1LEZ005", attributes={"admitted": "true"}),
+    entry("lez_vehicle_status", "L7", "1LEZ006", zone="BXL", attributes={"admitted": "true"}),
 ]
 
 
@@ -123,6 +124,9 @@ CASES = [
     (read("R25", "1LEZ001", at("01T23:30:00.000"), camera="CAM-L"), [("lez_vehicle_status", "L1", "LEZ_NOT_ADMITTED", 0, "BXL", 20, "P4", 1)]),
     # §5 zone-specific status wins in BXL (admitted); zone-less decides in ANT (not admitted); each zone checked.
     (read("R26", "1LEZ002", at("01T08:00:00.000"), camera="CAM-LL"), [("lez_vehicle_status", "L3", "LEZ_NOT_ADMITTED", 0, "ANT", 20, "P4", 1)]),
+    # §5 a status entry for another zone never decides: L7 (BXL only) admits in BXL, and the vehicle is
+    # unknown to ANT: LEZ_UNREGISTERED, no entry_id (fails closed); s=10, c=1 -> 10, P4.
+    (read("R35", "1LEZ006", at("01T08:00:00.000"), camera="CAM-LL"), [("lez_vehicle_status", None, "LEZ_UNREGISTERED", 0, "ANT", 10, "P4", 1)]),
     # §5 an active permit for (r, Z): no hit, whatever the status says.
     (read("R27", "1LEZ003", at("01T08:00:00.000"), camera="CAM-L"), []),
     # §5 admitted = true: no hit.
