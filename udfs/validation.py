@@ -79,8 +79,8 @@ def validate_read(raw: Any, position: Any = None) -> PlateRead:
     Raises ``InvalidRead`` with exactly one reason:
     MALFORMED (undecodable, not an object, or read_id/camera_id/plate_text
     missing, null or not text), BAD_TIMESTAMP (event_time missing, unparseable,
-    or outside [``EVENT_TIME_FROM``, ``EVENT_TIME_UNTIL``)), EMPTY_PLATE, PLATE_TOO_LONG, BAD_CONFIDENCE
-    (missing, not a number, NaN or outside [0, 1]).
+    or outside [``EVENT_TIME_FROM``, ``EVENT_TIME_UNTIL``)), EMPTY_PLATE,
+    PLATE_TOO_LONG, BAD_CONFIDENCE (missing, not a number, NaN or outside [0, 1]).
     """
     record = _decode(raw, position)
     rid = record.get("read_id")
