@@ -14,7 +14,7 @@ from udfs.layout import (COUNTRY_SHIFT, HEAD_MASK, KIND_ALERT, KIND_STATUS, LIST
                          MAX_ZONES, NEXT_MASK, NO_ATTRIBUTES, NO_MATCHES, NO_VERDICTS,
                          NOT_ADMITTED, SOLE_ADMITTING, SOLE_COUNTRY_SHIFT,
                          SOLE_ZONE_SHIFT, ZONE_SHIFT, Match, ReadMatches)
-from udfs.model import EXACT, LEZ_NOT_ADMITTED, OCR, WILDCARD
+from udfs.model import EXACT, OCR, WILDCARD
 from udfs.platecode import OFFSET, decode
 
 
