@@ -63,8 +63,11 @@ class ReferenceDecoder:
 
 
 class Encoders:
-    """Encoders for what the job writes: hits and dead letters."""
+    """Encoders for what the job writes: hits, sightings, dead letters and refusals,
+    each to its topic (the argument of the same name)."""
 
-    def __init__(self, registry: RegistryClient, hits_topic: str, dead_letter_topic: str):
-        self.hit = AvroEncoder(registry, subject(hits_topic), schemas.load("Hit"))
-        self.dead_letter = AvroEncoder(registry, subject(dead_letter_topic), schemas.load("DeadLetter"))
+    def __init__(self, registry: RegistryClient, hits: str, sightings: str, dead_letters: str, refusals: str):
+        self.hit = AvroEncoder(registry, subject(hits), schemas.load("Hit"))
+        self.sighting = AvroEncoder(registry, subject(sightings), schemas.load("HitSighting"))
+        self.dead_letter = AvroEncoder(registry, subject(dead_letters), schemas.load("DeadLetter"))
+        self.refusal = AvroEncoder(registry, subject(refusals), schemas.load("ReferenceRefusal"))

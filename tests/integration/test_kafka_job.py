@@ -15,8 +15,8 @@ import schemas
 from connectors.avro import AvroDecoder
 
 from .conftest import consume_all
-from .hitjob import Feeds, cancel, hits, submit
-from .test_embedded_spec import CAMERAS, CASES, REFERENCE, expected_hits
+from .hitjob import Feeds, cancel, decoded, hits, submit
+from .test_embedded_spec import CAMERAS, CASES, REFERENCE, expected_hits, expected_refusals, expected_sightings
 
 BAD_KAFKA_READS = [
     ("MALFORMED", None, b"not avro at all"),
@@ -65,6 +65,18 @@ def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path):
         expected = [{k: h[k] for k in FIELDS} for h in expected_hits()]
         got = hits(stack, feeds, len(expected))
         assert sorted(({k: h[k] for k in FIELDS} for h in got), key=lambda h: h["hit_id"]) == expected
+
+        # Spec §7 on Kafka: every read folded into a hit is an event, with the count so far;
+        # the last count of each hit is the file mode's `sightings` for it.
+        events = decoded(stack, feeds, feeds.sightings, "HitSighting", len(expected_sightings()))
+        assert sorted((e["hit_id"], e["read_id"], e["sightings"]) for e in events) == expected_sightings()
+        by_key = {h["hit_id"]: h["dedup_key"] for h in got}
+        assert all(by_key[e["hit_id"]] == e["dedup_key"] for e in events)
+
+        refusals = decoded(stack, feeds, feeds.refusals, "ReferenceRefusal", len(expected_refusals()))
+        assert sorted((r["reason"], r["original"] and feeds.entry_id_of(r["original"])) for r in refusals) == \
+            sorted((reason, entry_id) for reason, entry_id in expected_refusals())
+        assert all(r["source_topic"].startswith(feeds.prefix) and r["source_offset"] >= 0 for r in refusals)
 
         dead_decoder = AvroDecoder(feeds.registry, schemas.load("DeadLetter"))
         dead = [dead_decoder.decode(m.value()) for m in consume_all(stack.bootstrap_servers, feeds.dead, len(BAD_KAFKA_READS), 60)]
