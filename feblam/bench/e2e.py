@@ -351,8 +351,7 @@ def _send(producer, topic: str, reads: Reads, indices: range, pacer=None, sent: 
 
 def load_network(settings: E2eSettings, endpoints: Endpoints, run: str, log: Log) -> tuple[dict, Reads]:
     """Write cameras and the lists' snapshot to Kafka; generate and encode the reads."""
-    import schemas
-    from connectors.avro import AvroEncoder
+    from connectors.contracts import encoder as contract_encoder
     from feblam.simulate.kafka_writer import KafkaSink, read_record
     from feblam.simulate.simulation import Simulation, SimulationSettings
 
@@ -377,7 +376,7 @@ def load_network(settings: E2eSettings, endpoints: Endpoints, run: str, log: Log
     sink.flush(600)
     topics["lists"] = sorted(sink.topics()["reference"].values())
     log(f"{entries:,} reference entries and {sink.counts['cameras']} cameras on Kafka; generating {total_reads:,} reads")
-    encoder = AvroEncoder(sink.registry, f"{topics['template_reads']}-value", schemas.load("PlateRead"))
+    encoder = contract_encoder(sink.registry, topics["template_reads"], "PlateRead", register=True)
     ids, values = [], []
     for read in simulation.reads():
         ids.append(read.record["read_id"])

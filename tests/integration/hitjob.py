@@ -12,8 +12,8 @@ import requests
 from confluent_kafka import Producer
 
 import schemas
-from connectors.avro import AvroDecoder, AvroEncoder
-from connectors.contracts import subject
+from connectors.avro import AvroDecoder
+from connectors.contracts import encoder as contract_encoder
 from connectors.registry import RegistryClient
 from feblam.stack.settings import PROJECT_ROOT
 
@@ -59,10 +59,10 @@ class Feeds:
                        for name in self.lists}
         registry = RegistryClient(stack.schema_registry_url)
         self.registry = registry
-        self.read_encoder = AvroEncoder(registry, subject(self.reads), schemas.load("PlateRead"))
-        self.entry_encoders = {name: AvroEncoder(registry, subject(topic), schemas.load("ReferenceEntry"))
+        self.read_encoder = contract_encoder(registry, self.reads, "PlateRead", register=True)
+        self.entry_encoders = {name: contract_encoder(registry, topic, "ReferenceEntry", register=True)
                                for name, topic in self.topics.items()}
-        self.camera_encoder = AvroEncoder(registry, subject(self.cameras), schemas.load("Camera"))
+        self.camera_encoder = contract_encoder(registry, self.cameras, "Camera", register=True)
         self.producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "linger.ms": 5})
 
     def entry(self, entry: dict) -> None:
