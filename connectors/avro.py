@@ -34,7 +34,19 @@ class AvroDecodeError(ValueError):
 
 
 class AvroEncoder:
-    """Encodes dicts with `schema`, whose registry id is `schema_id`; no registry call."""
+    """Encodes dicts with `schema`, whose registry id is `schema_id`; no registry call.
+
+    Why not confluent-kafka's AvroSerializer: it gives the same bytes (a unit
+    test holds both to that), but costs more per record for nothing FEBLAM uses
+    (rules, a subject strategy per call). `feblam bench encoder` (100,000
+    Hit-like records, 5 passes; 2-core machine shared with a running stack,
+    load 2.6 to 4.3), median CPU µs per record in three runs: 12.1, 12.9, 11.2
+    here against 13.2, 13.8, 13.2 with the serializer, i.e. +6 to +18 %
+    (+1 to +2 µs). Measurable on the producers, which encode every read, so the
+    serializer is not used. Registration and look-up of the id, where the
+    library does add something (retries, auth, TLS, caches), go through
+    `connectors.registry`.
+    """
 
     def __init__(self, schema_id: int, schema: dict):
         self.schema_id = schema_id

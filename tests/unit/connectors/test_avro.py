@@ -99,6 +99,27 @@ def test_a_404_from_something_that_is_no_registry_is_not_the_record_s_fault():
     assert not isinstance(raised.value, AvroDecodeError)
 
 
+def test_the_encoder_writes_what_confluent_kafkas_serializer_writes():
+    """AvroEncoder is kept for speed (see its docstring): it must stay byte for byte
+    what the library's AvroSerializer gives for the same schema id."""
+    import json
+
+    import schemas
+    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroSerializer
+
+    from feblam.bench.encoder import hit_like
+
+    hit = schemas.load("Hit")
+    library = SchemaRegistryClient.new_client({"url": "mock://test-avro"})
+    schema_id = library.register_schema("hits-value", Schema(json.dumps(hit), "AVRO"))
+    serializer = AvroSerializer(library, json.dumps(hit), conf={
+        "auto.register.schemas": False, "subject.name.strategy": lambda ctx, name: "hits-value"})
+    encoder = AvroEncoder(schema_id, hit)
+    for i in (0, 1, 4999):
+        assert encoder.encode(hit_like(i)) == serializer(hit_like(i))
+
+
 TIMED = {"type": "record", "name": "T", "doc": "a timed record", "fields": [
     {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}, "doc": "when"},
     {"name": "until", "type": ["null", {"type": "long", "logicalType": "timestamp-millis"}], "default": None},
