@@ -318,6 +318,14 @@ class RegistryClient:
             raise RegistryUnreachableError(
                 f"{doing}: schema registry {self.url} unreachable after {self.settings.max_retries + 1} "
                 f"attempts: {type(error).__name__}: {error}") from error
+        except RegistryError:
+            raise  # already said (settings the client could not be made with)
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+            # A success status with a body no registry sends (an HTML page, a proxy's
+            # answer), or a redirect loop: the URL is not the registry API's.
+            raise RegistryError(f"{doing}: the answer of {self.url} is not a schema registry's "
+                                f"(is the URL the registry API's, e.g. .../apis/ccompat/v7?): "
+                                f"{type(error).__name__}: {error}") from error
 
     # -- schemas ------------------------------------------------------------------------
 
@@ -325,9 +333,10 @@ class RegistryClient:
         """Register `schema` under `subject` and return its global id. Idempotent: a schema
         the subject already has keeps its id. Never sets a rule. Raises
         IncompatibleSchemaError when the subject's compatibility rule refuses it."""
+        candidate = _avro(schema)
         try:
             with self._calling(f"register a schema under {subject}"):
-                return int(self._client().register_schema(subject, _avro(schema)))
+                return int(self._client().register_schema(subject, candidate))
         except RegistryConflictError:
             # A 409 that is no incompatibility: a write that collided with another
             # process's. Whatever the registry holds now decides.
@@ -337,8 +346,9 @@ class RegistryClient:
         """The id of `schema` as a version of `subject`, without registering anything.
         Raises SubjectNotFoundError (no such subject) or SchemaNotFoundError (the
         subject has no version matching the schema)."""
+        candidate = _avro(schema)
         with self._calling(f"look up a schema under {subject}", SchemaNotFoundError):
-            return int(self._client().lookup_schema(subject, _avro(schema)).schema_id)
+            return int(self._client().lookup_schema(subject, candidate).schema_id)
 
     def schema(self, schema_id: int) -> dict:
         """The schema with this global id; fetched once, then from the library's cache.
@@ -361,9 +371,10 @@ class RegistryClient:
     def is_compatible(self, subject: str, schema: dict) -> bool:
         """Whether `schema` may be registered as the subject's next version under its
         rule (True for a subject with no version yet: nothing to break)."""
+        candidate = _avro(schema)
         try:
             with self._calling(f"test a schema against {subject}", SchemaNotFoundError):
-                return bool(self._client().test_compatibility(subject, _avro(schema)))
+                return bool(self._client().test_compatibility(subject, candidate))
         except NotFoundError:
             return True
 

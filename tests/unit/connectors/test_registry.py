@@ -235,3 +235,14 @@ def test_an_unknown_schema_id_is_schema_not_found_with_status_404():
     with pytest.raises(SchemaNotFoundError) as raised:
         client.schema(99)
     assert raised.value.status == 404
+
+
+def test_a_success_that_no_registry_would_send_is_a_registry_error_naming_the_url():
+    """E.g. a 200 HTML page from a proxy in front of a wrong path: the library's JSON
+    decoding fails; that is said as such, not as a crash inside the library."""
+    client, _ = scripted(get_subjects=[ValueError("Expecting value: line 1 column 1 (char 0)")],
+                         get_compatibility=[KeyError("compatibilityLevel")])
+    for call in (client.subjects, lambda: client.compatibility("s-value")):
+        with pytest.raises(RegistryError, match="is not a schema registry's") as raised:
+            call()
+        assert type(raised.value) is RegistryError
