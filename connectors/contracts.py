@@ -33,7 +33,8 @@ COMPATIBILITY = "BACKWARD"
 
 @dataclass(frozen=True)
 class Feed:
-    """One Kafka feed of FEBLAM: `name` (its `--<name>-topic` option), its contract
+    """One Kafka feed of FEBLAM: `name` (its `--<name>-topic` option, as the job names
+    it), its contract
     (`schemas/<contract>.avsc`), the topic it has unless told otherwise, and what it carries."""
 
     name: str
@@ -51,8 +52,8 @@ FEEDS: tuple[Feed, ...] = (
     Feed("hits", "Hit", "hits", "hits, out of the job"),
     Feed("dead-letter", "DeadLetter", "plate-reads.dlq", "reads refused by ingest or the job, kept whole"),
     Feed("cameras", "Camera", "cameras", "the camera registry, compacted, into the job"),
-    Feed("hit-sightings", "HitSighting", "hit-sightings", "later reads folded into a hit, out of the job"),
-    Feed("reference-refusals", "ReferenceRefusal", "reference-refusals",
+    Feed("sightings", "HitSighting", "hit-sightings", "later reads folded into a hit, out of the job"),
+    Feed("refusals", "ReferenceRefusal", "reference-refusals",
          "reference-list and camera updates the job refused"),
 )
 REFERENCE_CONTRACT = "ReferenceEntry"

@@ -82,7 +82,7 @@ def test_targets_cover_every_feed_and_each_reference_topic():
 
 def test_a_topic_named_for_two_feeds_is_refused():
     with pytest.raises(ValueError, match="named for two feeds: hits"):
-        governance.targets({**TOPICS, "hit-sightings": "hits"}, [])
+        governance.targets({**TOPICS, "sightings": "hits"}, [])
 
 
 def test_feeds_are_found_by_name():
