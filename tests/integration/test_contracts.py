@@ -17,7 +17,6 @@ from connectors.contracts import (
     FEEDS,
     REFERENCE_CONTRACT,
     ContractNotRegisteredError,
-    Encoders,
     encoder,
     lookup,
     register_or_lookup,
@@ -58,7 +57,7 @@ def test_the_jobs_look_up_of_a_missing_subject_says_what_to_do(registry):
                        match=rf"subject {topic}-value has no version matching contract Hit: run `feblam schemas apply`"):
         lookup(registry, topic, "Hit")
     with pytest.raises(ContractNotRegisteredError, match="feblam schemas apply"):
-        Encoders(registry, topic, fresh_topic("dlq"))
+        encoder(registry, topic, "Hit", register=False)  # what the job's Encoders do
     assert topic + "-value" not in registry.subjects()  # looking up registered nothing
 
 

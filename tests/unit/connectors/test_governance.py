@@ -10,7 +10,6 @@ from connectors import governance
 from connectors.contracts import (
     FEEDS,
     ContractNotRegisteredError,
-    Encoders,
     encoder,
     feed,
     lookup,
@@ -159,9 +158,8 @@ def test_the_job_looks_up_and_names_the_governance_step_when_absent():
                        match=r"^subject hits-value has no version matching contract Hit: run `feblam schemas apply`"):
         lookup(registry, "hits", "Hit")
     with pytest.raises(ContractNotRegisteredError, match="plate-reads.dlq-value has no version matching contract DeadLetter"):
-        register_or_lookup(registry, "hits", "Hit")
-        Encoders(registry, "hits", "plate-reads.dlq")
-    assert registry.writes == [("version", "hits-value")]  # the producer's, not the job's
+        encoder(registry, "plate-reads.dlq", "DeadLetter", register=False)  # what the job's Encoders do
+    assert registry.writes == []
     governance.apply(registry, governance.targets(TOPICS, []))
-    encoders = Encoders(registry, "hits", "plate-reads.dlq")
-    assert encoders.hit.schema_id == lookup(registry, "hits", "Hit")
+    assert encoder(registry, "hits", "Hit", register=False).schema_id == lookup(registry, "hits", "Hit")
+    assert registry.writes.count(("version", "hits-value")) == 1  # apply's, the look-ups wrote nothing
