@@ -198,14 +198,16 @@ class KafkaJobSettings:
 def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings) -> None:
     """Wire the chain on Kafka: reads and reference topics in; hits, sightings, dead
     letters and refusals out, each to its topic."""
-    from connectors.contracts import register
+    from connectors.contracts import lookup
     from connectors.registry import RegistryClient
 
+    # The job registers nothing: its contracts are put in the registry by the one
+    # governance step (`feblam schemas apply`). Looking them up here fails the
+    # submission at once, with what to run, rather than every subtask at open.
     registry = RegistryClient(settings.registry_url)
-    for topic, contract in ((settings.reads_topic, "PlateRead"), (settings.hits_topic, "Hit"),
-                            (settings.sightings_topic, "HitSighting"), (settings.dead_letter_topic, "DeadLetter"),
-                            (settings.refusals_topic, "ReferenceRefusal")):
-        register(registry, topic, contract)
+    for topic, contract in ((settings.hits_topic, "Hit"), (settings.sightings_topic, "HitSighting"),
+                            (settings.dead_letter_topic, "DeadLetter"), (settings.refusals_topic, "ReferenceRefusal")):
+        lookup(registry, topic, contract)
     reads = env.from_source(
         record_source(settings.bootstrap_servers, f"{settings.group_id}.reads", topics=[settings.reads_topic]),
         WatermarkStrategy.no_watermarks(), "plate-reads", type_info=RECORD_TYPE,

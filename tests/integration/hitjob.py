@@ -12,8 +12,9 @@ import requests
 from confluent_kafka import Producer
 
 import schemas
-from connectors.avro import AvroDecoder, AvroEncoder
-from connectors.contracts import subject
+from connectors import governance
+from connectors.avro import AvroDecoder
+from connectors.contracts import encoder as contract_encoder
 from connectors.registry import RegistryClient
 from feblam.stack.settings import PROJECT_ROOT
 
@@ -61,10 +62,15 @@ class Feeds:
                        for name in self.lists}
         registry = RegistryClient(stack.schema_registry_url)
         self.registry = registry
-        self.read_encoder = AvroEncoder(registry, subject(self.reads), schemas.load("PlateRead"))
-        self.entry_encoders = {name: AvroEncoder(registry, subject(topic), schemas.load("ReferenceEntry"))
+        self.read_encoder = contract_encoder(registry, self.reads, "PlateRead", register=True)
+        self.entry_encoders = {name: contract_encoder(registry, topic, "ReferenceEntry", register=True)
                                for name, topic in self.topics.items()}
-        self.camera_encoder = AvroEncoder(registry, subject(self.cameras), schemas.load("Camera"))
+        self.camera_encoder = contract_encoder(registry, self.cameras, "Camera", register=True)
+        # The job's outputs are registered by the governance step, as an operator would before submitting.
+        outcomes = governance.apply(registry, [governance.Target(topic, contract) for topic, contract in (
+            (self.hits, "Hit"), (self.sightings, "HitSighting"), (self.dead, "DeadLetter"),
+            (self.refusals, "ReferenceRefusal"))])
+        assert all(outcome.ok for outcome in outcomes), outcomes
         self.producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "linger.ms": 5})
 
     def entry(self, entry: dict) -> None:
