@@ -155,7 +155,12 @@ def _print_refusals(args) -> None:
     from connectors.reference.refusals import read_refusals
     from connectors.registry import RegistryClient
 
-    refusals = read_refusals(args.bootstrap_servers, RegistryClient(args.registry_url), args.refusals_topic)
+    refusals, undecodable = read_refusals(args.bootstrap_servers, RegistryClient(args.registry_url),
+                                          args.refusals_topic)
+    if undecodable:
+        where = ", ".join(f"{partition}/{offset}" for partition, offset in undecodable[:5])
+        print(f"{args.refusals_topic}: {len(undecodable)} record(s) that are not a ReferenceRefusal the registry "
+              f"knows (partition/offset {where}{', ...' if len(undecodable) > 5 else ''})")
     if not refusals:
         print(f"refused by the hit job ({args.refusals_topic}): none")
         return
