@@ -22,7 +22,7 @@ import duckdb
 from feblam.flinkrest import FlinkRest
 from feblam.stack.settings import PROJECT_ROOT, StackSettings
 
-from .hitjob import Feeds, cancel, hits, submit, wait_running
+from .hitjob import Feeds, cancel, decoded, hits, submit, wait_running
 
 ENTRIES = 400
 
@@ -169,5 +169,50 @@ def test_list_changes_made_while_stopped_are_in_force_when_it_resumes(stack, new
         assert _hit_ids(stack, feeds, len(first) + len(later)) == first | later
         time.sleep(3)  # a hit for the deleted entry would have come before these (one partition, in order)
         assert not deleted & _hit_ids(stack, feeds, len(first) + len(later) + 1, timeout_s=5)
+    finally:
+        cancel(stack, resumed)
+
+
+def test_sightings_across_a_savepoint_are_neither_lost_nor_counted_twice(stack, new_topic, tmp_path):
+    """Spec §7 across an upgrade: one vehicle read 40 times within its list's window is
+    one hit and 39 sightings. Half the reads come before a stop with savepoint, half
+    while the job is down: the resumed job goes on counting from the savepoint's
+    state, every sighting is an event, and the history holds each sighting once."""
+    rest = FlinkRest(stack.flink_rest_url)
+    feeds = Feeds(stack, new_topic, ["stolen_vehicles"])
+    feeds.entry({"list_name": "stolen_vehicles", "entry_id": "E0", "op": "UPSERT", "plate": _plate(0)})
+    feeds.flush()
+    history = tmp_path / "history"
+    group = ("--group-id", f"g-sightings-{feeds.prefix}", "--history", str(history))
+
+    def read(numbers):
+        for i in numbers:  # every 10 s, all within the 10 min window of the first
+            feeds.read({"read_id": f"R{i}", "camera_id": f"CAM-{i % 3}", "event_time": 1772352000000 + i * 10_000,
+                        "plate_text": _plate(0), "plate_country": "B", "ocr_confidence": 0.95})
+        feeds.flush()
+
+    def sightings(count, timeout_s=120):
+        events = decoded(stack, feeds, feeds.sightings, "HitSighting", count, timeout_s)
+        return {e["read_id"]: (e["hit_id"], e["sightings"]) for e in events}  # repeats (at least once) collapse
+
+    job_id = submit(stack, feeds, *group)
+    wait_running(stack, job_id)
+    read(range(0, 20))
+    assert len(sightings(19)) == 19
+    stop = subprocess.run([sys.executable, "-m", "feblam.cli", "jobs", "stop", job_id],
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
+    assert stop.returncode == 0, stop.stderr
+    assert rest.job(job_id)["state"] == "FINISHED"
+
+    read(range(20, 40))
+    resumed = submit(stack, feeds, *group, submit_options=("--from-savepoint", stop.stdout.strip()))
+    try:
+        wait_running(stack, resumed)
+        seen = sightings(39)
+        hit = _hit_id("R0", "E0")
+        assert seen == {f"R{i}": (hit, i + 1) for i in range(1, 40)}
+        assert _hit_ids(stack, feeds, 1) == {hit}
+        assert _history_counts(history, "sightings", "read_id", 39) == (39, 39)
+        assert _history_counts(history, "hits", "hit_id", 1) == (1, 1)
     finally:
         cancel(stack, resumed)
