@@ -10,7 +10,8 @@ from __future__ import annotations
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 
-from feblam.flinkconf import connector_jars, embedded_config
+from feblam.flinkconf import connector_jars
+from jobs.flinkconf import embedded_config
 
 
 def execution_environment(embedded: bool, parallelism: int | None = None) -> StreamExecutionEnvironment:
