@@ -15,11 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from feblam.stack.settings import HOST, LIB_DIR, StackSettings
+from feblam.stack.settings import HOST, StackSettings
 from jobs.flinkconf import project_config, python_path_env, python_settings, read_yaml
 
 # python_path_env too: the stack's daemons and `feblam submit` need the PATH rule embedded runs use.
-__all__ = ["cluster_config", "connector_jars", "flink_home", "python_path_env"]
+__all__ = ["cluster_config", "flink_home", "python_path_env"]
 
 
 def flink_home() -> Path:
@@ -55,12 +55,3 @@ def cluster_config(settings: StackSettings) -> dict[str, Any]:
         }
     )
     return config
-
-
-def connector_jars(lib_dir: Path | None = None) -> list[str]:
-    """file:// URLs of the connector and format jars resolved by scripts/setup."""
-    jar_dir = (lib_dir or LIB_DIR) / "flink-jars"
-    jars = sorted(jar_dir.glob("*.jar"))
-    if not jars:
-        raise FileNotFoundError(f"no connector jars in {jar_dir}: run scripts/setup first")
-    return [jar.as_uri() for jar in jars]
