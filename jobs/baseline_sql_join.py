@@ -42,10 +42,10 @@ def statements(args) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from jobs.environment import add_deployment_arguments, execution_environment
+    from jobs.environment import JobHelpFormatter, add_deployment_arguments, execution_environment
     from jobs.jars import CONNECTOR_JAR_DIRS, connector_jars
 
-    parser = argparse.ArgumentParser(prog="baseline_sql_join.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="baseline_sql_join.py", description=__doc__, formatter_class=JobHelpFormatter)
     parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092", help="Kafka bootstrap servers")
     parser.add_argument("--registry-url", default="http://127.0.0.1:8080/apis/ccompat/v7",
                         help="schema registry (Confluent-compatible API)")

@@ -17,6 +17,7 @@ A job's main() declares its own options, then:
 from __future__ import annotations
 
 import argparse
+import textwrap
 from collections.abc import Sequence
 
 from pyflink.common import Configuration
@@ -24,6 +25,30 @@ from pyflink.datastream import StreamExecutionEnvironment
 
 from jobs.flinkconf import embedded_config
 from jobs.jars import CONNECTOR_JAR_DIRS, NONE, connector_jars, parse_jars
+
+
+class JobHelpFormatter(argparse.HelpFormatter):
+    """A job's --help: the description's paragraphs kept apart (an indented line,
+    such as a command, as written), and every option's default unless it has none."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = textwrap.dedent(text).strip().split("\n\n")
+        filled = []
+        for paragraph in paragraphs:
+            if any(line.startswith(" ") for line in paragraph.splitlines()):
+                filled.append(textwrap.indent(paragraph, indent))
+            else:
+                filled.append(textwrap.fill(" ".join(paragraph.split()), width, initial_indent=indent,
+                                            subsequent_indent=indent))
+        return "\n\n".join(filled)
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        # None and False mean "not set": the help says what that does.
+        unset = action.default is None or action.default is False or action.default is argparse.SUPPRESS
+        if "%(default)" in help_text or unset or not action.option_strings:
+            return help_text
+        return f"{help_text} (default: %(default)s)"
 
 
 def add_deployment_arguments(parser: argparse.ArgumentParser) -> None:

@@ -320,13 +320,14 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from jobs.environment import add_deployment_arguments
+    from jobs.environment import JobHelpFormatter, add_deployment_arguments
 
     defaults = KafkaJobSettings()
     parser = argparse.ArgumentParser(
         prog="hit_generation.py",
         description="FEBLAM's hit-generation job on Kafka. Submit it with "
         "`feblam submit jobs/hit_generation.py -- [options]`; it runs until cancelled.",
+        formatter_class=JobHelpFormatter,
     )
     parser.add_argument("--bootstrap-servers", default=defaults.bootstrap_servers, help="Kafka bootstrap servers")
     parser.add_argument("--registry-url", default=defaults.registry_url, help="schema registry (Confluent-compatible API)")

@@ -26,7 +26,7 @@ from pyflink.datastream.connectors.kafka import (
     KafkaSource,
 )
 
-from jobs.environment import add_deployment_arguments, execution_environment
+from jobs.environment import JobHelpFormatter, add_deployment_arguments, execution_environment
 
 
 def build(env: StreamExecutionEnvironment, bootstrap: str, input_topic: str, output_topic: str, group: str) -> None:
@@ -61,7 +61,7 @@ def build(env: StreamExecutionEnvironment, bootstrap: str, input_topic: str, out
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="kafka_passthrough.py", description=__doc__, formatter_class=JobHelpFormatter)
     parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092", help="Kafka bootstrap servers")
     parser.add_argument("--input", required=True, help="topic to read")
     parser.add_argument("--output", required=True, help="topic to write")

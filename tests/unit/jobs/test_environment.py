@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.environment import add_deployment_arguments
+from jobs.environment import JobHelpFormatter, add_deployment_arguments
 from jobs.flinkconf import CHECKOUT_ROOT, embedded_var_dir
 from jobs.jars import ConnectorJarsNotFound, connector_jars, is_checkout, parse_jars
 
@@ -97,3 +97,16 @@ def test_embedded_runs_write_under_feblam_var_dir_or_the_checkouts_var(monkeypat
     assert embedded_var_dir() == (CHECKOUT_ROOT / "var").resolve()
     monkeypatch.setenv("FEBLAM_VAR_DIR", str(tmp_path))
     assert embedded_var_dir() == tmp_path.resolve()
+
+
+def test_job_help_shows_defaults_but_not_unset_options(capsys):
+    parser = argparse.ArgumentParser(prog="job.py", description="One.\n\nTwo\nlines.\n\n    job.py --x\n",
+                                     formatter_class=JobHelpFormatter)
+    parser.add_argument("--topic", default="plate-reads", help="where reads are")
+    parser.add_argument("--count", type=int, default=0, help="how many")
+    add_deployment_arguments(parser)
+    parser.print_help()
+    text = capsys.readouterr().out
+    assert "where reads are (default: plate-reads)" in text and "how many (default: 0)" in text
+    assert "(default: None)" not in text and "(default: False)" not in text
+    assert "One.\n\nTwo lines.\n\n    job.py --x\n" in text
