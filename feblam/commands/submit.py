@@ -59,10 +59,9 @@ def flink_run_command(job: Path, job_args: list[str], detached: bool = False, pa
         argv += ["--fromSavepoint", from_savepoint]
         if allow_non_restored_state:
             argv.append("--allowNonRestoredState")
-    argv += ["-py", str(job.resolve()), "-pyexec", settings.python_executable]
-    if job_args and job_args[0] == "--":
-        job_args = job_args[1:]
-    argv += job_args
+    # After `--` Flink's own parser stops: a job option that shares a name with one of
+    # `flink run`'s (--parallelism, --help) still reaches the job.
+    argv += ["-py", str(job.resolve()), "-pyexec", settings.python_executable, "--", *_strip_separator(job_args)]
     env = {
         **os.environ,
         "FLINK_CONF_DIR": str(cluster.conf_dir),
@@ -72,6 +71,10 @@ def flink_run_command(job: Path, job_args: list[str], detached: bool = False, pa
         "PATH": python_path_env(settings.python_executable),
     }
     return argv, env
+
+
+def _strip_separator(job_args: list[str]) -> list[str]:
+    return job_args[1:] if job_args[:1] == ["--"] else job_args
 
 
 def cmd_submit(args) -> int:
