@@ -67,3 +67,19 @@ def test_submit_keeps_job_options_away_from_flink_run(tmp_path, monkeypatch):
     # Flink's parser stops at `--`: the job, not `flink run`, gets its own --parallelism.
     assert argv[-3:] == ["--", "--parallelism", "2"]
     assert argv[argv.index("--parallelism") + 1] == "3" and argv.index("--parallelism") < argv.index("-py")
+
+
+@pytest.mark.parametrize("job, default", [("kafka_passthrough.py", "(default: 127.0.0.1:9092)"),
+                                          ("hit_generation.py", "(default: plate-reads)")])
+def test_submit_job_help_prints_the_jobs_own_settings_without_flink(job, default, monkeypatch, capsys):
+    import subprocess
+
+    from feblam.stack.settings import PROJECT_ROOT
+
+    def no_flink(*args, **kwargs):
+        raise AssertionError("--help must not go through flink run")
+
+    monkeypatch.setattr(subprocess, "run", no_flink)
+    assert main(["submit", str(PROJECT_ROOT / "jobs" / job), "--", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert f"usage: {job}" in text and default in text and "--jars JARS" in text
