@@ -1,30 +1,112 @@
-"""FEBLAM's Avro contracts on Kafka: subjects, registration, and the records as the
-`udfs` library takes them.
+"""FEBLAM's Avro contracts on Kafka: which feed carries which contract on which
+topic, their subjects, and the records as the `udfs` library takes them.
 
-Subjects follow the topic-name strategy (`<topic>-value`) and are registered
-with BACKWARD compatibility: a new schema version must read every record
-written with the previous one, so producers and FEBLAM can be upgraded in
-either order. Times travel as Avro `timestamp-millis` and reach `udfs` as
-epoch milliseconds.
+`FEEDS` is the one list of FEBLAM's feeds, their contracts (`schemas/*.avsc`)
+and default topics; the reference lists are one topic per list,
+`<prefix><list>` (default prefix `ref.`), all with the ReferenceEntry contract.
+Subjects follow the topic-name strategy (`<topic>-value`) under BACKWARD
+compatibility: a new schema version must read every record written with the
+previous one, so producers and FEBLAM can be upgraded in either order.
+
+Who does what with the registry:
+* `feblam schemas apply` (the one governance step) registers every contract for
+  its topics and sets the compatibility rule of each subject;
+* producers (ingest, the simulator, the reference loader) register their
+  version idempotently (`register_or_lookup`, `encoder(..., register=True)`),
+  and never set a rule;
+* the job only looks its subjects up (`lookup`, `Encoders`), and a contract
+  that is not there fails with a message that names `feblam schemas apply`.
+
+Times travel as Avro `timestamp-millis` and reach `udfs` as epoch milliseconds.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import schemas
 from connectors.avro import AvroDecoder, AvroEncoder
-from connectors.registry import RegistryClient
+from connectors.registry import NotFoundError, RegistryClient
 
 COMPATIBILITY = "BACKWARD"
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One Kafka feed of FEBLAM: `name` (its `--<name>-topic` option, as the job names
+    it), its contract
+    (`schemas/<contract>.avsc`), the topic it has unless told otherwise, and what it carries."""
+
+    name: str
+    contract: str
+    default_topic: str
+    description: str
+
+    @property
+    def option(self) -> str:
+        return f"--{self.name}-topic"
+
+
+FEEDS: tuple[Feed, ...] = (
+    Feed("reads", "PlateRead", "plate-reads", "plate reads, from ingest or a native producer, into the job"),
+    Feed("hits", "Hit", "hits", "hits, out of the job"),
+    Feed("dead-letter", "DeadLetter", "plate-reads.dlq", "reads refused by ingest or the job, kept whole"),
+    Feed("cameras", "Camera", "cameras", "the camera registry, compacted, into the job"),
+    Feed("sightings", "HitSighting", "hit-sightings", "later reads folded into a hit, out of the job"),
+    Feed("refusals", "ReferenceRefusal", "reference-refusals",
+         "reference-list and camera updates the job refused"),
+)
+REFERENCE_CONTRACT = "ReferenceEntry"
+DEFAULT_REFERENCE_PREFIX = "ref."
+
+
+def feed(name: str) -> Feed:
+    """The feed called `name` (e.g. "hits"); KeyError naming the known ones otherwise."""
+    for known in FEEDS:
+        if known.name == name:
+            return known
+    raise KeyError(f"no feed {name!r} (known: {', '.join(f.name for f in FEEDS)})")
+
+
+def reference_topic(prefix: str, list_name: str) -> str:
+    return f"{prefix}{list_name}"
 
 
 def subject(topic: str) -> str:
     return f"{topic}-value"
 
 
-def register(registry: RegistryClient, topic: str, contract: str) -> int:
-    """Register `schemas/<contract>.avsc` for `topic` under BACKWARD compatibility; its id."""
-    registry.set_compatibility(subject(topic), COMPATIBILITY)
-    return registry.register(subject(topic), schemas.load(contract))
+class ContractNotRegisteredError(NotFoundError):
+    """The subject of a topic has no version matching the contract the caller speaks."""
+
+
+def lookup(registry: RegistryClient, topic: str, contract: str) -> int:
+    """The id of `schemas/<contract>.avsc` as registered for `topic`; registers nothing.
+    Raises ContractNotRegisteredError, which says to run `feblam schemas apply`."""
+    try:
+        return registry.lookup(subject(topic), schemas.load(contract))
+    except NotFoundError as error:
+        raise ContractNotRegisteredError(
+            f"subject {subject(topic)} has no version matching contract {contract}: run `feblam schemas apply` "
+            f"(with the topic's option if {topic} is not a default topic)", error.status, error.code) from error
+
+
+def register_or_lookup(registry: RegistryClient, topic: str, contract: str) -> int:
+    """The id of `schemas/<contract>.avsc` for `topic`, registered if the subject does not
+    have it yet (idempotent, and safe when several producers start together). Never
+    sets a compatibility rule: that is `feblam schemas apply`'s. Raises
+    IncompatibleSchemaError when the subject's rule refuses the contract."""
+    try:
+        return registry.lookup(subject(topic), schemas.load(contract))
+    except NotFoundError:
+        return registry.register(subject(topic), schemas.load(contract))
+
+
+def encoder(registry: RegistryClient, topic: str, contract: str, *, register: bool) -> AvroEncoder:
+    """An encoder of `contract` records for `topic`: a producer's (`register=True`:
+    `register_or_lookup`) or the job's (`register=False`: `lookup`)."""
+    schema_id = register_or_lookup(registry, topic, contract) if register else lookup(registry, topic, contract)
+    return AvroEncoder(schema_id, schemas.load(contract))
 
 
 class ReadDecoder:
@@ -63,8 +145,12 @@ class ReferenceDecoder:
 
 
 class Encoders:
-    """Encoders for what the job writes: hits and dead letters."""
+    """Encoders for what the job writes: hits, sightings, dead letters and refusals, each
+    to its topic (the argument of the same name). Their subjects are looked up, never
+    registered (`lookup`): ContractNotRegisteredError when they are not there."""
 
-    def __init__(self, registry: RegistryClient, hits_topic: str, dead_letter_topic: str):
-        self.hit = AvroEncoder(registry, subject(hits_topic), schemas.load("Hit"))
-        self.dead_letter = AvroEncoder(registry, subject(dead_letter_topic), schemas.load("DeadLetter"))
+    def __init__(self, registry: RegistryClient, hits: str, sightings: str, dead_letters: str, refusals: str):
+        self.hit = encoder(registry, hits, "Hit", register=False)
+        self.sighting = encoder(registry, sightings, "HitSighting", register=False)
+        self.dead_letter = encoder(registry, dead_letters, "DeadLetter", register=False)
+        self.refusal = encoder(registry, refusals, "ReferenceRefusal", register=False)

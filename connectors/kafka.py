@@ -6,20 +6,23 @@ timestamp, key, value), tombstones included; `record_batches` and
 `batch_records` splits again; `record_sink` writes Rows of (topic, key, value).
 They use the small Java classes of maven/flink-records, since PyFlink's own
 Kafka builders only handle value-only strings. `startup_positions` and
-`replay` ask the broker directly (spec §8 at start-up, and a restore).
+`replay` ask the broker directly (spec §8 at start-up, and a restore);
+`KafkaFeed` offers them to the job as `connectors.files.FileFeed` offers the
+reference files.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream, KeyedStream
 from pyflink.datastream.connectors.base import DeliveryGuarantee
 from pyflink.datastream.connectors.kafka import KafkaOffsetResetStrategy, KafkaOffsetsInitializer, KafkaSink, KafkaSource
 from pyflink.java_gateway import get_gateway
+
+from udfs.startup import StartupPositions
 
 BYTES = Types.PRIMITIVE_ARRAY(Types.BYTE())
 RECORD_TYPE = Types.ROW_NAMED(
@@ -124,20 +127,6 @@ def record_sink(bootstrap_servers: str, properties: dict[str, str] | None = None
     return builder.build()
 
 
-@dataclass(frozen=True)
-class StartupPositions:
-    """Where each partition of the reference and camera topics started and ended when the
-    job started (spec §8): reads wait until every partition has been consumed up to its end."""
-
-    ends: dict[tuple[str, int], int]
-    starts: dict[tuple[str, int], int] = field(default_factory=dict)
-
-    def reached(self, seen: dict[tuple[str, int], int]) -> bool:
-        """True when the record before each partition's end offset has been seen.
-        A partition that was empty (start == end) needs nothing."""
-        return all(seen.get(tp, -1) >= end - 1 for tp, end in self.ends.items() if end > self.starts.get(tp, 0))
-
-
 def startup_positions(bootstrap_servers: str, pattern: str, timeout_s: float = 30.0) -> StartupPositions:
     """Ask the broker for the low and high watermarks of every partition of the
     topics matching `pattern` (anchored)."""
@@ -201,3 +190,19 @@ def replay(bootstrap_servers: str, upto: dict[tuple[str, int], int], timeout_s: 
                     remaining.discard(tp)
     finally:
         consumer.close()
+
+
+class KafkaFeed:
+    """The reference and camera topics of the job (those matching `pattern`), as the
+    match step sees them: their ends now (spec §8), and their records again up to a
+    checkpoint's positions after a restore."""
+
+    def __init__(self, bootstrap_servers: str, pattern: str):
+        self.bootstrap_servers = bootstrap_servers
+        self.pattern = pattern
+
+    def ends(self) -> StartupPositions:
+        return startup_positions(self.bootstrap_servers, self.pattern)
+
+    def replay(self, upto: dict[tuple[str, int], int]) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
+        return replay(self.bootstrap_servers, upto)

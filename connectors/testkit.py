@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import schemas
-from connectors.registry import RegistryError
+from connectors.registry import SchemaNotFoundError
 from connectors.sources.base import (
     ConnectorContext,
     ConnectorError,
@@ -66,7 +66,8 @@ class OfflineRegistry:
 
     def schema(self, schema_id: int) -> dict:
         if schema_id not in OFFLINE_SCHEMA_IDS:
-            raise RegistryError(f"no schema with id {schema_id} offline (known: {sorted(OFFLINE_SCHEMA_IDS)})", 404)
+            raise SchemaNotFoundError(f"no schema with id {schema_id} offline (known: {sorted(OFFLINE_SCHEMA_IDS)})",
+                                      404, 40403)
         return schemas.load(OFFLINE_SCHEMA_IDS[schema_id])
 
 

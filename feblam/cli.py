@@ -24,6 +24,7 @@ COMMANDS = (
     "bench",
     "simulate",
     "reference",
+    "schemas",
     "connectors",
     "ingest",
 )

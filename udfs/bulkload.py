@@ -203,7 +203,8 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
             & ((flags[head_rows] & ix.NOT_ADMITTED) == 0) \
             & (valid_from[head_rows] == SINCE_EVER) & (valid_until[head_rows] == FOR_EVER)
         chain_flags |= np.where(sole, ix.SOLE_ADMITTING
-                                | (countries[head_rows] << ix.SOLE_COUNTRY_SHIFT), 0)
+                                | (countries[head_rows] << ix.SOLE_COUNTRY_SHIFT)
+                                | (zones[head_rows] << ix.SOLE_ZONE_SHIFT), 0)
     nxt[order] = nxt_sorted
     meta = (nxt + 1) | (lid << ix.LIST_SHIFT) | (countries[fast] << ix.COUNTRY_SHIFT) \
         | (zones[fast] << ix.ZONE_SHIFT) | flags[fast]

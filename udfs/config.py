@@ -18,8 +18,19 @@ YAML shape (every key optional)::
     lists:
       stolen_vehicles: {max_ocr_substitutions: 1, severity: 70, dedup_window: 10 min}
       lez_vehicle_status: {kind: lez_status}
+    dedup:                   # de-duplication state (spec §7 "State"), in event time
+      allowed_lateness: 6 h  # a read further behind the job's clock is late
+      state_retention: 48 h  # the longest a key's state is kept after its last hit
 
 Durations are text with a unit: ``500 ms``, ``30 s``, ``10 min`` (or ``10m``), ``1 h``.
+
+A key's state is kept for its last window (an alert list's ``dedup_window``
+after its last hit; for LEZ keys the rest of the Brussels day, at most 25 h)
+plus ``allowed_lateness``. A configuration in which that exceeds
+``state_retention`` is refused at load: the ``dedup_window`` of every alert list
+(the default list included) plus ``allowed_lateness``, and, when a LEZ status
+list is configured, 25 h plus ``allowed_lateness``. The message names the list
+(or ``dedup.allowed_lateness``) and the numbers.
 """
 
 from __future__ import annotations
@@ -29,12 +40,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from udfs.dedup import DEFAULT_ALLOWED_LATENESS_MS, HOUR_MS, LONGEST_LOCAL_DAY_MS
+
 ALERT = "alert"
 LEZ_STATUS = "lez_status"
 LEZ_PERMIT = "lez_permit"
 KINDS = (ALERT, LEZ_STATUS, LEZ_PERMIT)
 
 MAX_SUBSTITUTIONS_LIMIT = 12  # no canonical read is longer
+MAX_DURATION_MS = 10**12      # some 31 years: beyond it a duration is a typing error
+DEFAULT_STATE_RETENTION_MS = 48 * HOUR_MS
 
 
 class ConfigError(ValueError):
@@ -71,6 +86,8 @@ class MatchingSettings:
     lez_confidence_floor: float = 0.80
     lez_not_admitted_severity: int = 20
     lez_unregistered_severity: int = 10
+    dedup_allowed_lateness_ms: int = DEFAULT_ALLOWED_LATENESS_MS
+    dedup_state_retention_ms: int = DEFAULT_STATE_RETENTION_MS
 
     def __post_init__(self) -> None:
         _check_classes(self.ocr_classes, "ocr_classes")
@@ -86,6 +103,29 @@ class MatchingSettings:
         _check_fraction(self.lez_confidence_floor, "lez.confidence_floor")
         _check_severity(self.lez_not_admitted_severity, "lez.not_admitted_severity")
         _check_severity(self.lez_unregistered_severity, "lez.unregistered_severity")
+        self._check_retention()
+
+    def _check_retention(self) -> None:
+        """Spec §7: a window the retention cannot honour is refused at load."""
+        lateness, retention = self.dedup_allowed_lateness_ms, self.dedup_state_retention_ms
+        _check_int(lateness, "dedup.allowed_lateness", 0, MAX_DURATION_MS)
+        _check_int(retention, "dedup.state_retention", 0, MAX_DURATION_MS)
+        alert_lists = [(f"lists.{n}", s) for n, s in self.lists.items() if s.kind == ALERT]
+        for where, settings in alert_lists + [("default_list", self.default_list)]:
+            kept = settings.dedup_window_ms + lateness
+            if kept > retention:
+                raise ConfigError(
+                    f"{where}.dedup_window: {format_duration(settings.dedup_window_ms)} + "
+                    f"dedup.allowed_lateness {format_duration(lateness)} = "
+                    f"{format_duration(kept)} exceeds dedup.state_retention "
+                    f"{format_duration(retention)}")
+        kept = LONGEST_LOCAL_DAY_MS + lateness
+        if self.lez_list(LEZ_STATUS) is not None and kept > retention:
+            raise ConfigError(
+                f"dedup.allowed_lateness: a LEZ day of up to "
+                f"{format_duration(LONGEST_LOCAL_DAY_MS)} + {format_duration(lateness)} = "
+                f"{format_duration(kept)} exceeds dedup.state_retention "
+                f"{format_duration(retention)}")
 
     def for_list(self, name: str) -> ListSettings:
         """The settings of ``name``; a list nobody configured is a default alert list."""
@@ -121,7 +161,7 @@ def _check_list(settings: ListSettings, where: str) -> None:
     _check_int(settings.max_ocr_substitutions, f"{where}.max_ocr_substitutions", 0,
                MAX_SUBSTITUTIONS_LIMIT)
     _check_severity(settings.severity, f"{where}.severity")
-    _check_int(settings.dedup_window_ms, f"{where}.dedup_window", 0, 10**12)
+    _check_int(settings.dedup_window_ms, f"{where}.dedup_window", 0, MAX_DURATION_MS)
 
 
 def _check_classes(classes: Any, where: str) -> None:
@@ -153,11 +193,21 @@ def parse_duration(value: Any, where: str) -> int:
     return int(match.group(1)) * _UNIT_MS[match.group(2)]
 
 
+def format_duration(ms: int) -> str:
+    """``ms`` as ``parse_duration`` reads it, in the largest unit that divides it."""
+    for unit in ("h", "min", "s"):
+        if ms and ms % _UNIT_MS[unit] == 0:
+            return f"{ms // _UNIT_MS[unit]} {unit}"
+    return f"{ms} ms"
+
+
 _LIST_KEYS = {"kind", "max_ocr_substitutions", "severity", "dedup_window"}
-_TOP_KEYS = {"ocr_classes", "lez", "default_list", "lists"}
+_TOP_KEYS = {"ocr_classes", "lez", "default_list", "lists", "dedup"}
 _LEZ_KEYS = {"confidence_floor": "lez_confidence_floor",
              "not_admitted_severity": "lez_not_admitted_severity",
              "unregistered_severity": "lez_unregistered_severity"}
+_DEDUP_KEYS = {"allowed_lateness": "dedup_allowed_lateness_ms",
+               "state_retention": "dedup_state_retention_ms"}
 
 
 def _mapping(value: Any, where: str, allowed: set[str]) -> Mapping[str, Any]:
@@ -194,6 +244,9 @@ def settings_from_mapping(data: Any) -> MatchingSettings:
     if "lez" in data:
         for key, value in _mapping(data["lez"], "lez", set(_LEZ_KEYS)).items():
             kwargs[_LEZ_KEYS[key]] = value
+    if "dedup" in data:
+        for key, value in _mapping(data["dedup"], "dedup", set(_DEDUP_KEYS)).items():
+            kwargs[_DEDUP_KEYS[key]] = parse_duration(value, f"dedup.{key}")
     default = DEFAULT_ALERT
     if "default_list" in data:
         default = _list_settings(data["default_list"], "default_list", DEFAULT_ALERT)

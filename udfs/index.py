@@ -30,7 +30,7 @@ from udfs import lez, lookup
 from udfs.config import MatchingSettings
 from udfs.inttable import IntTable
 from udfs.layout import (COUNTRY_SHIFT, FNV_OFFSET, FNV_PRIME, HEAD_MASK,
-                         SOLE_ADMITTING, SOLE_COUNTRY_SHIFT,
+                         SOLE_ADMITTING, SOLE_COUNTRY_SHIFT, SOLE_ZONE_SHIFT,
                          KIND_ALERT, KIND_CODE,
                          KIND_PERMIT, KIND_STATUS, LIST_SHIFT, LIVE, MAX_COUNTRIES, MAX_LISTS,
                          MAX_ZONES, NEXT_MASK, NO_MATCHES, NOT_ADMITTED, ZONE_SHIFT, Match,
@@ -42,7 +42,7 @@ from udfs.wildcard import WildcardIndex
 __all__ = ["ReferenceIndex", "Match", "ReadMatches", "NO_MATCHES", "id_hash", "KIND_ALERT",
            "KIND_STATUS", "KIND_PERMIT", "LIVE", "NOT_ADMITTED", "LIST_SHIFT",
            "COUNTRY_SHIFT", "ZONE_SHIFT", "FNV_OFFSET", "FNV_PRIME", "HEAD_MASK",
-           "SOLE_ADMITTING", "SOLE_COUNTRY_SHIFT"]
+           "SOLE_ADMITTING", "SOLE_COUNTRY_SHIFT", "SOLE_ZONE_SHIFT"]
 
 
 class ReferenceIndex:
@@ -238,14 +238,15 @@ class ReferenceIndex:
         return self._by_code, encode(plate)
 
     def _chain_flags(self, head: int) -> int:
-        """``SOLE_ADMITTING`` and the country when the chain from ``head`` is one
-        admitting status entry valid for ever (see ``udfs.layout``); else 0."""
+        """``SOLE_ADMITTING``, the country and the zone when the chain from ``head``
+        is one admitting status entry valid for ever (see ``udfs.layout``); else 0."""
         meta = self._meta(head)
         _, valid_from, valid_until = self._rec[4 * head:4 * head + 3]
         if (meta & NEXT_MASK) == 0 and self._kind[(meta >> LIST_SHIFT) & 255] == KIND_STATUS \
                 and not meta & NOT_ADMITTED and valid_from == SINCE_EVER \
                 and valid_until == FOR_EVER:
-            return SOLE_ADMITTING | (((meta >> COUNTRY_SHIFT) & 255) << SOLE_COUNTRY_SHIFT)
+            return SOLE_ADMITTING | (((meta >> COUNTRY_SHIFT) & 255) << SOLE_COUNTRY_SHIFT) \
+                | (((meta >> ZONE_SHIFT) & MAX_ZONES) << SOLE_ZONE_SHIFT)
         return 0
 
     def _new_slot(self) -> int:
@@ -262,6 +263,8 @@ class ReferenceIndex:
 
     match = lookup.match
     _decide_lez = lookup._decide_lez
+    _admitted_only_in = lookup._admitted_only_in
+    _unregistered_in = lookup._unregistered_in
     _status = lookup._status
     _sev = lookup._sev
     _match = lookup._match

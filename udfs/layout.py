@@ -12,8 +12,10 @@ read), LEZ entries by their exact plate code (``_by_code``: LEZ matches exactly,
 and only reads with a zone to decide look there). A table value holds the head
 slot in its low 40 bits (``HEAD_MASK``) and, for a LEZ chain that is one status
 entry that admits and is valid for ever, ``SOLE_ADMITTING`` with that entry's
-country id in bits 42-49: the commonest LEZ read, a registered and admitted
-vehicle, is then decided from the table alone, without touching the slot.
+country id in bits 42-49 and its zone id in bits 50-62: the commonest LEZ read,
+a registered and admitted vehicle, is then decided from the table alone,
+without touching the slot (no hit where the entry decides, LEZ_UNREGISTERED in
+the camera's other zones when the entry is for one zone only).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from typing import Mapping, NamedTuple
 
 from udfs import lez
 from udfs.config import ALERT, LEZ_PERMIT, LEZ_STATUS
-from udfs.model import LEZ_UNREGISTERED
 
 
 KIND_ALERT, KIND_STATUS, KIND_PERMIT = 0, 1, 2
@@ -32,7 +33,7 @@ LIST_SHIFT, COUNTRY_SHIFT, ZONE_SHIFT = 32, 40, 48
 MAX_LISTS, MAX_COUNTRIES, MAX_ZONES = 255, 255, (1 << 13) - 1
 LIVE, NOT_ADMITTED = 1 << 61, 1 << 62
 HEAD_MASK, SOLE_ADMITTING = (1 << 40) - 1, 1 << 41
-SOLE_COUNTRY_SHIFT = 42
+SOLE_COUNTRY_SHIFT, SOLE_ZONE_SHIFT = 42, 50  # the zone id ends below bit 63
 _M64 = (1 << 64) - 1
 _M63 = (1 << 63) - 1
 FNV_OFFSET, FNV_PRIME = 0xCBF29CE484222325, 0x100000001B3
@@ -67,5 +68,4 @@ class ReadMatches(NamedTuple):
 
 NO_MATCHES = ReadMatches([], [])
 NO_VERDICTS: list = []
-UNREGISTERED_VERDICT = lez.LezVerdict(LEZ_UNREGISTERED, None)
 

@@ -25,30 +25,33 @@ class LezVerdict(NamedTuple):
     status: StatusFound | None  # the deciding entry; None for LEZ_UNREGISTERED
 
 
+UNREGISTERED = LezVerdict(LEZ_UNREGISTERED, None)  # one shared verdict: it has no entry
+
+
 def decide(zone: str, statuses: Sequence[StatusFound],
            permit_zones: Sequence[str | None]) -> LezVerdict | None:
     """Spec §5 for zone ``zone``: the verdict, or ``None`` for no hit.
 
     1. an active permit for the zone (or a permit with no zone, valid in every
        zone) means no hit;
-    2. else, if any active status entry exists, the deciding entry is the one
-       for ``zone``, else the one with no zone, the smallest ``entry_id`` among
-       several; ``admitted = false`` gives LEZ_NOT_ADMITTED; no deciding entry
-       (only other zones' entries) or an admitted one gives no hit;
-    3. else LEZ_UNREGISTERED.
+    2. else the deciding entry is the status entry for ``zone`` if there is one,
+       otherwise the one with no zone, the smallest ``entry_id`` among several;
+       ``admitted = false`` gives LEZ_NOT_ADMITTED with that entry, any other
+       value no hit. A status entry for another zone says nothing about
+       ``zone`` and never decides;
+    3. else (no deciding entry: unknown to ``zone``, even when known to another
+       zone) LEZ_UNREGISTERED: enforcement fails closed.
     """
     if zone in permit_zones or None in permit_zones:
         return None
-    if statuses:
-        deciding = min((s for s in statuses if s.zone == zone), default=None,
+    deciding = min((s for s in statuses if s.zone == zone), default=None,
+                   key=lambda s: s.entry_id)
+    if deciding is None:
+        deciding = min((s for s in statuses if s.zone is None), default=None,
                        key=lambda s: s.entry_id)
-        if deciding is None:
-            deciding = min((s for s in statuses if s.zone is None), default=None,
-                           key=lambda s: s.entry_id)
-        if deciding is not None and not deciding.admitted:
-            return LezVerdict(LEZ_NOT_ADMITTED, deciding)
-        return None
-    return LezVerdict(LEZ_UNREGISTERED, None)
+    if deciding is None:
+        return UNREGISTERED
+    return None if deciding.admitted else LezVerdict(LEZ_NOT_ADMITTED, deciding)
 
 
 def is_admitted(attributes) -> bool:

@@ -13,8 +13,8 @@ from udfs.inttable import PRIME
 from udfs.layout import (COUNTRY_SHIFT, HEAD_MASK, KIND_ALERT, KIND_STATUS, LIST_SHIFT,
                          MAX_ZONES, NEXT_MASK, NO_ATTRIBUTES, NO_MATCHES, NO_VERDICTS,
                          NOT_ADMITTED, SOLE_ADMITTING, SOLE_COUNTRY_SHIFT,
-                         UNREGISTERED_VERDICT, ZONE_SHIFT, Match, ReadMatches)
-from udfs.model import EXACT, LEZ_NOT_ADMITTED, OCR, WILDCARD
+                         SOLE_ZONE_SHIFT, ZONE_SHIFT, Match, ReadMatches)
+from udfs.model import EXACT, OCR, WILDCARD
 from udfs.platecode import OFFSET, decode
 
 
@@ -73,7 +73,7 @@ def match(self, plate: str, country: str | None, t: int,
             slot = (meta & NEXT_MASK) - 1
     # LEZ entries, only when there is a zone to decide: the chain of the exact plate.
     lez_slots: list[int] | None = None
-    admitted = False  # known to admit in every zone without touching a slot
+    admitting_zone = -1  # zone id of a sole admitting status entry (0: no zone)
     if zones:
         if code < 0:
             code = int(plate, 36) + OFFSET[n]
@@ -89,8 +89,8 @@ def match(self, plate: str, country: str | None, t: int,
             c = (chain >> SOLE_COUNTRY_SHIFT) & 255
             if chain & SOLE_ADMITTING and (cid == 0 or c == 0 or c == cid):
                 # One admitting status entry valid for ever, country compatible:
-                # it admits where it decides and decides nothing elsewhere.
-                admitted = True
+                # decided from the table alone.
+                admitting_zone = (chain >> SOLE_ZONE_SHIFT) & MAX_ZONES
             else:
                 slot = chain & HEAD_MASK
                 while slot >= 0:
@@ -117,14 +117,15 @@ def match(self, plate: str, country: str | None, t: int,
             if matches is None:
                 matches = []
             self._match_wildcards(filed, plate, country, t, matches)
-    if not zones or admitted:
+    if not zones:
         verdicts = NO_VERDICTS
+    elif admitting_zone >= 0:
+        verdicts = self._admitted_only_in(zones, admitting_zone)
     elif lez_slots is not None and len(lez_slots) == 1 and not (
             meta := self._rec[(lez_slots[0] << 2) + 3]) & NOT_ADMITTED \
             and self._kind[(meta >> LIST_SHIFT) & 255] == KIND_STATUS:
-        # The common case: one status entry that admits, and no permit. It
-        # admits where it decides, and elsewhere decides nothing: no hit.
-        verdicts = NO_VERDICTS
+        # The common case: one status entry that admits, and no permit.
+        verdicts = self._admitted_only_in(zones, (meta >> ZONE_SHIFT) & MAX_ZONES)
     else:
         verdicts = self._decide_lez(zones, lez_slots)
     if not matches and not verdicts:
@@ -134,23 +135,7 @@ def match(self, plate: str, country: str | None, t: int,
 
 def _decide_lez(self, zones: Sequence[str], slots: list[int] | None) -> list:
     if slots is None:
-        # Unknown to both lists: LEZ_UNREGISTERED in every zone (spec §5 step 3).
-        # One shared list per zone tuple: results are read-only for callers.
-        zones = zones if type(zones) is tuple else tuple(zones)
-        verdicts = self._unregistered.get(zones)
-        if verdicts is None:
-            verdicts = self._unregistered[zones] = [(z, UNREGISTERED_VERDICT) for z in zones]
-        return verdicts
-    meta = self._rec[(slots[0] << 2) + 3]
-    if len(slots) == 1 and self._kind[(meta >> LIST_SHIFT) & 255] == KIND_STATUS:
-        # The common case, one status entry and no permit: it decides in its
-        # zone, or in every zone when it has none, and nowhere else.
-        if not meta & NOT_ADMITTED:
-            return NO_VERDICTS
-        entry_zone = self._zones[(meta >> ZONE_SHIFT) & MAX_ZONES]
-        status = self._status(slots[0])
-        return [(zone, lez.LezVerdict(LEZ_NOT_ADMITTED, status))
-                for zone in zones if entry_zone is None or entry_zone == zone]
+        return self._unregistered_in(zones)  # unknown to both lists (spec §5 step 3)
     statuses, permits = [], []
     for slot in slots:
         meta = self._meta(slot)
@@ -163,6 +148,26 @@ def _decide_lez(self, zones: Sequence[str], slots: list[int] | None) -> list:
         verdict = lez.decide(zone, statuses, permits)
         if verdict is not None:
             verdicts.append((zone, verdict))
+    return verdicts
+
+
+def _admitted_only_in(self, zones: Sequence[str], zone_id: int) -> list:
+    """The verdicts for a vehicle whose one status entry admits, with no permit:
+    no hit where the entry decides (its zone, or every zone for zone id 0);
+    in the camera's other zones it is unknown, LEZ_UNREGISTERED (spec §5 step 3)."""
+    if zone_id == 0:
+        return NO_VERDICTS
+    return self._unregistered_in(zones, self._zones[zone_id])
+
+
+def _unregistered_in(self, zones: Sequence[str], but: str | None = None) -> list:
+    """LEZ_UNREGISTERED in each of ``zones`` except ``but``. One shared list per
+    (zones, but): results are read-only for callers, and cameras share few zone sets."""
+    zones = zones if type(zones) is tuple else tuple(zones)
+    verdicts = self._unregistered.get((zones, but))
+    if verdicts is None:
+        verdicts = self._unregistered[(zones, but)] = [
+            (z, lez.UNREGISTERED) for z in zones if z != but] or NO_VERDICTS
     return verdicts
 
 

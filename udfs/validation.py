@@ -23,6 +23,12 @@ PLATE_TOO_LONG = "PLATE_TOO_LONG"
 BAD_CONFIDENCE = "BAD_CONFIDENCE"
 REASONS = (MALFORMED, BAD_TIMESTAMP, EMPTY_PLATE, PLATE_TOO_LONG, BAD_CONFIDENCE)
 
+# Spec §3: event times outside [2000-01-01T00:00:00Z, 2100-01-01T00:00:00Z) are
+# BAD_TIMESTAMP (a clock reset to 1970, a year typed as 20260): they would open
+# de-duplication windows and Brussels days that no real read ever shares.
+EVENT_TIME_FROM = parse_instant("2000-01-01T00:00:00Z")
+EVENT_TIME_UNTIL = parse_instant("2100-01-01T00:00:00Z")
+
 _REQUIRED_TEXT = ("read_id", "camera_id", "plate_text")
 _OPTIONAL_TEXT = ("make", "colour", "vehicle_type", "image_ref", "source")
 
@@ -72,9 +78,9 @@ def validate_read(raw: Any, position: Any = None) -> PlateRead:
 
     Raises ``InvalidRead`` with exactly one reason:
     MALFORMED (undecodable, not an object, or read_id/camera_id/plate_text
-    missing, null or not text), BAD_TIMESTAMP (event_time
-    missing or unparseable), EMPTY_PLATE, PLATE_TOO_LONG, BAD_CONFIDENCE
-    (missing, not a number, NaN or outside [0, 1]).
+    missing, null or not text), BAD_TIMESTAMP (event_time missing, unparseable,
+    or outside [``EVENT_TIME_FROM``, ``EVENT_TIME_UNTIL``)), EMPTY_PLATE,
+    PLATE_TOO_LONG, BAD_CONFIDENCE (missing, not a number, NaN or outside [0, 1]).
     """
     record = _decode(raw, position)
     rid = record.get("read_id")
@@ -88,6 +94,9 @@ def validate_read(raw: Any, position: Any = None) -> PlateRead:
         event_time = parse_instant(record["event_time"])
     except BadInstant as err:
         raise InvalidRead(BAD_TIMESTAMP, raw, str(err), position, read_id) from None
+    if not EVENT_TIME_FROM <= event_time < EVENT_TIME_UNTIL:
+        raise InvalidRead(BAD_TIMESTAMP, raw, f"event_time {record['event_time']!r} is outside "
+                          "[2000-01-01T00:00:00Z, 2100-01-01T00:00:00Z)", position, read_id)
     plate = canon(record["plate_text"])
     if not plate:
         raise InvalidRead(EMPTY_PLATE, raw, "canonical plate is empty", position, read_id)

@@ -4,8 +4,9 @@
 has when called and keeps the latest value per key; a tombstone (or a DELETE
 record) removes the key. That is the list in force as the job sees it, so the
 diff is taken against the truth, not against a local copy.
-``publish`` writes UPSERT records (Avro, Confluent wire format, registered under
-``<topic>-value``, BACKWARD) and tombstones, key = entry_id, and waits until
+``publish`` writes UPSERT records (Avro, Confluent wire format, ReferenceEntry
+registered under ``<topic>-value`` if it is not there yet; the BACKWARD rule is
+``feblam schemas apply``'s) and tombstones, key = entry_id, and waits until
 Kafka acknowledged every one of them (``PublishError`` otherwise).
 """
 
@@ -16,9 +17,7 @@ import re
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-import schemas
-from connectors.avro import AvroEncoder
-from connectors.contracts import ReferenceDecoder, register, subject
+from connectors.contracts import REFERENCE_CONTRACT, ReferenceDecoder, encoder
 from connectors.kafka import replay, startup_positions
 from connectors.reference.diff import Diff
 from connectors.registry import RegistryClient
@@ -68,8 +67,7 @@ def publish(bootstrap_servers: str, registry: RegistryClient, topic: str, change
     """Write ``changes`` to ``topic``: upserts as Avro records, deletes as tombstones."""
     if not changes:
         return
-    register(registry, topic, "ReferenceEntry")
-    encoder = AvroEncoder(registry, subject(topic), schemas.load("ReferenceEntry"))
+    entries = encoder(registry, topic, REFERENCE_CONTRACT, register=True)
     producer = Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
                          "acks": "all", "linger.ms": 5})
     failures: list[str] = []
@@ -79,7 +77,7 @@ def publish(bootstrap_servers: str, registry: RegistryClient, topic: str, change
             failures.append(f"{message.key()!r}: {error}")
 
     for record in changes.upserts:
-        producer.produce(topic, key=record["entry_id"].encode("utf-8"), value=encoder.encode(record),
+        producer.produce(topic, key=record["entry_id"].encode("utf-8"), value=entries.encode(record),
                          on_delivery=delivered)
         producer.poll(0)
     for entry_id in changes.deletes:

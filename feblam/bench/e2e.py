@@ -351,8 +351,7 @@ def _send(producer, topic: str, reads: Reads, indices: range, pacer=None, sent: 
 
 def load_network(settings: E2eSettings, endpoints: Endpoints, run: str, log: Log) -> tuple[dict, Reads]:
     """Write cameras and the lists' snapshot to Kafka; generate and encode the reads."""
-    import schemas
-    from connectors.avro import AvroEncoder
+    from connectors.contracts import encoder as contract_encoder
     from feblam.simulate.kafka_writer import KafkaSink, read_record
     from feblam.simulate.simulation import Simulation, SimulationSettings
 
@@ -377,7 +376,7 @@ def load_network(settings: E2eSettings, endpoints: Endpoints, run: str, log: Log
     sink.flush(600)
     topics["lists"] = sorted(sink.topics()["reference"].values())
     log(f"{entries:,} reference entries and {sink.counts['cameras']} cameras on Kafka; generating {total_reads:,} reads")
-    encoder = AvroEncoder(sink.registry, f"{topics['template_reads']}-value", schemas.load("PlateRead"))
+    encoder = contract_encoder(sink.registry, topics["template_reads"], "PlateRead", register=True)
     ids, values = [], []
     for read in simulation.reads():
         ids.append(read.record["read_id"])
@@ -386,12 +385,28 @@ def load_network(settings: E2eSettings, endpoints: Endpoints, run: str, log: Log
     return topics, Reads(ids, values, settings)
 
 
+def _apply_contracts(endpoints: Endpoints, engine_run: EngineRun) -> None:
+    """What an operator does before submitting FEBLAM's job: the governance step for its outputs."""
+    from connectors import governance
+    from connectors.registry import RegistryClient
+
+    wanted = [governance.Target(engine_run.output_topic, "Hit"),
+              *(governance.Target(f"{engine_run.reads_topic}.{name}", contract)
+                for name, contract in (("dlq", "DeadLetter"), ("sightings", "HitSighting"),
+                                       ("refusals", "ReferenceRefusal")))]
+    refused = [o for o in governance.apply(RegistryClient(endpoints.registry_url), wanted) if not o.ok]
+    if refused:
+        raise RuntimeError(f"the registry refused FEBLAM's contracts: {refused}")
+
+
 def _job_args(engine: str, endpoints: Endpoints, topics: dict, engine_run: EngineRun, group: str) -> list[str]:
     common = ["--bootstrap-servers", endpoints.bootstrap_servers, "--registry-url", endpoints.registry_url,
               "--reads-topic", engine_run.reads_topic, "--group-id", group]
     if engine == FEBLAM:
         return [*common, "--reference-prefix", topics["reference_prefix"], "--cameras-topic", topics["cameras"],
-                "--hits-topic", engine_run.output_topic, "--dead-letter-topic", f"{engine_run.reads_topic}.dlq"]
+                "--hits-topic", engine_run.output_topic, "--dead-letter-topic", f"{engine_run.reads_topic}.dlq",
+                "--sightings-topic", f"{engine_run.reads_topic}.sightings",
+                "--refusals-topic", f"{engine_run.reads_topic}.refusals"]
     return [*common, "--reference-pattern", re.escape(topics["reference_prefix"]) + ".*",
             "--output-topic", engine_run.output_topic]
 
@@ -422,12 +437,15 @@ def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics:
 
     p = settings.parallelism
     engine_run = EngineRun(engine, f"bench-{run}-{engine}-reads", f"bench-{run}-{engine}-out")
-    topics.setdefault("created", []).extend([engine_run.reads_topic, engine_run.output_topic,
-                                              f"{engine_run.reads_topic}.dlq"])
+    side_topics = [f"{engine_run.reads_topic}.{name}" for name in ("dlq", "sightings", "refusals")]
+    topics.setdefault("created", []).extend([engine_run.reads_topic, engine_run.output_topic, *side_topics])
     create_topic(endpoints, engine_run.reads_topic, p)
     # The broker stamps each output with its append time: when the job wrote it.
     create_topic(endpoints, engine_run.output_topic, p, {"message.timestamp.type": "LogAppendTime"})
-    create_topic(endpoints, f"{engine_run.reads_topic}.dlq", 1)
+    for topic in side_topics:
+        create_topic(endpoints, topic, 1)
+    if engine == FEBLAM:
+        _apply_contracts(endpoints, engine_run)
     producer = _producer(endpoints)
     deadline = time.monotonic() + settings.timeout_s
     embedded: EmbeddedJob | None = None

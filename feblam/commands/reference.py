@@ -70,10 +70,14 @@ def register(subparsers) -> None:
                                  description="Show, for each list loaded with `feblam reference load`, its "
                                  "entries, its last load and its last refusal with the reasons, from the "
                                  "history file. With --live, also the entries in force on each list's "
-                                 "topic now, read from Kafka (what the hit job holds, whoever published it).")
+                                 "topic now, read from Kafka (what the hit job holds, whoever published it), "
+                                 "and the updates the hit job refused, from its refusals topic.")
     status.add_argument("--history", type=Path, default=Path("var/reference/history.json"), metavar="FILE",
                         help="load and refusal history (default: %(default)s)")
-    status.add_argument("--live", action="store_true", help="count each list's entries on its topic too")
+    status.add_argument("--live", action="store_true",
+                        help="count each list's entries on its topic too, and show the hit job's refusals")
+    status.add_argument("--refusals-topic", default="reference-refusals",
+                        help="the hit job's refusals topic, with --live (default: %(default)s)")
     add_kafka_endpoints(status, settings, ", with --live")
     status.set_defaults(func=cmd_status)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
@@ -133,7 +137,45 @@ def cmd_status(args) -> int:
     lists = read_history(args.history)["lists"]
     if not lists:
         print(f"no reference load recorded in {args.history}")
-        return 0
+    else:
+        _print_loads(args, lists)
+    if args.live:
+        _print_refusals(args)
+    return 0
+
+
+# The refusals shown per source topic: the latest few, the rest counted.
+LATEST_REFUSALS = 5
+
+
+def _print_refusals(args) -> None:
+    from collections import defaultdict
+    from datetime import datetime, timezone
+
+    from connectors.reference.refusals import read_refusals
+    from connectors.registry import RegistryClient
+
+    refusals = read_refusals(args.bootstrap_servers, RegistryClient(args.registry_url), args.refusals_topic)
+    if not refusals:
+        print(f"refused by the hit job ({args.refusals_topic}): none")
+        return
+    print(f"refused by the hit job ({args.refusals_topic}): {len(refusals)} update(s)")
+    by_topic = defaultdict(list)
+    for refusal in refusals:
+        by_topic[refusal["source_topic"]].append(refusal)
+    for topic in sorted(by_topic):
+        found = sorted(by_topic[topic], key=lambda r: r["refused_at"])
+        print(f"  {topic}: {len(found)}")
+        for refusal in found[-LATEST_REFUSALS:]:
+            at = datetime.fromtimestamp(refusal["refused_at"] / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            # The reason and the position only: the record itself may hold a plate.
+            print(f"    - {at} partition {refusal['source_partition']} offset {refusal['source_offset']}: "
+                  f"{refusal['reason']} ({refusal['kind']})")
+        if len(found) > LATEST_REFUSALS:
+            print(f"    ... and {len(found) - LATEST_REFUSALS} earlier")
+
+
+def _print_loads(args, lists: dict) -> None:
     for name in sorted(lists):
         state = lists[name]
         entries = state.get("entries")
@@ -153,4 +195,3 @@ def cmd_status(args) -> int:
                 print(f"    - {reason}")
         else:
             print("  last refusal: none")
-    return 0

@@ -14,12 +14,17 @@ mini-cluster, with no Kafka, and exit when the input is exhausted.
 
 Inputs: plate reads, reference-list updates (UPSERT/DELETE, applied in file
 order) and cameras. Every reference update and camera is loaded before the
-first read is matched. Outputs: the hits and the dead letters (reads that
-could not be processed, each with its reason and original line), as JSON Lines.
-Reference updates that are refused (e.g. a wildcard pattern the spec forbids)
-are reported on stderr and do not stop the run.
+first read is matched. Outputs, as JSON Lines in the order of the input lines
+that made them: the hits (each with `sightings`, the reads folded into it), the
+dead letters (reads that could not be processed, each with its reason and
+original line), and optionally the sightings (every read folded into an
+earlier hit) and the refused reference and camera updates (e.g. a wildcard
+pattern the spec forbids; they do not stop the run, and are counted on stderr).
 
-Results do not depend on --parallelism: reads are considered in file order.
+This is the Kafka job's chain on files: results do not depend on --parallelism,
+reads are considered in file order, and outputs stream to disk as they are made.
+
+Exit status: 0 when the run finished, 2 for a bad argument or configuration.
 """
 
 
@@ -35,6 +40,10 @@ def register(subparsers) -> None:
     parser.add_argument("--cameras", type=Path, required=True, metavar="FILE", help="the camera registry, JSON Lines")
     parser.add_argument("--hits", type=Path, required=True, metavar="FILE", help="where to write the hits (JSON Lines)")
     parser.add_argument("--dead-letters", type=Path, required=True, metavar="FILE", help="where to write the dead letters (JSON Lines)")
+    parser.add_argument("--sightings", type=Path, metavar="FILE",
+                        help="also write every sighting (a read folded into an earlier hit) as JSON Lines")
+    parser.add_argument("--refusals", type=Path, metavar="FILE",
+                        help="also write the refused reference and camera updates as JSON Lines")
     parser.add_argument("--history", type=Path, metavar="DIR",
                         help="also write every read, hit and sighting as Parquet under DIR (reads/, hits/, sightings/, "
                         "partitioned by date and hour), for DuckDB")
@@ -56,22 +65,22 @@ def cmd_run(args) -> int:
 
     try:
         settings = FileJobSettings(args.reads, args.reference, args.cameras, args.hits, args.dead_letters,
-                                   matching, args.parallelism, args.history)
+                                   matching, args.parallelism, args.history, args.sightings, args.refusals)
     except (FileNotFoundError, ValueError) as error:
         print(f"run: {error}", file=sys.stderr)
         return 2
     started = time.monotonic()
     print(f"run: matching {args.reads} against {args.reference} on the embedded Flink mini-cluster ...", file=sys.stderr)
-    summary = run_files(settings)
-    for refused in summary.refused_updates:
-        print(f"run: reference update refused: {refused['reason']}: {refused['original'][:160]}", file=sys.stderr)
-    counts = summary.counts()
+    counts = run_files(settings).as_dict()
+    for reason, count in sorted(counts["refusals_by_reason"].items()):
+        where = f" (see {args.refusals})" if args.refusals else " (--refusals FILE lists them)"
+        print(f"run: {count} reference or camera update(s) refused: {reason}{where}", file=sys.stderr)
     counts["seconds"] = round(time.monotonic() - started, 1)
     if args.json:
         print(json.dumps(counts, sort_keys=True))
     else:
-        print(f"{counts['hits']} hits -> {args.hits}; {counts['dead_letters']} dead letters -> {args.dead_letters} "
-              f"({counts['seconds']} s)")
+        print(f"{counts['hits']} hits -> {args.hits}; {counts['sightings']} later sightings folded into them; "
+              f"{counts['dead_letters']} dead letters -> {args.dead_letters} ({counts['seconds']} s)")
         if args.history:
             print(f"history (Parquet, by date and hour) -> {args.history}/{{reads,hits,sightings}}")
     return 0

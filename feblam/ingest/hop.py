@@ -132,8 +132,7 @@ def measure_hop(settings: HopSettings) -> dict:
     from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    from connectors.avro import AvroEncoder
-    from connectors.contracts import register, subject
+    from connectors.contracts import encoder as contract_encoder
     from connectors.registry import RegistryClient
 
     run = uuid.uuid4().hex[:8]
@@ -155,9 +154,7 @@ def measure_hop(settings: HopSettings) -> dict:
     try:
         through = _run_phase(settings, producer, vendor, reads,
                              [(f"HOP-{i:07d}", _vendor_payload(i)) for i in range(total)])
-        registry = RegistryClient(settings.registry_url)
-        register(registry, direct, "PlateRead")
-        encoder = AvroEncoder(registry, subject(direct), schemas.load("PlateRead"))
+        encoder = contract_encoder(RegistryClient(settings.registry_url), direct, "PlateRead", register=True)
         canonical = [(f"DIR-{i:07d}", encoder.encode({
             "read_id": f"DIR-{i:07d}", "camera_id": "ANPR-HOP-0001", "event_time": 1772349302120,
             "plate_text": "1-HOP-001", "plate_country": "B", "ocr_confidence": 0.915})) for i in range(total)]

@@ -1,8 +1,9 @@
 """The output side of ingest: canonical PlateRead records to the reads topic, refused
 payloads as DeadLetter records (original bytes, reason, position) to the dead-letter topic.
 
-Both are Avro in the Confluent wire format, with their subjects registered
-(BACKWARD) as the hit-generation job registers them. `flush` returns only
+Both are Avro in the Confluent wire format; their contracts are registered under
+the topics' subjects if they are not there yet (never a compatibility rule: that
+is `feblam schemas apply`'s). `flush` returns only
 when the broker acknowledged everything produced so far, and raises
 `DeliveryError` if anything was refused: the caller commits its input
 positions after a flush, never before (at least once).
@@ -13,9 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import schemas
-from connectors.avro import AvroEncoder
-from connectors.contracts import register, subject
+from connectors.contracts import encoder
 from connectors.registry import RegistryClient
 from connectors.sources.base import RejectedPayload
 from feblam.ingest.counters import IngestCounters
@@ -52,10 +51,8 @@ class CanonicalWriter:
         self.reads_topic = reads_topic
         self.dead_letter_topic = dead_letter_topic
         self.counters = counters
-        for topic, contract in ((reads_topic, "PlateRead"), (dead_letter_topic, "DeadLetter")):
-            register(registry, topic, contract)
-        self._read = AvroEncoder(registry, subject(reads_topic), schemas.load("PlateRead"))
-        self._dead = AvroEncoder(registry, subject(dead_letter_topic), schemas.load("DeadLetter"))
+        self._read = encoder(registry, reads_topic, "PlateRead", register=True)
+        self._dead = encoder(registry, dead_letter_topic, "DeadLetter", register=True)
         # Idempotence: a retried send is not written twice; linger 5 ms batches without
         # adding noticeable latency to a read on its way to dispatch.
         self._producer = Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,

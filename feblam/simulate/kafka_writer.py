@@ -113,10 +113,8 @@ class KafkaSink:
                  read_partitions: int = 1, create_topics: bool = True,
                  on_read: Callable[[str, int], None] | None = None,
                  producer_config: dict | None = None, clock: Callable[[], float] = time.monotonic):
-        import schemas
         from confluent_kafka import Producer
-        from connectors.avro import AvroEncoder
-        from connectors.contracts import register, subject
+        from connectors.contracts import encoder
         from connectors.registry import RegistryClient
 
         self.bootstrap_servers = bootstrap_servers
@@ -128,10 +126,6 @@ class KafkaSink:
         self.on_read = on_read
         self.pacer = RatePacer(rate, clock=clock)
         self.registry = RegistryClient(registry_url)
-        self._subject = subject
-        self._register = register
-        self._encoder_type = AvroEncoder
-        self._schemas = schemas
         self._entry_encoders: dict[str, object] = {}
         self.counts = {"cameras": 0, "reference": 0, "reads": 0, "reads_raw": 0, "tombstones": 0}
         self.failed: list[str] = []
@@ -139,10 +133,8 @@ class KafkaSink:
         if create_topics:
             self._ensure_topic(reads_topic, read_partitions, compacted=False)
             self._ensure_topic(cameras_topic, 1, compacted=True)
-        for topic, contract in ((reads_topic, "PlateRead"), (cameras_topic, "Camera")):
-            register(self.registry, topic, contract)
-        self._read = AvroEncoder(self.registry, subject(reads_topic), schemas.load("PlateRead"))
-        self._camera = AvroEncoder(self.registry, subject(cameras_topic), schemas.load("Camera"))
+        self._read = encoder(self.registry, reads_topic, "PlateRead", register=True)
+        self._camera = encoder(self.registry, cameras_topic, "Camera", register=True)
         config = {"bootstrap.servers": bootstrap_servers, "linger.ms": 5, "batch.num.messages": 10000,
                   "queue.buffering.max.messages": 500000, "compression.type": "lz4"}
         config.update(producer_config or {})
@@ -172,12 +164,14 @@ class KafkaSink:
     def _entry_encoder(self, list_name: str):
         encoder = self._entry_encoders.get(list_name)
         if encoder is None:
+            from connectors.contracts import REFERENCE_CONTRACT
+            from connectors.contracts import encoder as contract_encoder
+
             topic = self.list_topic(list_name)
             if self.create_topics:
                 self._ensure_topic(topic, 1, compacted=True)
-            self._register(self.registry, topic, "ReferenceEntry")
-            encoder = self._entry_encoders[list_name] = self._encoder_type(
-                self.registry, self._subject(topic), self._schemas.load("ReferenceEntry"))
+            encoder = self._entry_encoders[list_name] = contract_encoder(
+                self.registry, topic, REFERENCE_CONTRACT, register=True)
         return encoder
 
     # -- the Sink protocol --------------------------------------------------------------

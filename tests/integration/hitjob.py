@@ -12,8 +12,9 @@ import requests
 from confluent_kafka import Producer
 
 import schemas
-from connectors.avro import AvroDecoder, AvroEncoder
-from connectors.contracts import subject
+from connectors import governance
+from connectors.avro import AvroDecoder
+from connectors.contracts import encoder as contract_encoder
 from connectors.registry import RegistryClient
 from feblam.stack.settings import PROJECT_ROOT
 
@@ -53,22 +54,33 @@ class Feeds:
         self.reads = new_topic("reads", partitions=read_partitions)
         self.cameras = new_topic("cameras", config={"cleanup.policy": "compact"})
         self.hits = new_topic("hits")
+        self.sightings = new_topic("sightings")
         self.dead = new_topic("dlq")
+        self.refusals = new_topic("refusals")
         self.lists = set(lists)
         self.topics = {name: new_topic(name=f"{self.prefix}{name}", config={"cleanup.policy": "compact"})
                        for name in self.lists}
         registry = RegistryClient(stack.schema_registry_url)
         self.registry = registry
-        self.read_encoder = AvroEncoder(registry, subject(self.reads), schemas.load("PlateRead"))
-        self.entry_encoders = {name: AvroEncoder(registry, subject(topic), schemas.load("ReferenceEntry"))
+        self.read_encoder = contract_encoder(registry, self.reads, "PlateRead", register=True)
+        self.entry_encoders = {name: contract_encoder(registry, topic, "ReferenceEntry", register=True)
                                for name, topic in self.topics.items()}
-        self.camera_encoder = AvroEncoder(registry, subject(self.cameras), schemas.load("Camera"))
+        self.camera_encoder = contract_encoder(registry, self.cameras, "Camera", register=True)
+        # The job's outputs are registered by the governance step, as an operator would before submitting.
+        outcomes = governance.apply(registry, [governance.Target(topic, contract) for topic, contract in (
+            (self.hits, "Hit"), (self.sightings, "HitSighting"), (self.dead, "DeadLetter"),
+            (self.refusals, "ReferenceRefusal"))])
+        assert all(outcome.ok for outcome in outcomes), outcomes
         self.producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "linger.ms": 5})
 
     def entry(self, entry: dict) -> None:
         encoder = self.entry_encoders[entry["list_name"]]
         value = None if entry["op"] == "DELETE" else encoder.encode(_entry_record(entry))
         self.producer.produce(self.topics[entry["list_name"]], key=entry["entry_id"].encode(), value=value)
+
+    def entry_id_of(self, value: bytes) -> str:
+        """The entry_id of a ReferenceEntry message (a refusal's original bytes)."""
+        return AvroDecoder(self.registry, schemas.load("ReferenceEntry")).decode(value)["entry_id"]
 
     def camera(self, camera: dict) -> None:
         self.producer.produce(self.cameras, key=camera["camera_id"].encode(), value=self.camera_encoder.encode(camera))
@@ -87,7 +99,8 @@ def submit(stack, feeds, *extra: str, submit_options: tuple = ()) -> str:
     argv = [sys.executable, "-m", "feblam.cli", "submit", "--detached", *submit_options, str(JOB), "--",
             "--bootstrap-servers", stack.bootstrap_servers, "--registry-url", stack.schema_registry_url,
             "--reads-topic", feeds.reads, "--reference-prefix", feeds.prefix, "--cameras-topic", feeds.cameras,
-            "--hits-topic", feeds.hits, "--dead-letter-topic", feeds.dead, "--group-id", f"g-{uuid.uuid4().hex[:8]}", *extra]
+            "--hits-topic", feeds.hits, "--sightings-topic", feeds.sightings, "--dead-letter-topic", feeds.dead,
+            "--refusals-topic", feeds.refusals, "--group-id", f"g-{uuid.uuid4().hex[:8]}", *extra]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return next(line.split()[-1] for line in result.stdout.splitlines() if "submitted with JobID" in line)
@@ -122,3 +135,10 @@ def hits(stack, feeds, expected_count: int, timeout_s: float = 90, distinct: boo
     return hits
 
 
+
+
+def decoded(stack, feeds, topic: str, contract: str, expected_count: int, timeout_s: float = 60) -> list[dict]:
+    """The records of one of the run's output topics, decoded with their contract, once
+    `expected_count` arrived (or the timeout passed: the caller asserts the count)."""
+    decoder = AvroDecoder(feeds.registry, schemas.load(contract))
+    return [decoder.decode(m.value()) for m in consume_all(stack.bootstrap_servers, topic, expected_count, timeout_s)]

@@ -63,6 +63,7 @@ REFERENCE = [
     entry("lez_vehicle_status", "L5", "1LEZ004", attributes={"admitted": "true"}),
     entry("lez_vehicle_status", "L6b", "1LEZ005", attributes={"admitted": "false"}),
     entry("lez_vehicle_status", "L6a", "1LEZ005", attributes={"admitted": "true"}),
+    entry("lez_vehicle_status", "L7", "1LEZ006", zone="BXL", attributes={"admitted": "true"}),
 ]
 
 
@@ -123,6 +124,9 @@ CASES = [
     (read("R25", "1LEZ001", at("01T23:30:00.000"), camera="CAM-L"), [("lez_vehicle_status", "L1", "LEZ_NOT_ADMITTED", 0, "BXL", 20, "P4", 1)]),
     # §5 zone-specific status wins in BXL (admitted); zone-less decides in ANT (not admitted); each zone checked.
     (read("R26", "1LEZ002", at("01T08:00:00.000"), camera="CAM-LL"), [("lez_vehicle_status", "L3", "LEZ_NOT_ADMITTED", 0, "ANT", 20, "P4", 1)]),
+    # §5 a status entry for another zone never decides: L7 (BXL only) admits in BXL, and the vehicle is
+    # unknown to ANT: LEZ_UNREGISTERED, no entry_id (fails closed); s=10, c=1 -> 10, P4.
+    (read("R35", "1LEZ006", at("01T08:00:00.000"), camera="CAM-LL"), [("lez_vehicle_status", None, "LEZ_UNREGISTERED", 0, "ANT", 10, "P4", 1)]),
     # §5 an active permit for (r, Z): no hit, whatever the status says.
     (read("R27", "1LEZ003", at("01T08:00:00.000"), camera="CAM-L"), []),
     # §5 admitted = true: no hit.
@@ -141,6 +145,16 @@ CASES = [
     # §3 a camera missing from the registry is valid: alert lists apply.
     (read("R33", "1ABC123", at("02T12:00:00.000"), camera="CAM-X"), [("stolen_vehicles", "S1", "EXACT", 0, None, 70, "P2", 1)]),
 ]
+
+# Spec §7: the reads folded into a hit, as (folded read, the hit's read, list, entry, zone,
+# the hit's sightings once this read is folded in).
+FOLDED = [
+    ("R02", "R01", "stolen_vehicles", "S1", None, 2),
+    ("R23", "R22", "lez_vehicle_status", "L1", "BXL", 2),
+    ("R31", "R30", "lez_vehicle_status", None, "BXL", 2),
+]
+# Reference updates the job refuses, as (reason, entry_id): the rest stays in force.
+REFUSED = [("BAD_WILDCARD", "BAD")]
 
 BAD_READS = [
     ("this is not json", None, "MALFORMED"),
@@ -170,6 +184,24 @@ def expected_hits() -> list[dict]:
     return sorted(hits, key=lambda h: h["hit_id"])
 
 
+def expected_sightings() -> list[tuple[str, str, int]]:
+    """(hit_id, folded read_id, sightings so far) of every sighting event."""
+    return sorted((spec_hit_id(hit_read, list_name, entry_id, zone), read_id, count)
+                  for read_id, hit_read, list_name, entry_id, zone, count in FOLDED)
+
+
+def expected_refusals() -> list[tuple[str, str]]:
+    return sorted(REFUSED)
+
+
+def test_the_folded_reads_account_for_every_sighting():
+    """The data set's own consistency: FOLDED and the hits' sightings tell one story."""
+    folded = {}
+    for hit_id, _, count in expected_sightings():
+        folded[hit_id] = max(count, folded.get(hit_id, 1))
+    assert folded == {h["hit_id"]: h["sightings"] for h in expected_hits() if h["sightings"] > 1}
+
+
 def _write(path, rows):
     path.write_text("".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows))
 
@@ -190,13 +222,17 @@ def run(request, tmp_path_factory):
     try:
         status = main(["run", "--reads", "reads.jsonl", "--reference", "reference.jsonl", "--cameras", "cameras.jsonl",
                        "--hits", "out/hits.jsonl", "--dead-letters", "out/dead.jsonl",
+                       "--sightings", "out/sightings.jsonl", "--refusals", "out/refusals.jsonl",
                        "--parallelism", str(request.param), "--history", "history"])
     finally:
         os.chdir(cwd)
     assert status == 0
     hits = [json.loads(line) for line in (d / "out" / "hits.jsonl").read_text().splitlines()]
     dead = [json.loads(line) for line in (d / "out" / "dead.jsonl").read_text().splitlines()]
-    return {"hits": hits, "dead": dead, "reads": reads, "history": d / "history"}
+    sightings = [json.loads(line) for line in (d / "out" / "sightings.jsonl").read_text().splitlines()]
+    refusals = [json.loads(line) for line in (d / "out" / "refusals.jsonl").read_text().splitlines()]
+    return {"hits": hits, "dead": dead, "sightings": sightings, "refusals": refusals, "reads": reads,
+            "history": d / "history"}
 
 
 FIELDS = ("hit_id", "read_id", "list_name", "entry_id", "match_kind", "substitutions", "zone", "score", "priority", "sightings")
@@ -226,6 +262,26 @@ def test_every_bad_read_is_a_dead_letter_with_its_reason_and_original_line(run):
     got = sorted((d["read_id"] or "", d["reason"], d["original"]) for d in run["dead"])
     expected = sorted((read_id or "", reason, line) for line, read_id, reason in BAD_READS)
     assert got == expected
+
+
+def test_every_folded_read_is_a_sighting_event_in_file_order(run):
+    assert sorted((s["hit_id"], s["read_id"], s["sightings"]) for s in run["sightings"]) == expected_sightings()
+    lines = {json.loads(line)["read_id"]: n for n, line in enumerate(run["reads"], 1) if line.startswith("{")
+             and "read_id" in json.loads(line)}
+    assert [lines[s["read_id"]] for s in run["sightings"]] == sorted(lines[s["read_id"]] for s in run["sightings"])
+
+
+def test_refused_updates_are_an_output_with_their_line_and_reason(run):
+    assert sorted((r["reason"], json.loads(r["original"])["entry_id"]) for r in run["refusals"]) == expected_refusals()
+    bad_line = next(n for n, e in enumerate(REFERENCE, 1) if e["entry_id"] == "BAD")
+    assert [(r["source"], r["position"], r["kind"]) for r in run["refusals"]] == [("reference", bad_line, "reference")]
+
+
+def test_hits_are_written_in_the_order_of_their_reads(run):
+    order = {json.loads(line)["read_id"]: n for n, line in enumerate(run["reads"]) if line.startswith("{")
+             and "read_id" in json.loads(line)}
+    positions = [order[h["read_id"]] for h in run["hits"]]
+    assert positions == sorted(positions)
 
 
 def test_no_read_is_lost(run):

@@ -190,13 +190,10 @@ def test_the_walkthrough_connector_runs_in_ingest_once_installed(stack, new_topi
 
 
 def test_native_avro_reads_are_validated_at_the_boundary(stack, new_topic):
-    from connectors.avro import AvroEncoder
-    from connectors.contracts import register, subject
+    from connectors.contracts import encoder as contract_encoder
 
     native, reads, dead = new_topic("native"), new_topic("reads"), new_topic("reads-dlq")
-    registry = RegistryClient(stack.schema_registry_url)
-    register(registry, native, "PlateRead")
-    encoder = AvroEncoder(registry, subject(native), schemas.load("PlateRead"))
+    encoder = contract_encoder(RegistryClient(stack.schema_registry_url), native, "PlateRead", register=True)
     read = {"read_id": "AV-1", "camera_id": "CAM-1", "event_time": 1772349302120, "plate_text": "1-ABC-123",
             "plate_country": "B", "ocr_confidence": 0.9, "make": None, "colour": None, "vehicle_type": None,
             "image_ref": None, "source": "firmware-7"}

@@ -13,10 +13,11 @@ import pytest
 
 import schemas
 from connectors.avro import AvroDecoder
+from feblam.cli import main
 
 from .conftest import consume_all
-from .hitjob import Feeds, cancel, hits, submit
-from .test_embedded_spec import CAMERAS, CASES, REFERENCE, expected_hits
+from .hitjob import Feeds, cancel, decoded, hits, submit
+from .test_embedded_spec import CAMERAS, CASES, REFERENCE, expected_hits, expected_refusals, expected_sightings
 
 BAD_KAFKA_READS = [
     ("MALFORMED", None, b"not avro at all"),
@@ -44,7 +45,7 @@ FIELDS = ("hit_id", "read_id", "list_name", "entry_id", "match_kind", "substitut
 
 
 @pytest.mark.parametrize("parallelism", [1, 2])
-def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path):
+def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path, capsys):
     feeds = Feeds(stack, new_topic, {e["list_name"] for e in REFERENCE} | {"late_list"})
     # Reference lists and cameras are on Kafka before the job starts; reads follow at once,
     # so the job must hold them back until every list is loaded (spec §8).
@@ -65,6 +66,28 @@ def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path):
         expected = [{k: h[k] for k in FIELDS} for h in expected_hits()]
         got = hits(stack, feeds, len(expected))
         assert sorted(({k: h[k] for k in FIELDS} for h in got), key=lambda h: h["hit_id"]) == expected
+
+        # Spec §7 on Kafka: every read folded into a hit is an event, with the count so far;
+        # the last count of each hit is the file mode's `sightings` for it.
+        events = decoded(stack, feeds, feeds.sightings, "HitSighting", len(expected_sightings()))
+        assert sorted((e["hit_id"], e["read_id"], e["sightings"]) for e in events) == expected_sightings()
+        by_key = {h["hit_id"]: h["dedup_key"] for h in got}
+        assert all(by_key[e["hit_id"]] == e["dedup_key"] for e in events)
+
+        refusals = decoded(stack, feeds, feeds.refusals, "ReferenceRefusal", len(expected_refusals()))
+        assert sorted((r["reason"], r["original"] and feeds.entry_id_of(r["original"])) for r in refusals) == \
+            sorted((reason, entry_id) for reason, entry_id in expected_refusals())
+        assert all(r["source_topic"].startswith(feeds.prefix) and r["source_offset"] >= 0 for r in refusals)
+        # ... and `feblam reference status --live` shows them from that topic, by reason and position.
+        capsys.readouterr()
+        assert main(["reference", "status", "--live", "--history", str(tmp_path / "no-loads.json"),
+                     "--refusals-topic", feeds.refusals, "--bootstrap-servers", stack.bootstrap_servers,
+                     "--registry-url", stack.schema_registry_url]) == 0
+        shown = capsys.readouterr().out
+        refused_topic = feeds.topics["judicial_alerts"]
+        assert f"refused by the hit job ({feeds.refusals}): 1 update(s)" in shown
+        assert f"  {refused_topic}: 1" in shown and "BAD_WILDCARD (reference)" in shown
+        assert "*A*B*" not in shown  # the record itself is not printed
 
         dead_decoder = AvroDecoder(feeds.registry, schemas.load("DeadLetter"))
         dead = [dead_decoder.decode(m.value()) for m in consume_all(stack.bootstrap_servers, feeds.dead, len(BAD_KAFKA_READS), 60)]

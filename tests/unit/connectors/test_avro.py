@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.avro import AvroDecodeError, AvroDecoder, AvroEncoder
-from connectors.registry import RegistryError
+from connectors.registry import RegistryError, SchemaNotFoundError
 
 V1 = {"type": "record", "name": "R", "fields": [{"name": "plate", "type": "string"}]}
 V2 = {"type": "record", "name": "R", "fields": [
@@ -21,6 +21,7 @@ class MemoryRegistry:
         self.schemas: dict[int, dict] = {}
         self.fetches = 0
         self.down = False
+        self.wrong_url = False
 
     def register(self, subject: str, schema: dict) -> int:
         for schema_id, known in self.schemas.items():
@@ -33,15 +34,17 @@ class MemoryRegistry:
     def schema(self, schema_id: int) -> dict:
         if self.down:
             raise RegistryError("unreachable")
+        if self.wrong_url:
+            raise RegistryError("HTTP 404 that is not a schema registry's answer", status=404)
         self.fetches += 1
         if schema_id not in self.schemas:
-            raise RegistryError("not found", status=404)
+            raise SchemaNotFoundError("not found", status=404, code=40403)
         return self.schemas[schema_id]
 
 
 def test_header_is_magic_zero_and_big_endian_schema_id():
     registry = MemoryRegistry()
-    raw = AvroEncoder(registry, "s", V1).encode({"plate": "1ABC123"})
+    raw = AvroEncoder(registry.register("s", V1), V1).encode({"plate": "1ABC123"})
     assert raw[0] == 0
     assert int.from_bytes(raw[1:5], "big") == 100
     assert raw[5:] == b"\x0e1ABC123"  # zig-zag length 7, then the UTF-8 text
@@ -49,13 +52,13 @@ def test_header_is_magic_zero_and_big_endian_schema_id():
 
 def test_old_records_decode_into_the_newer_reader_schema():
     registry = MemoryRegistry()
-    raw = AvroEncoder(registry, "s", V1).encode({"plate": "1ABC123"})
+    raw = AvroEncoder(registry.register("s", V1), V1).encode({"plate": "1ABC123"})
     assert AvroDecoder(registry, V2).decode(raw) == {"plate": "1ABC123", "colour": None}
 
 
 def test_writer_schema_is_fetched_once_per_id():
     registry = MemoryRegistry()
-    raw = AvroEncoder(registry, "s", V1).encode({"plate": "X"})
+    raw = AvroEncoder(registry.register("s", V1), V1).encode({"plate": "X"})
     decoder = AvroDecoder(registry, V1)
     for _ in range(5):
         decoder.decode(raw)
@@ -81,10 +84,40 @@ def test_undecodable_messages_carry_their_raw_bytes(raw, reason):
 
 def test_an_unreachable_registry_is_not_the_record_s_fault():
     registry = MemoryRegistry()
-    raw = AvroEncoder(registry, "s", V1).encode({"plate": "X"})
+    raw = AvroEncoder(registry.register("s", V1), V1).encode({"plate": "X"})
     registry.down = True
     with pytest.raises(RegistryError):
         AvroDecoder(registry, V1).decode(raw)
+
+
+def test_a_404_from_something_that_is_no_registry_is_not_the_record_s_fault():
+    registry = MemoryRegistry()
+    raw = AvroEncoder(registry.register("s", V1), V1).encode({"plate": "X"})
+    registry.wrong_url = True
+    with pytest.raises(RegistryError) as raised:
+        AvroDecoder(registry, V1).decode(raw)
+    assert not isinstance(raised.value, AvroDecodeError)
+
+
+def test_the_encoder_writes_what_confluent_kafkas_serializer_writes():
+    """AvroEncoder is kept for speed (see its docstring): it must stay byte for byte
+    what the library's AvroSerializer gives for the same schema id."""
+    import json
+
+    import schemas
+    from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroSerializer
+
+    from feblam.bench.encoder import hit_like
+
+    hit = schemas.load("Hit")
+    library = SchemaRegistryClient.new_client({"url": "mock://test-avro"})
+    schema_id = library.register_schema("hits-value", Schema(json.dumps(hit), "AVRO"))
+    serializer = AvroSerializer(library, json.dumps(hit), conf={
+        "auto.register.schemas": False, "subject.name.strategy": lambda ctx, name: "hits-value"})
+    encoder = AvroEncoder(schema_id, hit)
+    for i in (0, 1, 4999):
+        assert encoder.encode(hit_like(i)) == serializer(hit_like(i))
 
 
 TIMED = {"type": "record", "name": "T", "doc": "a timed record", "fields": [
@@ -95,7 +128,7 @@ TIMED = {"type": "record", "name": "T", "doc": "a timed record", "fields": [
 
 def test_millis_reads_timestamps_as_the_long_on_the_wire():
     registry = MemoryRegistry()
-    raw = AvroEncoder(registry, "t-value", TIMED).encode({"at": 1767225600123, "until": 1767225600999})
+    raw = AvroEncoder(registry.register("t-value", TIMED), TIMED).encode({"at": 1767225600123, "until": 1767225600999})
     assert AvroDecoder(registry, TIMED, millis=True).decode(raw) == {"at": 1767225600123, "until": 1767225600999}
     as_datetime = AvroDecoder(registry, TIMED).decode(raw)
     assert int(as_datetime["at"].timestamp() * 1000) == 1767225600123
@@ -105,8 +138,8 @@ def test_a_writer_that_differs_only_in_docs_or_evolved_fields_still_decodes():
     registry = MemoryRegistry()
     undocumented = {**TIMED, "doc": "other words", "fields": [{k: v for k, v in f.items() if k != "doc"}
                                                                for f in TIMED["fields"]]}
-    raw = AvroEncoder(registry, "t-value", undocumented).encode({"at": 5, "until": None})
+    raw = AvroEncoder(registry.register("t-value", undocumented), undocumented).encode({"at": 5, "until": None})
     assert AvroDecoder(registry, TIMED, millis=True).decode(raw) == {"at": 5, "until": None}
     evolved = {**TIMED, "fields": [*TIMED["fields"], {"name": "zone", "type": ["null", "string"], "default": None}]}
-    raw = AvroEncoder(registry, "t-value", evolved).encode({"at": 6, "until": None, "zone": "BXL"})
+    raw = AvroEncoder(registry.register("t-value", evolved), evolved).encode({"at": 6, "until": None, "zone": "BXL"})
     assert AvroDecoder(registry, TIMED, millis=True).decode(raw) == {"at": 6, "until": None}

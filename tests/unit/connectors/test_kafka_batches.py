@@ -1,9 +1,9 @@
-"""The record batches of org.feblam.flink.SubtaskBatches, split again in Python, and
-the start-up positions rule: pure logic, no Kafka."""
+"""The record batches of org.feblam.flink.SubtaskBatches, split again in Python:
+pure logic, no Kafka."""
 
 from __future__ import annotations
 
-from connectors.kafka import StartupPositions, batch_records
+from connectors.kafka import batch_records
 
 
 def _batch(topic, records):
@@ -27,10 +27,3 @@ def test_batch_splits_into_its_records_in_order():
 
 def test_empty_batch_has_no_records():
     assert list(batch_records(_batch("t", []))) == []
-
-
-def test_startup_positions_reached_only_at_every_partitions_end():
-    positions = StartupPositions(ends={("a", 0): 3, ("a", 1): 5, ("b", 0): 2}, starts={("b", 0): 2})
-    assert not positions.reached({("a", 0): 2})
-    assert not positions.reached({("a", 0): 2, ("a", 1): 3})
-    assert positions.reached({("a", 0): 2, ("a", 1): 4})  # ("b", 0) was empty at start

@@ -98,16 +98,13 @@ class NaiveMatcher:
                 continue
             statuses = [e for (n, _), e in self.entries.items() if n in status_kind
                         and e.plate == p and self._ok(e, r)]
-            if statuses:
-                zoned = sorted((e for e in statuses if e.zone == z), key=lambda e: e.entry_id)
-                zoneless = sorted((e for e in statuses if e.zone is None),
-                                  key=lambda e: e.entry_id)
-                deciding = (zoned or zoneless or [None])[0]
-                if deciding is not None and \
-                        deciding.attributes.get("admitted", "").lower() == "false":
-                    out.add(("lez_vehicle_status", deciding.entry_id, "LEZ_NOT_ADMITTED", 0, z))
-            else:
+            zoned = sorted((e for e in statuses if e.zone == z), key=lambda e: e.entry_id)
+            zoneless = sorted((e for e in statuses if e.zone is None), key=lambda e: e.entry_id)
+            deciding = (zoned or zoneless or [None])[0]
+            if deciding is None:  # unknown to zone z, whatever other zones know
                 out.add(("lez_vehicle_status", None, "LEZ_UNREGISTERED", 0, z))
+            elif deciding.attributes.get("admitted", "").lower() == "false":
+                out.add(("lez_vehicle_status", deciding.entry_id, "LEZ_NOT_ADMITTED", 0, z))
         return out
 
 

@@ -122,3 +122,19 @@ def test_bulk_loaded_status_of_another_country_leaves_the_vehicle_unknown():
     load_batch(index, EntryBatch("lez_vehicle_status", ["a"], ["1ABC"], admitted=["true"],
                                  countries=["NL"]))
     assert _lez(index, "1ABC") == [("Z1", "LEZ_UNREGISTERED", None)]
+
+
+def test_bulk_loaded_status_for_another_zone_leaves_the_vehicle_unregistered():
+    """§5 step 3: a loaded admitting entry for one zone decides there only; the
+    vehicle is unknown to the other zones (the table-only path, as one by one)."""
+    for load in ("batch", "apply"):
+        index = ReferenceIndex()
+        if load == "batch":
+            load_batch(index, EntryBatch("lez_vehicle_status", ["a", "b"], ["1ABC", "2ABC"],
+                                         admitted=["true", "true"], zones=["Z2", "Z1"]))
+        else:
+            for eid, plate, zone in (("a", "1ABC", "Z2"), ("b", "2ABC", "Z1")):
+                index.apply(entry(list_name="lez_vehicle_status", entry_id=eid, plate=plate,
+                                  zone=zone, attributes={"admitted": "true"}))
+        assert _lez(index, "1ABC") == [("Z1", "LEZ_UNREGISTERED", None)], load
+        assert _lez(index, "2ABC") == [], load

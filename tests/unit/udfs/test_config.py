@@ -85,3 +85,56 @@ def test_bad_yaml_file_is_refused(tmp_path):
                                      ("10m", 600_000), ("1 h", 3_600_000), ("0 s", 0)])
 def test_durations(text, ms):
     assert parse_duration(text, "w") == ms
+
+
+def test_spec_7_dedup_state_defaults_and_yaml(tmp_path):
+    """§7 State (config): allowed_lateness 6 h by default; the retention 48 h."""
+    s = MatchingSettings()
+    assert (s.dedup_allowed_lateness_ms, s.dedup_state_retention_ms) == (6 * 3_600_000,
+                                                                          48 * 3_600_000)
+    path = tmp_path / "lists.yaml"
+    path.write_text("dedup: {allowed_lateness: 90 min, state_retention: 30 h}\n")
+    s = load_settings(path)
+    assert (s.dedup_allowed_lateness_ms, s.dedup_state_retention_ms) == (5_400_000,
+                                                                          108_000_000)
+
+
+@pytest.mark.parametrize("doc,needle", [
+    ({"dedup": {"lateness": "1 h"}}, "dedup: unknown key(s) ['lateness']"),
+    ({"dedup": {"allowed_lateness": 3600}}, "dedup.allowed_lateness"),
+    ({"dedup": {"state_retention": "two days"}}, "dedup.state_retention"),
+    ({"dedup": "6 h"}, "dedup: must be a mapping"),
+    # dedup_window + allowed_lateness beyond the retention: the list and the numbers.
+    ({"lists": {"customs": {"dedup_window": "43 h"}}},
+     "lists.customs.dedup_window: 43 h + dedup.allowed_lateness 6 h = 49 h exceeds "
+     "dedup.state_retention 48 h"),
+    ({"default_list": {"dedup_window": "3 h"}, "dedup": {"state_retention": "7 h",
+                                                          "allowed_lateness": "5 h"}},
+     "default_list.dedup_window: 3 h + dedup.allowed_lateness 5 h = 8 h exceeds "
+     "dedup.state_retention 7 h"),
+    ({"dedup": {"state_retention": "6 h"}},
+     "lists.stolen_vehicles.dedup_window: 10 min + dedup.allowed_lateness 6 h = 370 min"),
+    # The LEZ key's window is its Brussels day, up to 25 h.
+    ({"dedup": {"allowed_lateness": "24 h"}},
+     "dedup.allowed_lateness: a LEZ day of up to 25 h + 24 h = 49 h exceeds "
+     "dedup.state_retention 48 h"),
+])
+def test_spec_7_a_window_the_retention_cannot_honour_is_refused_at_load(doc, needle):
+    """§7: "A dedup_window longer than what the retention can honour is refused when
+    the configuration is loaded"; the message names the list and the numbers."""
+    with pytest.raises(ConfigError) as info:
+        settings_from_mapping(doc)
+    assert needle in str(info.value)
+
+
+def test_spec_7_retention_exactly_enough_is_accepted():
+    """§7: a key kept exactly as long as the retention allows is honoured."""
+    s = settings_from_mapping({"lists": {"customs": {"dedup_window": "42 h"}},
+                               "dedup": {"allowed_lateness": "6 h"}})
+    assert s.for_list("customs").dedup_window_ms == 42 * 3_600_000
+    settings_from_mapping({"dedup": {"allowed_lateness": "23 h"}})  # 25 h + 23 h = 48 h
+    # With no LEZ status list there is no LEZ day to honour.
+    MatchingSettings(lists={"stolen_vehicles": ListSettings()},
+                     dedup_allowed_lateness_ms=40 * 3_600_000)
+    with pytest.raises(ConfigError, match="LEZ day"):
+        MatchingSettings(dedup_allowed_lateness_ms=40 * 3_600_000)

@@ -3,7 +3,7 @@
 import json
 import pickle
 
-from udfs.dedup import EMPTY_STATE, decide, expires_at, local_date, next_local_midnight, prune
+from udfs.dedup import EMPTY_STATE, decide, forget_at, local_date, next_local_midnight, prune
 from udfs.engine import HitEngine
 from udfs.instant import parse_instant
 from udfs.model import Camera
@@ -133,16 +133,18 @@ def test_state_is_small_and_serialisable():
     assert tuple(tuple(x) for x in json.loads(json.dumps(state))) == state
 
 
-def test_state_tells_when_it_may_expire():
-    """§7: after the last emitted time plus the window no read folds; LEZ at local midnight."""
+def test_state_tells_when_it_may_be_forgotten():
+    """§7 State: the last emitted time plus the window, plus allowed_lateness; for LEZ
+    the next Brussels midnight plus allowed_lateness."""
     _, state = run([alert_hit(T0, "a"), alert_hit(T0 + 20 * MIN, "b")])
-    assert expires_at(state, 10 * MIN) == T0 + 30 * MIN
-    assert prune(state, T0 + 15 * MIN, 10 * MIN) == state[1:]
+    assert forget_at(state, 10 * MIN, 60 * MIN) == T0 + 90 * MIN
+    assert prune(state, T0 + 15 * MIN + 60 * MIN, 10 * MIN, 60 * MIN) == state[1:]
     _, lez_state = run([lez_hit(T0)])
-    assert expires_at(lez_state, None) == parse_instant("2026-03-01T23:00:00Z")
+    assert forget_at(lez_state, None, 0) == parse_instant("2026-03-01T23:00:00Z")
+    assert forget_at(lez_state, None, 6 * 60 * MIN) == parse_instant("2026-03-02T05:00:00Z")
     assert next_local_midnight(parse_instant("2026-07-01T12:00:00Z")) == parse_instant(
         "2026-07-01T22:00:00Z")
-    assert expires_at(EMPTY_STATE, 10) is None
+    assert forget_at(EMPTY_STATE, 10, 0) is None
 
 
 def test_spec_7_zero_window_suppresses_nothing():

@@ -88,10 +88,46 @@ def test_spec_5_smallest_entry_id_decides_among_several():
                     status("A0", admitted="false")) == set()
 
 
-def test_spec_5_status_for_other_zones_only_is_known_but_not_deciding():
-    """§5 step 2 (reading, docs/hit-semantics-notes.md): a vehicle with status
-    entries only for other zones is not unknown; no deciding entry means no hit."""
-    assert lez_hits(status(zone="BRUSSEL")) == set()
+@pytest.mark.parametrize("admitted", ["true", "false"])
+def test_spec_5_status_for_another_zone_only_leaves_the_vehicle_unregistered(admitted):
+    """§5 step 2-3: a status entry for another zone says nothing about Z and never
+    decides; with no deciding entry the vehicle is unknown to Z: LEZ_UNREGISTERED,
+    no entry_id (fails closed: a registration for Brussels does not admit to Gent)."""
+    assert lez_hits(status(zone="BRUSSEL", admitted=admitted)) == {
+        ("LEZ_UNREGISTERED", None, "GENT")}
+
+
+@pytest.mark.parametrize("admitted,expected", [
+    ("true", set()), ("false", {("LEZ_NOT_ADMITTED", "S1", "GENT")})])
+def test_spec_5_zoneless_status_decides_when_the_zone_has_none(admitted, expected):
+    """§5 step 2: with no entry for Z, the entry with no zone decides, beside an
+    entry for another zone that does not."""
+    assert lez_hits(status("S1", admitted=admitted)) == expected
+    assert lez_hits(status("S0", admitted="true", zone="BRUSSEL"),
+                    status("S1", admitted=admitted)) == expected
+
+
+def test_spec_5_zones_own_status_wins_over_zoneless_and_other_zones():
+    """§5 step 2: entries for Z and with no zone both present: the zone's own decides."""
+    assert lez_hits(status("S2", admitted="true", zone="GENT"), status("S1"),
+                    status("S0", zone="BRUSSEL")) == set()
+    assert lez_hits(status("S2", zone="GENT"), status("S1", admitted="true"),
+                    status("S0", admitted="true", zone="BRUSSEL")) == {
+        ("LEZ_NOT_ADMITTED", "S2", "GENT")}
+
+
+@pytest.mark.parametrize("admitted,in_gent", [
+    ("true", set()), ("false", {("LEZ_NOT_ADMITTED", "S1", "GENT")})])
+@pytest.mark.parametrize("validity", [{}, {"valid_from": T0 - MIN}], ids=["for-ever", "from"])
+def test_spec_5_camera_in_two_zones_with_status_for_one(admitted, in_gent, validity):
+    """§5: checked per zone: the entry decides in its zone; the other zone knows
+    nothing of the vehicle (LEZ_UNREGISTERED). Both shapes of the index's chain of
+    one status entry (valid for ever, or with a validity) give the same."""
+    assert lez_hits(status(zone="GENT", admitted=admitted, **validity),
+                    zones=("GENT", "ANTWERPEN")) == in_gent | {
+        ("LEZ_UNREGISTERED", None, "ANTWERPEN")}
+    assert lez_hits(status(zone="GENT", admitted=admitted, **validity),
+                    zones=("GENT",)) == in_gent
 
 
 def test_spec_5_inactive_status_counts_as_unknown():

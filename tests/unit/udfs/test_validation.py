@@ -142,3 +142,17 @@ def test_optional_attributes_are_kept_and_never_invalidate():
 def test_spec_10_epoch_millis_as_text_is_not_an_instant():
     """§3/§10 (reading): epoch milliseconds are a number; digits as text are refused."""
     assert reason(with_(event_time="1772352900250")) == BAD_TIMESTAMP
+
+
+@pytest.mark.parametrize("value,valid", [
+    ("2000-01-01T00:00:00Z", True), ("1999-12-31T23:59:59.999Z", False),
+    ("2000-01-01T00:30:00+01:00", False), ("2099-12-31T23:59:59.999Z", True),
+    ("2100-01-01T00:00:00Z", False), (0, False), (-1, False), (10**15, False),
+    (parse_instant("2100-01-01T00:00:00Z") - 1, True), (253402300800000, False)])
+def test_spec_3_bad_timestamp_outside_2000_to_2100(value, valid):
+    """§3 BAD_TIMESTAMP: an event time outside [2000-01-01T00:00:00Z, 2100-01-01T00:00:00Z),
+    given as text (offsets converted first) or as epoch milliseconds (year 10000 too)."""
+    if valid:
+        assert validate_read(with_(event_time=value)).event_time == parse_instant(value)
+    else:
+        assert reason(with_(event_time=value)) == BAD_TIMESTAMP

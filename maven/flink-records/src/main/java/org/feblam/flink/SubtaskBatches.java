@@ -7,12 +7,13 @@ import java.util.List;
 import org.apache.flink.api.common.TaskInfo;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.types.Row;
 import org.apache.flink.util.MathUtils;
 
 /**
- * Gathers the Kafka records of one subtask (Rows of KafkaRecordWithPosition) into
+ * Gathers the records of one subtask (Rows of KafkaRecordWithPosition or LineRecords) into
  * batches, so that the Python step after it is called once per batch instead of
  * once per record: in thread mode each call into Python costs more than decoding
  * and matching a read.
@@ -31,7 +32,7 @@ import org.apache.flink.util.MathUtils;
  *
  * <p>A batch is emitted when it holds `maxRecords` records, when its first record
  * has waited `maxDelayMs`, when the topic changes, before every checkpoint barrier
- * and at the end of input. So no record is ever held across a checkpoint: the
+ * and every watermark, and at the end of input. So no record is ever held across a checkpoint: the
  * operator has no state, and a restore loses nothing.
  */
 public class SubtaskBatches extends AbstractStreamOperator<Row> implements OneInputStreamOperator<Row, Row> {
@@ -90,6 +91,13 @@ public class SubtaskBatches extends AbstractStreamOperator<Row> implements OneIn
     public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
         super.prepareSnapshotPreBarrier(checkpointId);
         emit();
+    }
+
+    /** A batch is never overtaken by a watermark (on files, the end of input's). */
+    @Override
+    public void processWatermark(Watermark mark) throws Exception {
+        emit();
+        super.processWatermark(mark);
     }
 
     @Override

@@ -1,0 +1,192 @@
+"""The codecs of the hit-generation job: what differs between files and Kafka in
+the records it reads and writes, and nothing else.
+
+Both modes feed the job the same envelope, (topic, partition, offset, key,
+value): a Kafka record, or a file line (`org.feblam.flink.LineRecords`: the
+topic is the file's role, the offset its line number). A codec turns values
+into what `udfs` takes, and the job's outputs into (topic, key, value) records
+for the sink:
+
+| | `FileCodec` (spec §10) | `KafkaCodec` (schemas/*.avsc) |
+| --- | --- | --- |
+| reads, reference updates, cameras | JSON Lines | Avro, writer schema from the registry |
+| hits, sightings, dead letters, refusals | JSON, `<order>\\t<json>` (merged in file order by `connectors.files`) | Avro, to their topics, keyed |
+
+Contract of every codec: `open()` once per subtask before use (clients are made
+there, not pickled); `read(value)` gives a record for
+`udfs.validation.validate_read`, None for no record (a blank line), or raises
+`InvalidRead`; `kind(topic)` is CAMERA or REFERENCE; `update(topic, key,
+value)` gives the record of a reference or camera update (a dict with `op`
+DELETE for a removal), None for no record, or raises `InvalidEntry`; the
+output methods never raise for a record the job made.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from udfs.reference import MALFORMED, InvalidEntry
+from udfs.validation import MALFORMED as READ_MALFORMED, InvalidRead
+
+CAMERA = "camera"
+REFERENCE = "reference"
+# Output topics of the file mode: the folders of the job's work directory.
+HITS, SIGHTINGS, DEAD_LETTERS, REFUSALS = "hits", "sightings", "dead_letters", "refusals"
+# Spec §3: what a dead letter (or a refusal) adds to the original bytes is bounded.
+MAX_DETAIL_BYTES = 1024
+
+Output = tuple[str, bytes | None, bytes]  # (topic, key, value) for the sink
+
+
+def bounded(detail: str | None) -> str | None:
+    """`detail` cut to at most MAX_DETAIL_BYTES of UTF-8 (a detail may quote the record)."""
+    if not detail:
+        return None
+    encoded = detail.encode("utf-8")
+    if len(encoded) <= MAX_DETAIL_BYTES:
+        return detail
+    return encoded[:MAX_DETAIL_BYTES - 3].decode("utf-8", errors="ignore") + "..."
+
+
+def refusal_reason(error: Exception) -> str:
+    return getattr(error, "reason", None) or MALFORMED
+
+
+class FileCodec:
+    """JSON Lines of spec §10. `reference_topic` and `cameras_topic` are the names the
+    job gave the two reference files' sources. Output values are `<order>\\t<JSON>`
+    with `order` the input line that made the record, so that `connectors.files`
+    can merge the parallel part files back into file order."""
+
+    def __init__(self, reference_topic: str, cameras_topic: str):
+        self.reference_topic = reference_topic
+        self.cameras_topic = cameras_topic
+
+    def open(self) -> None:
+        pass
+
+    @staticmethod
+    def read(value: bytes | None) -> Any:
+        if not value or value.isspace():
+            return None
+        return value  # validate_read decodes JSON itself, with the reasons of §3
+
+    def kind(self, topic: str) -> str:
+        return CAMERA if topic == self.cameras_topic else REFERENCE
+
+    def update(self, topic: str, key: bytes | None, value: bytes | None) -> Any:
+        if not value or value.isspace():
+            return None
+        try:
+            return json.loads(value)
+        except ValueError as error:
+            raise InvalidEntry(MALFORMED, value, f"not JSON: {error}") from None
+
+    @staticmethod
+    def _line(order: int, record: dict) -> bytes:
+        return f"{order}\t{json.dumps(record, sort_keys=True)}".encode("utf-8")
+
+    def hit(self, record: dict, offset: int) -> Output:
+        return HITS, None, self._line(offset, record)
+
+    def sighting(self, sighting: dict, offset: int) -> Output:
+        return SIGHTINGS, None, self._line(offset, sighting)
+
+    def dead_letter(self, invalid: InvalidRead, value: bytes | None, topic: str, partition: int,
+                    offset: int) -> Output:
+        record = {"reason": invalid.reason, "read_id": invalid.read_id, "detail": bounded(invalid.detail),
+                  "original": _text(value), "position": offset}
+        return DEAD_LETTERS, None, self._line(offset, record)
+
+    def refusal(self, kind: str, error: Exception, value: bytes | None, topic: str, partition: int,
+                offset: int) -> Output:
+        record = {"kind": kind, "reason": refusal_reason(error), "detail": bounded(getattr(error, "detail", None)
+                                                                                   or str(error)),
+                  "original": _text(value), "source": topic, "position": offset}
+        return REFUSALS, None, self._line(offset, record)
+
+
+class KafkaCodec:
+    """Avro in the Confluent wire format, writer schemas from the registry at
+    `registry_url`. A reference topic is `<reference_prefix><list>`; a tombstone on
+    it deletes the entry named by the key, one on the cameras topic the camera."""
+
+    def __init__(self, registry_url: str, reference_prefix: str, cameras_topic: str, hits_topic: str,
+                 sightings_topic: str, dead_letter_topic: str, refusals_topic: str):
+        self.registry_url = registry_url
+        self.reference_prefix = reference_prefix
+        self.cameras_topic = cameras_topic
+        self.hits_topic = hits_topic
+        self.sightings_topic = sightings_topic
+        self.dead_letter_topic = dead_letter_topic
+        self.refusals_topic = refusals_topic
+
+    def open(self) -> None:
+        from connectors.contracts import Encoders, ReadDecoder, ReferenceDecoder
+        from connectors.registry import RegistryClient
+
+        registry = RegistryClient(self.registry_url)
+        self._reads = ReadDecoder(registry)
+        self._updates = ReferenceDecoder(registry, self.reference_prefix)
+        self._encoders = Encoders(registry, hits=self.hits_topic, sightings=self.sightings_topic,
+                                  dead_letters=self.dead_letter_topic, refusals=self.refusals_topic)
+
+    def read(self, value: bytes | None) -> Any:
+        from connectors.avro import AvroDecodeError
+
+        try:
+            return self._reads.decode(value)
+        except AvroDecodeError as error:
+            raise InvalidRead(READ_MALFORMED, value, str(error)) from None
+
+    def kind(self, topic: str) -> str:
+        return CAMERA if topic == self.cameras_topic else REFERENCE
+
+    def update(self, topic: str, key: bytes | None, value: bytes | None) -> Any:
+        from connectors.avro import AvroDecodeError
+
+        try:
+            if topic == self.cameras_topic:
+                if value is None:  # a tombstone: the camera leaves the registry
+                    return {"camera_id": (key or b"").decode("utf-8"), "op": "DELETE"}
+                return self._updates.camera(value)
+            return self._updates.entry(topic, key, value)
+        except AvroDecodeError as error:
+            raise InvalidEntry(MALFORMED, value, str(error)) from None
+
+    def hit(self, record: dict, offset: int) -> Output:
+        avro = {**record, "explanation": [{"factor": f, "value": float(v)} for f, v in record["explanation"]]}
+        return self.hits_topic, record["dedup_key"].encode("utf-8"), self._encoders.hit.encode(avro)
+
+    def sighting(self, sighting: dict, offset: int) -> Output:
+        return (self.sightings_topic, sighting["dedup_key"].encode("utf-8"),
+                self._encoders.sighting.encode(sighting))
+
+    def dead_letter(self, invalid: InvalidRead, value: bytes | None, topic: str, partition: int,
+                    offset: int) -> Output:
+        record = {"reason": invalid.reason, "detail": bounded(invalid.detail), "read_id": invalid.read_id,
+                  "original": value or b"", "source_topic": topic, "source_partition": partition,
+                  "source_offset": offset, "received_at": _now_ms()}
+        return self.dead_letter_topic, _position_key(topic, partition, offset), self._encoders.dead_letter.encode(record)
+
+    def refusal(self, kind: str, error: Exception, value: bytes | None, topic: str, partition: int,
+                offset: int) -> Output:
+        record = {"kind": kind, "reason": refusal_reason(error),
+                  "detail": bounded(getattr(error, "detail", None) or str(error)), "original": value or b"",
+                  "source_topic": topic, "source_partition": partition, "source_offset": offset,
+                  "refused_at": _now_ms()}
+        return self.refusals_topic, _position_key(topic, partition, offset), self._encoders.refusal.encode(record)
+
+
+def _position_key(topic: str, partition: int, offset: int) -> bytes:
+    return f"{topic}/{partition}/{offset}".encode("utf-8")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _text(value: bytes | None) -> str:
+    return (value or b"").decode("utf-8", errors="replace")
