@@ -5,7 +5,8 @@ ReferenceEntry) on the plate with spaces and dashes removed, one output row per
 matching (read, entry), as JSON on the output topic. No OCR variants, no
 wildcards, no validity windows, no LEZ decisions, no scoring, no de-duplication:
 what `feblam bench e2e` compares FEBLAM's hit-generation job with. It needs the
-avro-confluent format jar of var/lib/baseline-jars (maven/pom.xml).
+avro-confluent format jar of var/lib/baseline-jars (maven/pom.xml) besides
+the connector jars; pass both with --jars when it runs outside a checkout.
 
     feblam submit jobs/baseline_sql_join.py -- --reads-topic R --reference-pattern 'ref\\..*' --output-topic O
 """
@@ -41,30 +42,29 @@ def statements(args) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="baseline_sql_join.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
-    parser.add_argument("--registry-url", default="http://127.0.0.1:8080/apis/ccompat/v7")
-    parser.add_argument("--reads-topic", default="plate-reads")
+    from jobs.environment import JobHelpFormatter, add_deployment_arguments, execution_environment
+    from jobs.jars import CONNECTOR_JAR_DIRS, connector_jars
+
+    parser = argparse.ArgumentParser(prog="baseline_sql_join.py", description=__doc__, formatter_class=JobHelpFormatter)
+    parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092", help="Kafka bootstrap servers")
+    parser.add_argument("--registry-url", default="http://127.0.0.1:8080/apis/ccompat/v7",
+                        help="schema registry (Confluent-compatible API)")
+    parser.add_argument("--reads-topic", default="plate-reads", help="plate reads, Avro PlateRead")
     parser.add_argument("--reference-pattern", default=r"ref\..*", help="regex of the reference topics")
-    parser.add_argument("--output-topic", default="baseline-hits")
-    parser.add_argument("--group-id", default="feblam-baseline")
-    parser.add_argument("--parallelism", type=int)
-    parser.add_argument("--embedded", action="store_true",
-                        help="run on the embedded mini-cluster (until killed) instead of a cluster")
+    parser.add_argument("--output-topic", default="baseline-hits", help="where the joined rows go, JSON")
+    parser.add_argument("--group-id", default="feblam-baseline", help="consumer group id")
+    add_deployment_arguments(parser)
     args = parser.parse_args(argv)
 
     from pyflink.table import StreamTableEnvironment
 
-    from feblam.flinkconf import connector_jars
-    from feblam.stack.settings import LIB_DIR
-    from jobs.environment import execution_environment
-
-    env = execution_environment(embedded=args.embedded, parallelism=args.parallelism)
-    env.add_jars(*[jar.as_uri() for jar in sorted((LIB_DIR / "baseline-jars").glob("*.jar"))])
+    # The Table API takes its jars from the table config (merged into the environment's,
+    # without repeats, before a statement runs): both get the same list.
+    jars = connector_jars(args.jars, (*CONNECTOR_JAR_DIRS, "baseline-jars"))
+    env = execution_environment(args.embedded, args.parallelism, jars)
     tables = StreamTableEnvironment.create(env)
     tables.get_config().set("pipeline.name", "feblam-baseline-sql-join")
-    tables.get_config().set("pipeline.jars", ";".join(
-        [*connector_jars(), *[jar.as_uri() for jar in sorted((LIB_DIR / "baseline-jars").glob("*.jar"))]]))
+    tables.get_config().set("pipeline.jars", ";".join(jars))
     *ddl, insert = statements(args)
     for statement in ddl:
         tables.execute_sql(statement)

@@ -228,11 +228,14 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
+    from jobs.environment import JobHelpFormatter, add_deployment_arguments
+
     defaults = KafkaJobSettings()
     parser = argparse.ArgumentParser(
         prog="hit_generation.py",
         description="FEBLAM's hit-generation job on Kafka. Submit it with "
         "`feblam submit jobs/hit_generation.py -- [options]`; it runs until cancelled.",
+        formatter_class=JobHelpFormatter,
     )
     parser.add_argument("--bootstrap-servers", default=defaults.bootstrap_servers, help="Kafka bootstrap servers")
     parser.add_argument("--registry-url", default=defaults.registry_url, help="schema registry (Confluent-compatible API)")
@@ -248,9 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="where refused reference and camera updates go, Avro ReferenceRefusal")
     parser.add_argument("--group-id", default=defaults.group_id, help="consumer group prefix (offsets are kept in Flink checkpoints)")
     parser.add_argument("--config", type=Path, help="list configuration (YAML); the spec's defaults otherwise")
-    parser.add_argument("--parallelism", type=int, help="job parallelism (the cluster's default otherwise)")
     parser.add_argument("--history", help="root of the Parquet history (a path or URI the cluster can write); none if unset")
-    parser.add_argument("--embedded", action="store_true", help="run on the embedded mini-cluster instead of a cluster")
+    add_deployment_arguments(parser)
     args = parser.parse_args(argv)
 
     from udfs.config import load_settings
@@ -261,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         load_settings(args.config) if args.config else MatchingSettings(), args.parallelism,
         history=args.history, sightings_topic=args.sightings_topic, refusals_topic=args.refusals_topic,
     )
-    env = execution_environment(embedded=args.embedded, parallelism=settings.parallelism)
+    env = execution_environment(embedded=args.embedded, parallelism=settings.parallelism, jars=args.jars)
     build_kafka_job(env, settings)
     env.execute("feblam-hit-generation")
     return 0

@@ -5,8 +5,9 @@ source, so the job ends by itself), passes each through a Python map that
 upper-cases it (proving the Python worker runs, in thread mode, with the
 virtualenv's interpreter), and writes it to `--output`.
 
-Runs embedded (`python jobs/kafka_passthrough.py ...`) or on the standalone
-cluster (`feblam submit jobs/kafka_passthrough.py -- ...`).
+Runs embedded (`python jobs/kafka_passthrough.py --embedded ...`), on the
+local stack's cluster (`feblam submit jobs/kafka_passthrough.py -- ...`) or on
+any Flink cluster (`flink run -py`, docs/operations.md).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pyflink.datastream.connectors.kafka import (
     KafkaSource,
 )
 
-from jobs.environment import execution_environment
+from jobs.environment import JobHelpFormatter, add_deployment_arguments, execution_environment
 
 
 def build(env: StreamExecutionEnvironment, bootstrap: str, input_topic: str, output_topic: str, group: str) -> None:
@@ -60,15 +61,15 @@ def build(env: StreamExecutionEnvironment, bootstrap: str, input_topic: str, out
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092")
+    parser = argparse.ArgumentParser(prog="kafka_passthrough.py", description=__doc__, formatter_class=JobHelpFormatter)
+    parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092", help="Kafka bootstrap servers")
     parser.add_argument("--input", required=True, help="topic to read")
     parser.add_argument("--output", required=True, help="topic to write")
-    parser.add_argument("--group", default="feblam-passthrough")
-    parser.add_argument("--embedded", action="store_true", help="run on the embedded mini-cluster with FEBLAM's configuration")
+    parser.add_argument("--group", default="feblam-passthrough", help="consumer group id")
+    add_deployment_arguments(parser)
     args = parser.parse_args(argv)
 
-    env = execution_environment(args.embedded)
+    env = execution_environment(args.embedded, args.parallelism, args.jars)
     build(env, args.bootstrap_servers, args.input, args.output, args.group)
     env.execute("feblam-kafka-passthrough")
     return 0

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import argparse
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
+
+HELP_FLAGS = ("-h", "--help")
 
 HELP = """\
 Submit a PyFlink job to the standalone Flink cluster of `scripts/stack up`,
 through the `flink run -py` client shipped in the apache-flink wheel, with the
 cluster's configuration (thread mode, the virtualenv's Python, checkpoints under
 var/flink). Jobs add the connector jars resolved by scripts/setup themselves
-(`feblam.flinkconf.connector_jars()`), so one job file runs embedded and submitted.
+(`jobs.jars`), so one job file runs embedded and submitted.
 
 Arguments after `--` go to the job itself, e.g.
   feblam submit jobs/kafka_passthrough.py -- --input in --output out
+  feblam submit jobs/hit_generation.py -- --help    # the job's settings and defaults
 """
 
 
@@ -59,10 +63,9 @@ def flink_run_command(job: Path, job_args: list[str], detached: bool = False, pa
         argv += ["--fromSavepoint", from_savepoint]
         if allow_non_restored_state:
             argv.append("--allowNonRestoredState")
-    argv += ["-py", str(job.resolve()), "-pyexec", settings.python_executable]
-    if job_args and job_args[0] == "--":
-        job_args = job_args[1:]
-    argv += job_args
+    # After `--` Flink's own parser stops: a job option that shares a name with one of
+    # `flink run`'s (--parallelism, --help) still reaches the job.
+    argv += ["-py", str(job.resolve()), "-pyexec", settings.python_executable, "--", *_strip_separator(job_args)]
     env = {
         **os.environ,
         "FLINK_CONF_DIR": str(cluster.conf_dir),
@@ -74,10 +77,40 @@ def flink_run_command(job: Path, job_args: list[str], detached: bool = False, pa
     return argv, env
 
 
+def _strip_separator(job_args: list[str]) -> list[str]:
+    return job_args[1:] if job_args[:1] == ["--"] else job_args
+
+
+def wants_job_help(job_args: list[str]) -> bool:
+    """True when the job's own --help was asked for (`feblam submit JOB -- --help`)."""
+    return any(arg in HELP_FLAGS for arg in _strip_separator(job_args))
+
+
+def job_help(job: Path) -> int:
+    """Print the job's own --help, defaults included, here and now: no cluster, no JVM.
+
+    Runs the job file's `main(["--help"])`, the contract of every FEBLAM job
+    (argparse prints the help and exits 0 before anything runs), with this
+    process's imports, so the help is that of the code `feblam submit` would send.
+    """
+    main = runpy.run_path(str(job), run_name="__feblam_job__").get("main")
+    if not callable(main):
+        print(f"submit: {job} has no main(argv) to ask for its help", file=sys.stderr)
+        return 2
+    try:
+        main(["--help"])
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    print(f"submit: {job}'s main() returned instead of printing its help", file=sys.stderr)
+    return 1
+
+
 def cmd_submit(args) -> int:
     if not args.job.is_file():
         print(f"submit: no job file {args.job}", file=sys.stderr)
         return 2
+    if wants_job_help(args.job_args):
+        return job_help(args.job)
     if args.allow_non_restored_state and not args.from_savepoint:
         print("submit: --allow-non-restored-state needs --from-savepoint", file=sys.stderr)
         return 2

@@ -43,7 +43,7 @@ def test_submit_passes_savepoint_options_to_flink_run(tmp_path, monkeypatch):
     job.write_text("")
     argv, _ = flink_run_command(job, ["--", "--x"], from_savepoint="/sp/1", allow_non_restored_state=True)
     assert argv[argv.index("--fromSavepoint") + 1] == "/sp/1"
-    assert "--allowNonRestoredState" in argv and argv[-1] == "--x"
+    assert "--allowNonRestoredState" in argv and argv[-2:] == ["--", "--x"]
     argv, _ = flink_run_command(job, [], from_savepoint="/sp/1")
     assert "--allowNonRestoredState" not in argv
 
@@ -53,3 +53,33 @@ def test_submit_refuses_non_restored_state_without_a_savepoint(tmp_path, capsys)
     job.write_text("")
     assert main(["submit", "--allow-non-restored-state", str(job)]) == 2
     assert "needs --from-savepoint" in capsys.readouterr().err
+
+
+def test_submit_keeps_job_options_away_from_flink_run(tmp_path, monkeypatch):
+    from feblam.commands.submit import flink_run_command
+    from feblam.stack.settings import StackSettings
+
+    monkeypatch.setenv("FEBLAM_VAR_DIR", str(tmp_path))
+    StackSettings(var_dir=tmp_path).save()
+    job = tmp_path / "job.py"
+    job.write_text("")
+    argv, _ = flink_run_command(job, ["--", "--parallelism", "2"], parallelism=3)
+    # Flink's parser stops at `--`: the job, not `flink run`, gets its own --parallelism.
+    assert argv[-3:] == ["--", "--parallelism", "2"]
+    assert argv[argv.index("--parallelism") + 1] == "3" and argv.index("--parallelism") < argv.index("-py")
+
+
+@pytest.mark.parametrize("job, default", [("kafka_passthrough.py", "(default: 127.0.0.1:9092)"),
+                                          ("hit_generation.py", "(default: plate-reads)")])
+def test_submit_job_help_prints_the_jobs_own_settings_without_flink(job, default, monkeypatch, capsys):
+    import subprocess
+
+    from feblam.stack.settings import PROJECT_ROOT
+
+    def no_flink(*args, **kwargs):
+        raise AssertionError("--help must not go through flink run")
+
+    monkeypatch.setattr(subprocess, "run", no_flink)
+    assert main(["submit", str(PROJECT_ROOT / "jobs" / job), "--", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert f"usage: {job}" in text and default in text and "--jars JARS" in text

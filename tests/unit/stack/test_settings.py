@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from feblam.flinkconf import cluster_config, embedded_config, flatten, python_path_env
+from feblam.flinkconf import cluster_config
 from feblam.stack.settings import StackSettings, StackSettingsError
+from jobs.flinkconf import embedded_config, flatten, python_path_env
 
 
 def test_defaults_and_endpoints():
