@@ -62,6 +62,8 @@ HISTORY_SIGHTINGS = OutputTag("history-sightings", SIGHTING_ROW)
 REFERENCE_STATE = MapStateDescriptor("reference", Types.PICKLED_BYTE_ARRAY(), Types.PICKLED_BYTE_ARRAY())
 POSITION = "position"
 RETRY_MS = 200
+# A restored subtask applies the feed again in chunks of one topic, as the batches came.
+REPLAY_CHUNK = 1000
 # An event-time timer there fires only at the end of a bounded input (the file mode),
 # where processing-time timers may no longer fire: held reads are matched then.
 END_OF_INPUT = 2**63 - 2
@@ -112,37 +114,50 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
     def process_broadcast_element(self, update, ctx: KeyedBroadcastProcessFunction.Context):
         state = ctx.get_broadcast_state(REFERENCE_STATE)
         self._restore(state)
+        records = list(batch_records(update[1]))
         positions = {}
-        for topic, partition, offset, key, value in batch_records(update[1]):
+        for topic, partition, offset, _, _ in records:
             self.progress.applied(topic, partition, offset)
             positions[(POSITION, topic, partition)] = offset
-            refused = self._apply(topic, key, value)
-            if refused is not None and self.subtask == 0:
+        for (topic, partition, offset, _, value), refused in self._apply(records):
+            if self.subtask == 0:
                 # Every subtask sees every update; one of them reports the refusal.
                 # The log names the reason and the position, never the record (plates).
                 LOG.warning("update refused (%s) at %s/%s/%s", refused.reason, topic, partition, offset)
-                kind = self.codec.kind(topic)
-                yield REFUSALS, Row(*self.codec.refusal(kind, refused, value, topic, partition, offset))
+                yield REFUSALS, Row(*self.codec.refusal(self.codec.kind(topic), refused, value, topic, partition,
+                                                        offset))
         state.put_all(positions)
         if self.progress.check():
             LOG.info("reference lists and cameras loaded up to their ends; matching reads")
 
-    def _apply(self, topic: str, key, value) -> InvalidEntry | None:
-        """Decode and apply one update; the refusal, if it is refused."""
-        try:
-            record = self.codec.update(topic, key, value)
-            if record is None:
-                return None
-            if self.codec.kind(topic) == CAMERA:
-                if record.get("op") == "DELETE":
-                    self.engine.remove_camera(record["camera_id"])
-                else:
-                    self.engine.put_camera(parse_camera(record))
-            else:
-                self.engine.apply(parse_entry(record))
-        except InvalidEntry as refused:
+    def _apply(self, records: list) -> list[tuple[tuple, InvalidEntry]]:
+        """Decode and apply the records of one topic, in order; the refused ones with
+        their refusal (the lists and cameras stay as they were for those)."""
+        refused, decoded = [], []
+        for record in records:
+            topic, _, _, key, value = record
+            try:
+                update = self.codec.update(topic, key, value)
+            except InvalidEntry as error:
+                refused.append((record, error))
+                continue
+            if update is not None:
+                decoded.append((record, update))
+        if not decoded:
             return refused
-        return None
+        if self.codec.kind(decoded[0][0][0]) == CAMERA:
+            for record, camera in decoded:
+                try:
+                    if camera.get("op") == "DELETE":
+                        self.engine.remove_camera(camera["camera_id"])
+                    else:
+                        self.engine.put_camera(parse_camera(camera))
+                except InvalidEntry as error:
+                    refused.append((record, error))
+        else:
+            refused += [(decoded[i][0], error) for i, error in self.engine.apply_records([u for _, u in decoded])]
+        refused.sort(key=lambda item: item[0][2])
+        return refused
 
     def _restore(self, state) -> None:
         """After a restart the engine is empty but the broadcast state says how far the
@@ -153,10 +168,14 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
         positions = {(key[1], key[2]): value for key, value in state.items() if key[0] == POSITION}
         if not positions:
             return
-        applied = 0
-        for topic, _, _, key, value in self.feed.replay(positions):
-            self._apply(topic, key, value)
+        applied, chunk = 0, []
+        for record in self.feed.replay(positions):
+            if chunk and (len(chunk) >= REPLAY_CHUNK or chunk[-1][0] != record[0]):
+                self._apply(chunk)
+                chunk = []
+            chunk.append(record)
             applied += 1
+        self._apply(chunk)
         self.progress.restore(positions)
         self.progress.check()
         LOG.info("restored: %d reference records applied again up to the checkpoint's positions; %s", applied,

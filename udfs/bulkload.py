@@ -7,11 +7,11 @@ list as columns and fills the index with numpy instead.
 
 Contract: ``load_batch(index, batch)`` leaves the index exactly as applying, in
 order, one UPSERT per row with the record ``{list_name, entry_id, plate, country,
-valid_from, valid_until, severity, zone, attributes: {admitted}}`` would. Rows the
+valid_from, valid_until, severity, zone, attributes: {admitted, ...}}`` would. Rows the
 vectorised path cannot take (a plate that is not already canonical, a wildcard,
 an id already in the index or repeated in the batch, a bad value) go through
 ``parse_entry`` and ``ReferenceIndex.apply`` one by one, in their order; the rows
-refused there are returned as ``InvalidEntry`` errors.
+refused there are returned as (row, ``InvalidEntry``) pairs.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ class EntryBatch:
     Text columns are sequences of ``str`` (``None`` for null) or numpy ``S``/``U``
     arrays (empty text for null). ``valid_from``/``valid_until`` are epoch millis
     with ``SINCE_EVER``/``FOR_EVER`` for null; ``severity`` is -1 for null.
-    ``admitted`` is for the LEZ status list only.
+    ``admitted`` is for the LEZ status list only. ``attributes`` holds each row's
+    other attributes (a text-to-text mapping, or None), as they are to be stored.
     """
 
     list_name: str
@@ -48,6 +49,7 @@ class EntryBatch:
     severity: Any = None
     zones: Any = None
     admitted: Any = None
+    attributes: Any = None
 
     def __len__(self) -> int:
         return len(self.entry_ids)
@@ -70,12 +72,14 @@ class EntryBatch:
         severity = None if self.severity is None or int(self.severity[i]) < 0 \
             else int(self.severity[i])
         admitted = text(self.admitted)
+        attributes = dict((self.attributes[i] or {}) if self.attributes is not None else {})
+        if admitted is not None:
+            attributes["admitted"] = admitted
         return {"list_name": self.list_name, "entry_id": text(self.entry_ids),
                 "plate": text(self.plates) or "", "country": text(self.countries),
                 "valid_from": instant(self.valid_from, SINCE_EVER),
                 "valid_until": instant(self.valid_until, FOR_EVER), "severity": severity,
-                "zone": text(self.zones),
-                "attributes": {} if admitted is None else {"admitted": admitted}}
+                "zone": text(self.zones), "attributes": attributes}
 
 
 def _bytes_array(column: Any) -> np.ndarray:
@@ -119,7 +123,7 @@ def _ids_of(values: Any, n: int, resolve) -> np.ndarray:
     return ids[inverse]
 
 
-def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry]:
+def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[tuple[int, InvalidEntry]]:
     """Load ``batch`` into ``index`` (see the module contract); returns the refused rows."""
     n = len(batch)
     if n == 0:
@@ -216,12 +220,16 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[InvalidEntry
     table.put_many(unique_keys, slots[order][group_start] | chain_flags)
     index._by_id.put_many(hashes[fast], slots)
     index._live += m
+    if batch.attributes is not None:
+        for row, slot in zip(fast.tolist(), slots.tolist()):
+            if batch.attributes[row]:
+                index._attributes[slot] = dict(batch.attributes[row])
 
-    refused: list[InvalidEntry] = []
+    refused: list[tuple[int, InvalidEntry]] = []
     for i in np.flatnonzero(~ok).tolist():
         record = batch.record(i)
         try:
             index.apply(parse_entry(record))
         except InvalidEntry as err:
-            refused.append(err)
+            refused.append((i, err))
     return refused

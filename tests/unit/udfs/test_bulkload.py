@@ -24,6 +24,7 @@ def rows_strategy():
         st.sampled_from([-1, 0, 55, 100, 101]),
         st.sampled_from(["", "Z1", "Z2", "Z1\0"]),
         st.sampled_from(["true", "false", " FALSE ", "false\0", "\u00a0false"]),
+        st.sampled_from([None, {}, {"case": "C-1"}, {"case": "C-2", "covert": "true"}]),
     ), max_size=25)
 
 
@@ -46,9 +47,9 @@ def probe(index, plates=("1ABC", "IABC", "1A8C", "7ABC", "1ABC9", "ABC1")):
        st.lists(st.tuples(st.sampled_from(["a", "b", "z"]), st.sampled_from(PLATES[:5])),
                 max_size=4),
        rows_strategy(), st.booleans())
-@example("stolen_vehicles", [], [("a\0", "1ABC", "", SINCE_EVER, FOR_EVER, -1, "", "true")], False)
+@example("stolen_vehicles", [], [("a\0", "1ABC", "", SINCE_EVER, FOR_EVER, -1, "", "true", None)], False)
 @example("lez_vehicle_status", [],
-         [("a", "1ABC", "BE\0", SINCE_EVER, FOR_EVER, -1, "Z1\0", "false\0")], False)
+         [("a", "1ABC", "BE\0", SINCE_EVER, FOR_EVER, -1, "Z1\0", "false\0", {"case": "C-1"})], False)
 def test_load_batch_equals_applying_in_order(list_name, existing, rows, as_numpy):
     """§1/§8: loading a list as columns gives the index that applying each row as an
     UPSERT, in order, gives, including refused rows, repeats and ids already held."""
@@ -58,21 +59,22 @@ def test_load_batch_equals_applying_in_order(list_name, existing, rows, as_numpy
         for ix in (bulk, serial):
             ix.apply(entry(list_name=list_name, entry_id=eid, plate=plate))
             ix.apply(entry(list_name=other, entry_id=eid + "-x", plate=plate))
-    cols = list(zip(*rows)) if rows else [[] for _ in range(8)]
+    cols = list(zip(*rows)) if rows else [[] for _ in range(9)]
     text = (lambda c: np.array(c, dtype="U")) if as_numpy else list
     batch = EntryBatch(list_name, text(cols[0]), text(cols[1]), countries=text(cols[2]),
                        valid_from=np.array(cols[3], np.int64),
                        valid_until=np.array(cols[4], np.int64),
                        severity=np.array(cols[5], np.int64), zones=text(cols[6]),
-                       admitted=text(cols[7]) if list_name == "lez_vehicle_status" else None)
+                       admitted=text(cols[7]) if list_name == "lez_vehicle_status" else None,
+                       attributes=list(cols[8]))
     refused = load_batch(bulk, batch)
     serial_refused = []
     for i in range(len(rows)):
         try:
             serial.apply(parse_entry(batch.record(i)))
         except InvalidEntry as err:
-            serial_refused.append(err.reason)
-    assert [e.reason for e in refused] == serial_refused
+            serial_refused.append((i, err.reason))
+    assert [(i, e.reason) for i, e in refused] == serial_refused
     assert snapshot(bulk) == snapshot(serial)
     assert probe(bulk) == probe(serial)
 
@@ -82,7 +84,7 @@ def test_load_batch_refuses_bad_rows_and_keeps_good_ones():
     batch = EntryBatch("stolen_vehicles", ["a", "b", "c", "d"], ["1ABC", "", "AB?", "2XYZ"],
                        severity=np.array([-1, -1, -1, 500]))
     refused = load_batch(index, batch)
-    assert [e.reason for e in refused] == [EMPTY_PLATE, BAD_WILDCARD, BAD_SEVERITY]
+    assert [(i, e.reason) for i, e in refused] == [(1, EMPTY_PLATE), (2, BAD_WILDCARD), (3, BAD_SEVERITY)]
     assert sorted(index.keys()) == [("stolen_vehicles", "a")]
 
 
