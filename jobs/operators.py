@@ -16,14 +16,14 @@ Records between the steps are plain Python values (pickled by Flink):
 Ordering and start-up (spec §7, §8). Batches stay on the subtask that read them,
 and a step keeps its input's order, so the reads of one source partition (a
 Kafka partition; the one reader of a reads file) reach de-duplication in their
-partition's order, at any parallelism. Until the reference feed is applied up
-to its ends (`udfs.startup`), `DecodeAndMatch` holds decoded reads in keyed
-state and matches them, in arrival order, once it is.
+partition's order, at any parallelism. Each `DecodeAndMatch` subtask loads the
+reference feed up to its ends when it opens, before it takes any input.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from pyflink.common import Row, Types
@@ -33,9 +33,8 @@ from pyflink.datastream import (
     KeyedProcessFunction,
     OutputTag,
     RuntimeContext,
-    TimeDomain,
 )
-from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor
+from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
 from connectors.codecs import CAMERA
 from connectors.history import HIT_ROW, READ_ROW, SIGHTING_ROW, hit_row, read_row, sighting_row
@@ -44,7 +43,7 @@ from udfs import dedup
 from udfs.config import MatchingSettings
 from udfs.engine import HitEngine
 from udfs.reference import InvalidEntry, parse_camera, parse_entry
-from udfs.startup import HeldReads, ReferenceProgress
+from udfs.startup import AppliedFeed
 from udfs.validation import InvalidRead, validate_read
 
 LOG = logging.getLogger("feblam.hit_generation")
@@ -57,16 +56,11 @@ HISTORY_READS = OutputTag("history-reads", READ_ROW)
 HISTORY_HITS = OutputTag("history-hits", HIT_ROW)
 HISTORY_SIGHTINGS = OutputTag("history-sightings", SIGHTING_ROW)
 
-# Broadcast state: the position of the last record applied per (topic, partition)
-# of the reference feed; a restored subtask reads the feed again up to there.
+# The broadcast stream's state descriptor (Flink asks for one); nothing is kept in it:
+# a subtask loads the feed itself when it opens (udfs.startup.AppliedFeed).
 REFERENCE_STATE = MapStateDescriptor("reference", Types.PICKLED_BYTE_ARRAY(), Types.PICKLED_BYTE_ARRAY())
-POSITION = "position"
-RETRY_MS = 200
-# A restored subtask applies the feed again in chunks of one topic, as the batches came.
-REPLAY_CHUNK = 1000
-# An event-time timer there fires only at the end of a bounded input (the file mode),
-# where processing-time timers may no longer fire: held reads are matched then.
-END_OF_INPUT = 2**63 - 2
+# A subtask applies the feed it loads at open in chunks of one topic, as batches come.
+LOAD_CHUNK = 1000
 
 
 class DecodeAndMatch(KeyedBroadcastProcessFunction):
@@ -75,17 +69,21 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
     subtask read (org.feblam.flink.SubtaskBatches), keyed by that subtask, so
     Python is entered once per batch rather than once per read.
 
-    Reference side: every subtask applies every update to its `HitEngine`; a
-    refused update is reported once, by subtask 0, as a refusal output with its
-    bytes, position and reason, and the list stays as it was. The broadcast state
-    keeps only positions (`udfs.startup.ReferenceProgress`): the feed itself (the
-    compacted topics, or the files) is the lists' store.
+    Start-up (spec §8): in `open`, before it takes any input, the subtask reads
+    the feed (the compacted topics, or the files: the lists' store) up to the
+    ends it has now and applies it; reads wait in Flink's buffers, and their
+    sources are held back meanwhile, so no read is ever matched against a
+    half-loaded list and none is held in state. The same after every restore, so
+    a checkpoint keeps nothing of the lists.
+
+    Reference side: every subtask applies every update of the broadcast stream to
+    its `HitEngine`, once (`udfs.startup.AppliedFeed` skips what `open` applied);
+    a refused update is reported once, by subtask 0, as a refusal output with its
+    bytes, position and reason, and the list stays as it was.
 
     Read side: each record is decoded by the codec and validated; one that fails
     either way becomes a dead letter with its bytes and position, at once. A
-    valid read is matched, its candidate hits going downstream, unless the feed
-    is not loaded yet (spec §8) or earlier reads of this key are still held: then
-    it waits in keyed state, and a timer matches the held reads in arrival order.
+    valid read is matched, its candidate hits going downstream in arrival order.
     """
 
     def __init__(self, settings: MatchingSettings, codec, feed, history: bool = False):
@@ -98,37 +96,54 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
         self.codec.open()
         self.engine = HitEngine(self.settings)
         self.subtask = subtask_index(runtime_context)
-        # Spec §8: the ends are taken when the subtask starts, and again after every restore.
-        self.progress = ReferenceProgress(self.feed.ends())
-        self.restored = False
-        self.pending = runtime_context.get_list_state(ListStateDescriptor("held-reads", Types.PICKLED_BYTE_ARRAY()))
-        self.held = HeldReads()
+        self._load()
 
     def close(self):
         # In thread mode the interpreter outlives the job: a restarted or cancelled job's
         # engine (hundreds of MB at 1,000,000 entries) must not stay reachable from here.
         self.engine = None
 
+    def _load(self) -> None:
+        """Spec §8: the feed up to its ends now, applied before the first read."""
+        started = time.monotonic()
+        upto = self.feed.ends().last_positions()
+        self.applied = AppliedFeed(upto)
+        count, chunk = 0, []
+        for record in self.feed.replay(upto):
+            if chunk and (len(chunk) >= LOAD_CHUNK or chunk[-1][0] != record[0]):
+                self._load_chunk(chunk)
+                chunk = []
+            chunk.append(record)
+            count += 1
+        self._load_chunk(chunk)
+        LOG.info("reference lists and cameras loaded: %d records up to their ends in %.1f s; matching reads",
+                 count, time.monotonic() - started)
+
+    def _load_chunk(self, chunk: list) -> None:
+        for (topic, partition, offset, _, _), refused in self._apply(chunk):
+            if self.subtask == 0:
+                self.applied.refused_while_loading(topic, partition, offset, refused)
+
     # -- the reference side ------------------------------------------------------------
 
     def process_broadcast_element(self, update, ctx: KeyedBroadcastProcessFunction.Context):
-        state = ctx.get_broadcast_state(REFERENCE_STATE)
-        self._restore(state)
-        records = list(batch_records(update[1]))
-        positions = {}
-        for topic, partition, offset, _, _ in records:
-            self.progress.applied(topic, partition, offset)
-            positions[(POSITION, topic, partition)] = offset
-        for (topic, partition, offset, _, value), refused in self._apply(records):
-            if self.subtask == 0:
-                # Every subtask sees every update; one of them reports the refusal.
-                # The log names the reason and the position, never the record (plates).
-                LOG.warning("update refused (%s) at %s/%s/%s", refused.reason, topic, partition, offset)
-                yield REFUSALS, Row(*self.codec.refusal(self.codec.kind(topic), refused, value, topic, partition,
-                                                        offset))
-        state.put_all(positions)
-        if self.progress.check():
-            LOG.info("reference lists and cameras loaded up to their ends; matching reads")
+        fresh, refusals = [], []
+        for record in batch_records(update[1]):
+            topic, partition, offset, _, _ = record
+            if self.applied.fresh(topic, partition, offset):
+                fresh.append(record)
+            else:
+                refused = self.applied.take_refusal(topic, partition, offset)
+                if refused is not None:
+                    refusals.append((record, refused))
+        refusals += self._apply(fresh)
+        if self.subtask != 0:
+            return  # every subtask sees every update; one of them reports the refusals
+        for (topic, partition, offset, _, value), refused in refusals:
+            # The log names the reason and the position, never the record (plates).
+            LOG.warning("update refused (%s) at %s/%s/%s", refused.reason, topic, partition, offset)
+            yield REFUSALS, Row(*self.codec.refusal(self.codec.kind(topic), refused, value, topic, partition,
+                                                    offset))
 
     def _apply(self, records: list) -> list[tuple[tuple, InvalidEntry]]:
         """Decode and apply the records of one topic, in order; the refused ones with
@@ -159,83 +174,21 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
         refused.sort(key=lambda item: item[0][2])
         return refused
 
-    def _restore(self, state) -> None:
-        """After a restart the engine is empty but the broadcast state says how far the
-        feed had been applied: apply it again up to there (refusals were reported then)."""
-        if self.restored:
-            return
-        self.restored = True
-        positions = {(key[1], key[2]): value for key, value in state.items() if key[0] == POSITION}
-        if not positions:
-            return
-        applied, chunk = 0, []
-        for record in self.feed.replay(positions):
-            if chunk and (len(chunk) >= REPLAY_CHUNK or chunk[-1][0] != record[0]):
-                self._apply(chunk)
-                chunk = []
-            chunk.append(record)
-            applied += 1
-        self._apply(chunk)
-        self.progress.restore(positions)
-        self.progress.check()
-        LOG.info("restored: %d reference records applied again up to the checkpoint's positions; %s", applied,
-                 "matching reads" if self.progress.loaded else "holding reads until the feed's current ends")
-
     # -- the read side ------------------------------------------------------------------
 
     def process_element(self, batch: Row, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
-        reads = []
-        read, codec = self.codec.read, self.codec
+        read, codec, evaluate, history = self.codec.read, self.codec, self.engine.evaluate, self.history
         for topic, partition, offset, _, value in batch_records(batch):
             try:
                 fields = read(value)
                 if fields is None:
                     continue
-                reads.append((validate_read(fields), offset))
+                valid = validate_read(fields)
             except InvalidRead as invalid:
                 yield DEAD_LETTERS, Row(*codec.dead_letter(invalid, value, topic, partition, offset))
-        if self.history:
-            for valid, _ in reads:
+                continue
+            if history:
                 yield HISTORY_READS, read_row(valid)
-        if not reads:
-            return
-        self._restore(ctx.get_broadcast_state(REFERENCE_STATE))
-        key = ctx.get_current_key()
-        if not self.progress.loaded or self._holds(key):
-            self.pending.add_all(reads)
-            self.held.hold(key)
-            timers = ctx.timer_service()
-            timers.register_processing_time_timer(timers.current_processing_time() + RETRY_MS)
-            timers.register_event_time_timer(END_OF_INPUT)
-            return
-        evaluate = self.engine.evaluate
-        for valid, offset in reads:
-            for hit in evaluate(valid):
-                yield hit, valid, offset
-
-    def _holds(self, key) -> bool:
-        if self.held.holds(key):
-            return True
-        if self.held.must_look(key):  # after a (re)start: a restored checkpoint may hold reads
-            holding = any(True for _ in self.pending.get() or ())
-            self.held.found(key, holding)
-            return holding
-        return False
-
-    def on_timer(self, timestamp: int, ctx: KeyedBroadcastProcessFunction.OnTimerContext):
-        # PyFlink routes nothing yielded here to side outputs: only candidates come out.
-        self._restore(ctx.get_broadcast_state(REFERENCE_STATE))
-        if not self.progress.loaded:
-            if ctx.time_domain() == TimeDomain.PROCESSING_TIME:
-                ctx.timer_service().register_processing_time_timer(timestamp + RETRY_MS)
-            return
-        held = list(self.pending.get() or ())
-        if not held:
-            return
-        self.pending.clear()
-        self.held.released(ctx.get_current_key())
-        evaluate = self.engine.evaluate
-        for valid, offset in held:
             for hit in evaluate(valid):
                 yield hit, valid, offset
 
