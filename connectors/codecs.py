@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from udfs.reference import MALFORMED, InvalidEntry
@@ -54,15 +55,22 @@ def refusal_reason(error: Exception) -> str:
     return getattr(error, "reason", None) or MALFORMED
 
 
-class FileCodec:
+class _Codec:
+    cameras_topic: str
+
+    def kind(self, topic: str) -> str:
+        return CAMERA if topic == self.cameras_topic else REFERENCE
+
+
+@dataclass
+class FileCodec(_Codec):
     """JSON Lines of spec §10. `reference_topic` and `cameras_topic` are the names the
     job gave the two reference files' sources. Output values are `<order>\\t<JSON>`
     with `order` the input line that made the record, so that `connectors.files`
     can merge the parallel part files back into file order."""
 
-    def __init__(self, reference_topic: str, cameras_topic: str):
-        self.reference_topic = reference_topic
-        self.cameras_topic = cameras_topic
+    reference_topic: str
+    cameras_topic: str
 
     def open(self) -> None:
         pass
@@ -72,9 +80,6 @@ class FileCodec:
         if not value or value.isspace():
             return None
         return value  # validate_read decodes JSON itself, with the reasons of §3
-
-    def kind(self, topic: str) -> str:
-        return CAMERA if topic == self.cameras_topic else REFERENCE
 
     def update(self, topic: str, key: bytes | None, value: bytes | None) -> Any:
         if not value or value.isspace():
@@ -108,20 +113,19 @@ class FileCodec:
         return REFUSALS, None, self._line(offset, record)
 
 
-class KafkaCodec:
+@dataclass
+class KafkaCodec(_Codec):
     """Avro in the Confluent wire format, writer schemas from the registry at
     `registry_url`. A reference topic is `<reference_prefix><list>`; a tombstone on
     it deletes the entry named by the key, one on the cameras topic the camera."""
 
-    def __init__(self, registry_url: str, reference_prefix: str, cameras_topic: str, hits_topic: str,
-                 sightings_topic: str, dead_letter_topic: str, refusals_topic: str):
-        self.registry_url = registry_url
-        self.reference_prefix = reference_prefix
-        self.cameras_topic = cameras_topic
-        self.hits_topic = hits_topic
-        self.sightings_topic = sightings_topic
-        self.dead_letter_topic = dead_letter_topic
-        self.refusals_topic = refusals_topic
+    registry_url: str
+    reference_prefix: str
+    cameras_topic: str
+    hits_topic: str
+    sightings_topic: str
+    dead_letter_topic: str
+    refusals_topic: str
 
     def open(self) -> None:
         from connectors.contracts import Encoders, ReadDecoder, ReferenceDecoder
@@ -140,9 +144,6 @@ class KafkaCodec:
             return self._reads.decode(value)
         except AvroDecodeError as error:
             raise InvalidRead(READ_MALFORMED, value, str(error)) from None
-
-    def kind(self, topic: str) -> str:
-        return CAMERA if topic == self.cameras_topic else REFERENCE
 
     def update(self, topic: str, key: bytes | None, value: bytes | None) -> Any:
         from connectors.avro import AvroDecodeError

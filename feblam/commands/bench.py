@@ -32,17 +32,22 @@ def _positive(text: str) -> int:
     return value
 
 
+def _print(result: dict, as_json: bool, width: int) -> int:
+    """A benchmark's figures: one JSON object, or one aligned line per figure."""
+    if as_json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>{width}}: {value}")
+    return 0
+
+
 def _run_matching(args: argparse.Namespace) -> int:
     from udfs.bench_matching import run  # numpy work; imported only when asked for
 
     result = run(args.entries, reads=args.reads, seed=args.seed, pin_cpu=args.pin,
                  passes=args.passes)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>32}: {value}")
-    return 0
+    return _print(result, args.json, 32)
 
 
 def _register_matching(benches) -> None:
@@ -108,12 +113,7 @@ def _run_e2e(args: argparse.Namespace) -> int:
         print(f"bench e2e: {error}", file=sys.stderr)
         return 2
     result = run_e2e(settings, endpoints, Log(quiet=args.quiet))
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>24}: {value}")
-    return 0
+    return _print(result, args.json, 24)
 
 
 def _register_e2e(benches) -> None:
@@ -190,12 +190,7 @@ def _run_replay(args: argparse.Namespace) -> int:
     except RuntimeError as error:
         print(f"bench replay: {error}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>24}: {value}")
-    return 0
+    return _print(result, args.json, 24)
 
 
 def _register_replay(benches) -> None:
@@ -237,12 +232,7 @@ def _run_encoder(args: argparse.Namespace) -> int:
     from feblam.bench.encoder import run
 
     result = run(args.records, passes=args.passes)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:>24}: {value}")
-    return 0
+    return _print(result, args.json, 24)
 
 
 def _register_encoder(benches) -> None:
