@@ -59,9 +59,11 @@ from udfs.config import MatchingSettings
 
 # Reads and reference updates enter Python in batches (connectors.kafka.record_batches):
 # at most this many records, and none waits longer than this for its batch to close.
-# 2,000 rather than 500: `feblam bench replay` went from 27,847 to 46,392 reads/s; at
-# a low rate a batch closes on the delay long before it is full, so latency is the same.
-BATCH_RECORDS = 2000
+# The best size differs by source, measured: on Kafka 500 (`feblam bench e2e --engines
+# feblam`: 46,540 reads/s and p99 264 ms, against 34,637 and p99 337 ms with 2,000);
+# on files 2,000 (`feblam bench replay`: 46,392 reads/s, against 27,847 with 500).
+BATCH_RECORDS = 500
+FILE_BATCH_RECORDS = 2000
 BATCH_DELAY_MS = 20
 # A match subtask that sends no candidate for this long does not hold the event-time
 # clock of de-duplication back (spec §7 forgets keys by event time).
@@ -146,7 +148,7 @@ def build_file_job(env: StreamExecutionEnvironment, settings: FileJobSettings, w
     updates = line_source(env, settings.reference, REFERENCE).union(line_source(env, settings.cameras, CAMERAS))
     outputs = build_chain(env, line_source(env, settings.reads, READS), updates, FileCodec(REFERENCE, CAMERAS),
                           FileFeed({REFERENCE: settings.reference, CAMERAS: settings.cameras}),
-                          ChainSettings(settings.matching, settings.history))
+                          ChainSettings(settings.matching, settings.history, FILE_BATCH_RECORDS))
     outputs.sink_to(output_sink(work)).name("outputs").uid("sink")
 
 
