@@ -59,9 +59,10 @@ from udfs.config import MatchingSettings
 
 # Reads and reference updates enter Python in batches (connectors.kafka.record_batches):
 # at most this many records, and none waits longer than this for its batch to close.
-# The best size differs by source, measured: on Kafka 500 (`feblam bench e2e --engines
-# feblam`: 46,540 reads/s and p99 264 ms, against 34,637 and p99 337 ms with 2,000);
-# on files 2,000 (`feblam bench replay`: 46,392 reads/s, against 27,847 with 500).
+# On files 2,000: `feblam bench replay` went from 27,847 to 46,392 reads/s with it. On
+# Kafka 500, the size the job was tuned at: runs of `feblam bench e2e` with 2,000 gave
+# no better figure (34,637 reads/s, p99 337 ms, within the spread of runs at 500:
+# 34,795 to 46,540 reads/s), and a batch also closes 20 ms after its first record.
 BATCH_RECORDS = 500
 FILE_BATCH_RECORDS = 2000
 BATCH_DELAY_MS = 20
