@@ -32,11 +32,11 @@ from udfs.startup import StartupPositions
 FIRST_LINE = 1
 
 
-def line_source(env: StreamExecutionEnvironment, path: Path, topic: str) -> DataStream:
-    """Every line of `path` as a record of `topic` (RECORD_TYPE), in file order: one
-    reader, since spec §10 applies reference updates in file order and the reads
-    keep file order up to de-duplication."""
-    j_format = get_gateway().jvm.org.feblam.flink.LineRecords(topic)
+def line_source(env: StreamExecutionEnvironment, path: Path, topic: str, first_line: int = FIRST_LINE) -> DataStream:
+    """Every line of `path` from `first_line` on as a record of `topic` (RECORD_TYPE), in
+    file order: one reader, since spec §10 applies reference updates in file order and
+    the reads keep file order up to de-duplication."""
+    j_format = get_gateway().jvm.org.feblam.flink.LineRecords(topic, first_line)
     source = FileSource.for_record_stream_format(StreamFormat(j_format), str(Path(path).resolve())).build()
     return env.from_source(source, WatermarkStrategy.no_watermarks(), topic, type_info=RECORD_TYPE).set_parallelism(1)
 

@@ -19,7 +19,13 @@ from collections.abc import Iterator
 from pyflink.common import Types
 from pyflink.datastream import DataStream, KeyedStream
 from pyflink.datastream.connectors.base import DeliveryGuarantee
-from pyflink.datastream.connectors.kafka import KafkaOffsetResetStrategy, KafkaOffsetsInitializer, KafkaSink, KafkaSource
+from pyflink.datastream.connectors.kafka import (
+    KafkaOffsetResetStrategy,
+    KafkaOffsetsInitializer,
+    KafkaSink,
+    KafkaSource,
+    KafkaTopicPartition,
+)
 from pyflink.java_gateway import get_gateway
 
 from udfs.startup import StartupPositions
@@ -41,12 +47,13 @@ RECORD_BATCH_TYPE = Types.ROW_NAMED(
 
 
 def record_source(bootstrap_servers: str, group_id: str, *, topics: list[str] | None = None,
-                  pattern: str | None = None, from_earliest: bool = False,
+                  pattern: str | None = None, start_at: dict[tuple[str, int], int] | None = None,
                   properties: dict[str, str] | None = None) -> KafkaSource:
     """An unbounded source of every record of `topics` (or of the topics matching
     `pattern`, new ones included). A fresh start begins at the group's committed
     offsets (the earliest where it has none), or at the earliest offsets when
-    `from_earliest` (a reference list is always loaded whole). On restore from a
+    at `start_at` (offsets by (topic, partition); a partition it does not name, such as
+    one of a topic made later, from its earliest offset). On restore from a
     checkpoint or savepoint, the offsets in it win."""
     if (topics is None) == (pattern is None):
         raise ValueError("give exactly one of topics and pattern")
@@ -55,7 +62,8 @@ def record_source(bootstrap_servers: str, group_id: str, *, topics: list[str] | 
         .set_bootstrap_servers(bootstrap_servers)
         .set_group_id(group_id)
         .set_starting_offsets(
-            KafkaOffsetsInitializer.earliest() if from_earliest
+            KafkaOffsetsInitializer.offsets({KafkaTopicPartition(t, p): o for (t, p), o in start_at.items()},
+                                            KafkaOffsetResetStrategy.EARLIEST) if start_at is not None
             else KafkaOffsetsInitializer.committed_offsets(KafkaOffsetResetStrategy.EARLIEST)
         )
     )

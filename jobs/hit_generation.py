@@ -146,9 +146,13 @@ class FileJobSettings:
 
 def build_file_job(env: StreamExecutionEnvironment, settings: FileJobSettings, work: Path) -> None:
     """Wire the chain over files; its outputs go to part files under `work`."""
-    updates = line_source(env, settings.reference, REFERENCE).union(line_source(env, settings.cameras, CAMERAS))
-    outputs = build_chain(env, line_source(env, settings.reads, READS), updates, FileCodec(REFERENCE, CAMERAS),
-                          FileFeed({REFERENCE: settings.reference, CAMERAS: settings.cameras}),
+    feed = FileFeed({REFERENCE: settings.reference, CAMERAS: settings.cameras})
+    # Each match subtask loads both files in open: their sources start at their last
+    # line, so the lines are not delivered (and skipped) a second time.
+    start = feed.ends().resume_positions()
+    updates = line_source(env, settings.reference, REFERENCE, start[(REFERENCE, 0)]) \
+        .union(line_source(env, settings.cameras, CAMERAS, start[(CAMERAS, 0)]))
+    outputs = build_chain(env, line_source(env, settings.reads, READS), updates, FileCodec(REFERENCE, CAMERAS), feed,
                           ChainSettings(settings.matching, settings.history, FILE_BATCH_RECORDS))
     outputs.sink_to(output_sink(work)).name("outputs").uid("sink")
 
@@ -217,14 +221,17 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
         record_source(settings.bootstrap_servers, f"{settings.group_id}.reads", topics=[settings.reads_topic]),
         WatermarkStrategy.no_watermarks(), "plate-reads", type_info=RECORD_TYPE,
     ).uid("source-plate-reads")
+    feed = KafkaFeed(settings.bootstrap_servers, settings.reference_pattern)
+    # Each match subtask loads the lists up to their ends in open; the stream goes on
+    # from the last record seen now, so a fresh start does not deliver every entry again.
     updates = env.from_source(
         record_source(settings.bootstrap_servers, f"{settings.group_id}.reference", pattern=settings.reference_pattern,
-                      from_earliest=True),
+                      start_at=feed.ends().resume_positions()),
         WatermarkStrategy.no_watermarks(), "reference-and-cameras", type_info=RECORD_TYPE,
     ).uid("source-reference").set_parallelism(1)
     codec = KafkaCodec(settings.registry_url, settings.reference_prefix, settings.cameras_topic, settings.hits_topic,
                        settings.sightings_topic, settings.dead_letter_topic, settings.refusals_topic)
-    outputs = build_chain(env, reads, updates, codec, KafkaFeed(settings.bootstrap_servers, settings.reference_pattern),
+    outputs = build_chain(env, reads, updates, codec, feed,
                           ChainSettings(settings.matching, settings.history, settings.batch_records,
                                         settings.batch_delay_ms))
     outputs.sink_to(record_sink(settings.bootstrap_servers)).name("outputs").uid("sink")

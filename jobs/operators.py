@@ -120,22 +120,17 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
                  count, time.monotonic() - started)
 
     def _load_chunk(self, chunk: list) -> None:
-        for (topic, partition, offset, _, _), refused in self._apply(chunk):
+        for record, refused in self._apply(chunk):
             if self.subtask == 0:
-                self.applied.refused_while_loading(topic, partition, offset, refused)
+                self.applied.refused_while_loading(record, refused)
 
     # -- the reference side ------------------------------------------------------------
 
     def process_broadcast_element(self, update, ctx: KeyedBroadcastProcessFunction.Context):
-        fresh, refusals = [], []
-        for record in batch_records(update[1]):
-            topic, partition, offset, _, _ = record
-            if self.applied.fresh(topic, partition, offset):
-                fresh.append(record)
-            else:
-                refused = self.applied.take_refusal(topic, partition, offset)
-                if refused is not None:
-                    refusals.append((record, refused))
+        # The stream starts at the last record of the load: its first delivery reports the
+        # load's refusals (the load runs in open, which can emit nothing).
+        refusals = self.applied.take_refusals()
+        fresh = [record for record in batch_records(update[1]) if self.applied.fresh(*record[:3])]
         refusals += self._apply(fresh)
         if self.subtask != 0:
             return  # every subtask sees every update; one of them reports the refusals

@@ -32,6 +32,13 @@ class StartupPositions:
         A partition that was empty (start == end) needs nothing."""
         return all(seen.get(tp, -1) >= end - 1 for tp, end in self.ends.items() if end > self.starts.get(tp, 0))
 
+    def resume_positions(self) -> dict[TopicPartition, int]:
+        """Where a stream of the feed goes on after a load up to these ends: at the last
+        record of each partition that holds any (delivered again and skipped: the
+        first delivery after a load is when the load's refusals are reported), at
+        the start of an empty one."""
+        return {tp: end - 1 if end > self.starts.get(tp, 0) else end for tp, end in self.ends.items()}
+
     def last_positions(self) -> dict[TopicPartition, int]:
         """The position of the last record of every partition that holds any."""
         return {tp: end - 1 for tp, end in self.ends.items() if end > self.starts.get(tp, 0)}
@@ -46,13 +53,15 @@ class AppliedFeed:
     fresh start, from a checkpoint's offsets on a restore). `fresh(topic,
     partition, offset)` is True for a record past what was applied, and records
     it as applied. A refusal met while loading is kept (`refused_while_loading`)
-    until its record comes on the stream (`take_refusal`), so that the refusal
-    goes out as an output, with its bytes, like any other.
+    and handed out once, at the first delivery of the stream (`take_refusals`),
+    so that it goes out as an output, with its bytes, like any other. After a
+    restore the load meets the same refusals again and they go out again: the
+    refusals output is at least once, like the job's other outputs.
     """
 
     def __init__(self, loaded_upto: dict[TopicPartition, int]):
         self.positions = dict(loaded_upto)
-        self._refused: dict[tuple[str, int, int], Exception] = {}
+        self._refused: dict[tuple[str, int, int], tuple[tuple, Exception]] = {}
 
     def fresh(self, topic: str, partition: int, offset: int) -> bool:
         if offset <= self.positions.get((topic, partition), -1):
@@ -60,8 +69,11 @@ class AppliedFeed:
         self.positions[(topic, partition)] = offset
         return True
 
-    def refused_while_loading(self, topic: str, partition: int, offset: int, error: Exception) -> None:
-        self._refused[(topic, partition, offset)] = error
+    def refused_while_loading(self, record: tuple, error: Exception) -> None:
+        """`record` is (topic, partition, offset, key, value), as the feed gave it."""
+        self._refused[tuple(record[:3])] = (record, error)
 
-    def take_refusal(self, topic: str, partition: int, offset: int) -> Exception | None:
-        return self._refused.pop((topic, partition, offset), None)
+    def take_refusals(self) -> list[tuple[tuple, Exception]]:
+        """The (record, refusal) pairs met while loading, in position order, once."""
+        refused, self._refused = [self._refused[k] for k in sorted(self._refused)], {}
+        return refused

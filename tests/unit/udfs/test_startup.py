@@ -30,10 +30,15 @@ def test_a_partition_not_loaded_at_open_is_fresh_from_its_first_record():
     assert not applied.fresh("ref.new_list", 0, 0)
 
 
-def test_a_refusal_met_while_loading_is_given_once_when_its_record_comes():
+def test_a_stream_resumes_at_the_last_record_of_each_loaded_partition():
+    positions = StartupPositions(ends={("a", 0): 3, ("b", 0): 2}, starts={("b", 0): 2})
+    assert positions.resume_positions() == {("a", 0): 2, ("b", 0): 2}
+
+
+def test_the_refusals_met_while_loading_are_handed_out_once_in_order():
     applied = AppliedFeed({("ref", 0): 4})
-    error = ValueError("BAD_WILDCARD")
-    applied.refused_while_loading("ref", 0, 2, error)
-    assert applied.take_refusal("ref", 0, 1) is None
-    assert applied.take_refusal("ref", 0, 2) is error
-    assert applied.take_refusal("ref", 0, 2) is None
+    late, early = ("ref", 0, 3, None, b"x"), ("ref", 0, 1, None, b"y")
+    applied.refused_while_loading(late, ValueError("BAD_WILDCARD"))
+    applied.refused_while_loading(early, ValueError("MALFORMED"))
+    assert [record for record, _ in applied.take_refusals()] == [early, late]
+    assert applied.take_refusals() == []

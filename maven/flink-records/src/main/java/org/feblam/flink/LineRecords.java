@@ -20,18 +20,22 @@ import org.apache.flink.types.Row;
  * <p>Contract: one Row per line, blank lines included (a reference file's end is
  * its last line, whatever it holds); `topic` is the name given to the format,
  * `partition` 0, `offset` the line number from 1, `timestamp` -1, `key` null,
- * `value` the line's UTF-8 bytes without its line break. The format cannot be
- * split, so one reader reads a file in order; on restore Flink skips the lines
- * already emitted by reading them again, and the numbering stays the same.
+ * `value` the line's UTF-8 bytes without its line break. Lines before
+ * `firstLine` are read and counted but not emitted (the job loads a reference
+ * file itself and streams only what follows). The format cannot be split, so
+ * one reader reads a file in order; on restore Flink skips the lines already
+ * emitted by reading them again, and the numbering stays the same.
  */
 public class LineRecords extends SimpleStreamFormat<Row> {
 
     private static final long serialVersionUID = 1L;
 
     private final String topic;
+    private final long firstLine;
 
-    public LineRecords(String topic) {
+    public LineRecords(String topic, long firstLine) {
         this.topic = topic;
+        this.firstLine = firstLine;
     }
 
     @Override
@@ -42,11 +46,14 @@ public class LineRecords extends SimpleStreamFormat<Row> {
 
             @Override
             public Row read() throws IOException {
-                String text = lines.readLine();
-                if (text == null) {
-                    return null;
-                }
-                line++;
+                String text;
+                do {
+                    text = lines.readLine();
+                    if (text == null) {
+                        return null;
+                    }
+                    line++;
+                } while (line < firstLine);
                 return Row.of(topic, 0, line, -1L, null, text.getBytes(StandardCharsets.UTF_8));
             }
 
