@@ -42,7 +42,7 @@ from connectors.kafka import OUTGOING_TYPE, batch_records
 from udfs import dedup
 from udfs.config import MatchingSettings
 from udfs.engine import HitEngine
-from udfs.reference import InvalidEntry, parse_camera, parse_entry
+from udfs.reference import InvalidEntry, parse_camera
 from udfs.startup import AppliedFeed
 from udfs.validation import InvalidRead, validate_read
 
