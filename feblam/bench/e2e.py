@@ -123,13 +123,14 @@ class EngineRun:
 
 
 class Log:
-    def __init__(self, stream=sys.stderr, quiet: bool = False):
+    def __init__(self, stream=sys.stderr, quiet: bool = False, name: str = "bench e2e"):
         self.stream = None if quiet else stream
+        self.name = name
         self.started = time.monotonic()
 
     def __call__(self, message: str) -> None:
         if self.stream is not None:
-            print(f"bench e2e [{time.monotonic() - self.started:6.1f} s] {message}", file=self.stream, flush=True)
+            print(f"{self.name} [{time.monotonic() - self.started:6.1f} s] {message}", file=self.stream, flush=True)
 
 
 # -- Kafka plumbing ---------------------------------------------------------------------

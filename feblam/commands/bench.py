@@ -186,7 +186,7 @@ def _run_replay(args: argparse.Namespace) -> int:
         print(f"bench replay: {error}", file=sys.stderr)
         return 2
     try:
-        result = run_replay(settings, Log(quiet=args.quiet))
+        result = run_replay(settings, Log(quiet=args.quiet, name="bench replay"))
     except RuntimeError as error:
         print(f"bench replay: {error}", file=sys.stderr)
         return 1
