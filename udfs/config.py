@@ -180,15 +180,16 @@ def _check_classes(classes: Any, where: str) -> None:
             seen.add(ch)
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|sec|m|min|h)\s*$")
-_UNIT_MS = {"ms": 1, "s": 1000, "sec": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000}
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|sec|m|min|h|d)\s*$")
+_UNIT_MS = {"ms": 1, "s": 1000, "sec": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000,
+            "d": 86_400_000}
 
 
 def parse_duration(value: Any, where: str) -> int:
     """Milliseconds of a duration text such as ``10 min``; refuses bare numbers."""
     match = _DURATION.match(value) if isinstance(value, str) else None
     if not match:
-        raise ConfigError(f"{where}: a duration with a unit (ms, s, min, h) such as "
+        raise ConfigError(f"{where}: a duration with a unit (ms, s, min, h, d) such as "
                           f"'10 min', got {value!r}")
     return int(match.group(1)) * _UNIT_MS[match.group(2)]
 

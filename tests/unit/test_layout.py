@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("jobs", "connectors", "udfs")
+PRODUCT = ("jobs", "connectors", "udfs", "gateway")
 IMPORT_BY_NAME = {"import_module", "__import__"}
 
 

@@ -8,8 +8,10 @@ import pytest
 
 import schemas
 
-CONTRACTS = ("PlateRead", "ReferenceEntry", "Camera", "Hit", "DeadLetter", "HitSighting", "ReferenceRefusal")
-TIMES = {"event_time", "valid_from", "valid_until", "received_at", "refused_at"}
+CONTRACTS = ("PlateRead", "ReferenceEntry", "Camera", "Hit", "DeadLetter", "HitSighting", "ReferenceRefusal",
+             "GatewayMessage", "LifecycleEvent", "RefusedEvent", "DeadDelivery", "GatewayConfigVersion")
+TIMES = {"event_time", "valid_from", "valid_until", "received_at", "refused_at", "at", "ack_deadline",
+         "failed_at", "applied_at"}
 
 
 @pytest.mark.parametrize("name", CONTRACTS)
@@ -39,5 +41,13 @@ def test_nullable_fields_default_to_null(name):
 
 
 def test_unknown_contract_names_the_known_ones():
-    with pytest.raises(FileNotFoundError, match="known: Camera, DeadLetter, Hit, HitSighting, PlateRead, ReferenceEntry, ReferenceRefusal"):
+    with pytest.raises(FileNotFoundError, match="known: Camera, DeadDelivery, DeadLetter, GatewayConfigVersion, GatewayMessage, Hit, HitSighting, "
+                       "LifecycleEvent, PlateRead, ReferenceEntry, ReferenceRefusal, RefusedEvent"):
         schemas.load("Nope")
+
+
+def test_a_delivery_carries_the_hit_field_for_field():
+    """GatewayMessage embeds the Hit contract (Avro without registry references); one truth."""
+    delivery = next(f for f in schemas.load("GatewayMessage")["fields"] if f["name"] == "delivery")["type"][1]
+    embedded = next(f for f in delivery["fields"] if f["name"] == "hit")["type"]
+    assert embedded["fields"] == schemas.load("Hit")["fields"]

@@ -1,0 +1,66 @@
+"""Every kind of gateway message fits the GatewayMessage contract, as the lifecycle makes it."""
+
+from __future__ import annotations
+
+import io
+
+import fastavro
+
+import schemas
+from connectors.gateway_codec import message_record
+from gateway.config import parse_config
+from gateway.labels import hit_labels
+from gateway.lifecycle import HitCase
+from gateway.records import MESSAGE_KINDS, Message
+
+CONFIG = parse_config("""\
+national: nat
+destinations: {nat: {users: [n1], escalate_to: top}, prov: {users: [p1]}, owner: {users: [o1]}, top: {}}
+list_owners: {alerts: owner}
+route:
+  destination: nat
+  ack_timeout: {P1: 60 s}
+  routes:
+    - {matchers: ['province = "P"'], destination: prov, continue: true}
+    - {destination: owner, ack_timeout: none}
+""")
+T0 = 1_780_000_000_000
+HIT = {"hit_id": "h1", "read_id": "r1", "list_name": "alerts", "entry_id": "E1", "match_kind": "EXACT",
+       "substitutions": 0, "severity": 90, "zone": None, "score": 90, "priority": "P1",
+       "explanation": [{"factor": "severity", "value": 90.0}], "event_time": T0 - 1000, "camera_id": "C1",
+       "plate": "1ABC123", "plate_text": "1-ABC-123", "country": "B", "ocr_confidence": 0.97,
+       "dedup_key": "alerts|E1", "sightings": 1, "attributes": {"instructions": "stop"}}
+
+
+def roundtrip(message: Message) -> dict:
+    schema = fastavro.parse_schema(schemas.load("GatewayMessage"))
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, schema, message_record(message))
+    return fastavro.schemaless_reader(io.BytesIO(out.getvalue()), schema, return_record_name=False)
+
+
+def test_every_kind_the_lifecycle_makes_encodes_and_reads_back():
+    case = HitCase("h1")
+    out = case.on_hit(HIT, hit_labels(HIT, {"province": "P"}, CONFIG.list_owners), CONFIG, T0)
+    out += case.on_sighting({"read_id": "r2", "camera_id": "C2", "event_time": T0, "sightings": 2}, T0 + 1,
+                            {"province": "P", "police_zone": "Z", "lat": 50.1, "lon": 4.2})
+    out += case.on_time(CONFIG, T0 + 60_000)                                     # prov escalates to nat
+    out += case.on_event({"hit_id": "h1", "destination": "nat", "action": "ACCEPT", "user": "n1",
+                          "at": T0 + 61_000}, CONFIG, T0 + 61_000)                # taken by nat
+    out += case.on_event({"hit_id": "h1", "destination": "owner", "action": "REJECT", "user": "o1",
+                          "reason": "WRONG_ENTRY", "at": T0 + 62_000}, CONFIG, T0 + 62_000)
+    escalation = Message("nat", "ESCALATION", "d", "h1", T0, {"escalated_from": "prov"})
+    messages = [o for o in out if isinstance(o, Message)] + [escalation]
+    assert {m.kind for m in messages} == set(MESSAGE_KINDS)
+    for message in messages:
+        back = roundtrip(message)
+        field = {"DELIVERY": "delivery", "SIGHTING": "sighting", "TAKEN_BY": "taken_by", "STATE": "state",
+                 "ESCALATION": "escalation", "FEEDBACK": "feedback"}[message.kind]
+        assert back["kind"] == message.kind and back[field] is not None
+        assert [k for k in ("delivery", "sighting", "taken_by", "state", "escalation", "feedback")
+                if back[k] is not None] == [field]
+    delivery = roundtrip(next(m for m in messages if m.kind == "DELIVERY"))
+    assert delivery["delivery"]["hit"]["plate"] == "1ABC123"
+    assert delivery["delivery"]["labels"]["province"] == "P"
+    feedback = roundtrip(next(m for m in messages if m.kind == "FEEDBACK"))["feedback"]
+    assert feedback["from_destination"] == "owner" and feedback["reason"] == "WRONG_ENTRY"
