@@ -124,6 +124,7 @@ class HitCase:
         if self.hit is None:
             if len(self.early) < EARLY_SIGHTINGS and all(s.get("read_id") != read_id for s in self.early):
                 self.early.append(dict(sighting))
+                self.changed_at = now
             return []
         if read_id in self.forwarded:
             return []
@@ -158,7 +159,12 @@ class HitCase:
         code = event.reason if event.action == REJECT else event.outcome if event.action == CLOSE else None
         if code is not None and code in config.feedback_on:
             out += self._feedback(delivery, event, code, config, now)
+        self._trim()
         return out
+
+    def refuse(self, record: Any, reason: str, now: int) -> list[Output]:
+        """Refuse an event that could not even be read (``reason`` says why), as any other."""
+        return self._refuse(record, reason, now)
 
     def on_time(self, config: GatewayConfig, now: int) -> list[Output]:
         """Escalate every delivery whose ack deadline has passed (spec §5, processing time)."""

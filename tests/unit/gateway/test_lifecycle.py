@@ -230,6 +230,7 @@ def test_sightings_go_to_open_deliveries_once_in_order_and_early_ones_wait_for_t
     case = HitCase("h1")
     early = {"hit_id": "h1", "read_id": "r2", "camera_id": "C2", "event_time": T0 + 1, "sightings": 2}
     assert case.on_sighting(early, T0) == []
+    assert case.expires_at(CONFIG) == T0 + CONFIG.open_retention_ms   # kept a while for its hit
     out = case.on_hit(HIT, hit_labels(HIT, {"province": "P"}, CONFIG.list_owners), CONFIG, T0,
                       camera_of=lambda c: {"province": "Q", "police_zone": "Z", "lat": 50.0, "lon": 4.0})
     forwarded = messages(out, "SIGHTING")
@@ -283,3 +284,10 @@ def test_the_audit_names_no_plate_or_camera():
     for audit in (o for o in out if isinstance(o, AuditRecord)):
         values = json.dumps(audit.as_record())
         assert "1ABC123" not in values and "C1" not in values and "C2" not in values
+
+
+def test_once_nothing_can_escalate_only_a_summary_of_the_hit_is_kept():
+    case, _ = case_with()
+    assert case.hit["plate"] == "1ABC123"                     # prov may still escalate: the whole hit
+    case.on_event(event("ACKNOWLEDGE"), CONFIG, T0 + 10)
+    assert set(case.hit) == {"hit_id", "list_name", "entry_id", "priority", "match_kind", "zone"}
