@@ -55,7 +55,18 @@ FEEDS: tuple[Feed, ...] = (
     Feed("sightings", "HitSighting", "hit-sightings", "later reads folded into a hit, out of the job"),
     Feed("refusals", "ReferenceRefusal", "reference-refusals",
          "reference-list and camera updates the job refused"),
+    Feed("lifecycle-events", "LifecycleEvent", "gw.lifecycle-events",
+         "what people did to deliveries (console, `feblam gateway act`), into the gateway"),
+    Feed("refused-events", "RefusedEvent", "gw.refused-events", "lifecycle events the gateway refused, with why"),
+    Feed("gateway-config", "GatewayConfigVersion", "gw.config",
+         "the gateway's routing configuration, compacted (`feblam gateway config apply`)"),
+    Feed("dead-deliveries", "DeadDelivery", "gw.dead-deliveries", "deliveries a partner's webhook did not take"),
+    Feed("gateway-dead-inputs", "DeadLetter", "gw.dead-inputs",
+         "hits, sightings and cameras the gateway could not decode, kept whole"),
 )
+# Each destination of the gateway's configuration has a topic of its own,
+# gw.<destination> (gateway.config.destination_topic), with this contract.
+DESTINATION_CONTRACT = "GatewayMessage"
 REFERENCE_CONTRACT = "ReferenceEntry"
 DEFAULT_REFERENCE_PREFIX = "ref."
 

@@ -21,6 +21,7 @@ Times are stored as TIMESTAMP (UTC wall clock, millisecond precision).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyflink.common import Row, Types
@@ -106,13 +107,13 @@ def sighting_row(hit_id: str, read) -> Row:
     return Row(hit_id, read.read_id, read.event_time, read.camera_id)
 
 
-def _ddl(table: str, columns, path: str) -> str:
+def _ddl(table: str, columns, path: str, time_name: str) -> str:
     fields = ",\n  ".join(
         f"`{name}` {sql}" for name, _, sql in columns if sql is not None
     )
     return f"""CREATE TABLE {table} (
   {fields},
-  `event_time` TIMESTAMP(3),
+  `{time_name}` TIMESTAMP(3),
   `date` STRING,
   `hour` STRING
 ) PARTITIONED BY (`date`, `hour`) WITH (
@@ -129,25 +130,44 @@ def _ddl(table: str, columns, path: str) -> str:
 )"""
 
 
-def _insert(table: str, view: str, columns) -> str:
+def _insert(table: str, view: str, columns, ms_name: str, time_name: str) -> str:
     names = ", ".join(f"`{name}`" for name, _, sql in columns if sql is not None)
-    ts = "TO_TIMESTAMP_LTZ(`event_ms`, 3)"
+    ts = f"TO_TIMESTAMP_LTZ(`{ms_name}`, 3)"
     return (f"INSERT INTO {table} SELECT {names}, CAST({ts} AS TIMESTAMP(3)), "
             f"DATE_FORMAT({ts}, 'yyyy-MM-dd'), DATE_FORMAT({ts}, 'HH') FROM {view}")
 
 
-def attach_history(env, root: str | Path, reads: DataStream, hits: DataStream, sightings: DataStream) -> None:
-    """Add the three Parquet tables under `root` (a path or a file:// URI) to the job of
-    `env`; the streams carry READ_ROW, HIT_ROW and SIGHTING_ROW rows."""
+@dataclass(frozen=True)
+class ParquetTable:
+    """One table of a Parquet history: its folder under the root, the stream of its rows,
+    their columns, and the column of epoch milliseconds that gives its time column
+    (TIMESTAMP, UTC) and its date and hour partitions."""
+
+    name: str
+    stream: DataStream
+    columns: tuple
+    ms_column: str = "event_ms"
+    time_column: str = "event_time"
+
+
+def attach_tables(env, root: str | Path, tables: list[ParquetTable]) -> None:
+    """Add `tables` under `root` (a path or a file:// URI) to the job of `env`, written
+    exactly once (files committed with the checkpoints)."""
     uri = str(root) if "://" in str(root) else Path(root).resolve().as_uri()
     t_env = StreamTableEnvironment.create(env)
     # Dates and hours are UTC, whatever the machine's zone.
     t_env.get_config().set("table.local-time-zone", "UTC")
     statements = t_env.create_statement_set()
-    for name, stream, columns in (("reads", reads, READ_COLUMNS), ("hits", hits, HIT_COLUMNS),
-                                  ("sightings", sightings, SIGHTING_COLUMNS)):
-        view, table = f"{name}_stream", f"history_{name}"
-        t_env.create_temporary_view(view, t_env.from_data_stream(stream))
-        t_env.execute_sql(_ddl(table, columns, f"{uri.rstrip('/')}/{name}"))
-        statements.add_insert_sql(_insert(table, view, columns))
+    for table in tables:
+        view, sql_table = f"{table.name}_stream", f"history_{table.name}"
+        t_env.create_temporary_view(view, t_env.from_data_stream(table.stream))
+        t_env.execute_sql(_ddl(sql_table, table.columns, f"{uri.rstrip('/')}/{table.name}", table.time_column))
+        statements.add_insert_sql(_insert(sql_table, view, table.columns, table.ms_column, table.time_column))
     statements.attach_as_datastream()
+
+
+def attach_history(env, root: str | Path, reads: DataStream, hits: DataStream, sightings: DataStream) -> None:
+    """Add the three Parquet tables under `root` (a path or a file:// URI) to the job of
+    `env`; the streams carry READ_ROW, HIT_ROW and SIGHTING_ROW rows."""
+    attach_tables(env, root, [ParquetTable("reads", reads, READ_COLUMNS), ParquetTable("hits", hits, HIT_COLUMNS),
+                              ParquetTable("sightings", sightings, SIGHTING_COLUMNS)])

@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 
 from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from connectors.contracts import REFERENCE_CONTRACT, ReferenceDecoder, encoder
 from connectors.kafka import replay, startup_positions
 from connectors.reference.diff import Diff
 from connectors.registry import RegistryClient
+from connectors.topics import COMPACTED, TopicError, TopicSpec, ensure_topics
 
 
 class PublishError(RuntimeError):
@@ -29,15 +29,10 @@ class PublishError(RuntimeError):
 
 def ensure_topic(bootstrap_servers: str, topic: str, timeout_s: float = 30.0) -> None:
     """Create ``topic`` as a compacted topic when it does not exist."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
-    if topic in admin.list_topics(timeout=timeout_s).topics:
-        return
-    future = admin.create_topics([NewTopic(topic, 1, 1, config={"cleanup.policy": "compact"})])[topic]
     try:
-        future.result(timeout=timeout_s)
-    except KafkaException as error:
-        if "TOPIC_ALREADY_EXISTS" not in str(error):
-            raise PublishError(f"cannot create topic {topic}: {error}") from error
+        ensure_topics(bootstrap_servers, {topic: TopicSpec(config=COMPACTED)}, timeout_s)
+    except TopicError as error:
+        raise PublishError(str(error)) from error
 
 
 def read_published(bootstrap_servers: str, registry: RegistryClient, topic: str, prefix: str,

@@ -74,7 +74,10 @@ def test_targets_cover_every_feed_and_each_reference_topic():
     found = governance.targets(TOPICS, ["ref.stolen"])
     assert [(t.topic, t.contract) for t in found] == [
         ("plate-reads", "PlateRead"), ("hits", "Hit"), ("plate-reads.dlq", "DeadLetter"), ("cameras", "Camera"),
-        ("hit-sightings", "HitSighting"), ("reference-refusals", "ReferenceRefusal"), ("ref.stolen", "ReferenceEntry")]
+        ("hit-sightings", "HitSighting"), ("reference-refusals", "ReferenceRefusal"),
+        ("gw.lifecycle-events", "LifecycleEvent"), ("gw.refused-events", "RefusedEvent"),
+        ("gw.config", "GatewayConfigVersion"), ("gw.dead-deliveries", "DeadDelivery"),
+        ("gw.dead-inputs", "DeadLetter"), ("ref.stolen", "ReferenceEntry")]
     for target in found:
         schemas.load(target.contract)  # every feed's contract exists
 
@@ -112,7 +115,7 @@ def test_a_dry_run_writes_nothing_and_says_what_would_change():
     hits = next(o for o in outcomes if o.subject == "hits-value")
     assert (hits.schema, hits.compatibility, hits.previous_level, hits.schema_id) == ("new subject", "set", "FULL", None)
     assert describe(hits) == "Hit: would be a new subject; compatibility would be set to BACKWARD (was FULL)"
-    assert summary(outcomes) == "6 subjects: 6 new; compatibility would be set on 6"
+    assert summary(outcomes) == "11 subjects: 11 new; compatibility would be set on 11"
 
 
 def test_an_incompatible_contract_is_that_subjects_outcome_and_the_others_go_on():
@@ -124,7 +127,7 @@ def test_an_incompatible_contract_is_that_subjects_outcome_and_the_others_go_on(
     assert "Incompatible artifact" in reads.detail
     assert describe(reads).startswith("PlateRead: INCOMPATIBLE, not registered: Incompatible artifact;")
     assert all(o.ok and o.schema == "new subject" for o in others)
-    assert summary(outcomes) == "6 subjects: 5 new, 1 INCOMPATIBLE; compatibility set on 6"
+    assert summary(outcomes) == "11 subjects: 10 new, 1 INCOMPATIBLE; compatibility set on 11"
 
 
 def test_a_new_version_of_an_existing_subject():

@@ -1,0 +1,145 @@
+"""The Hit Gateway's records on Kafka: Avro in, Avro out (schemas/ Gateway*, LifecycleEvent, ...).
+
+`GatewayCodec.decode(topic, partition, offset, key, value)` turns one message
+of the gateway's inputs into an `Input` (hit, sighting, lifecycle event,
+camera, configuration version); a message that does not decode raises
+`UndecodableInput` carrying it whole, and the job keeps it as a dead input
+(a lifecycle event becomes a refused event instead, so its sender hears why).
+
+`message`, `refused` and `dead_input` give (topic, key, value) for the sink.
+Encoders of destination topics are looked up when a destination is first
+written to: their subjects are registered by `feblam gateway config apply`
+before a configuration that names them is published.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.config import destination_topic
+from gateway.records import (
+    DELIVERY, ESCALATION, FEEDBACK, SIGHTING, STATE, TAKEN_BY, Message, RefusedEvent,
+)
+
+HIT, HIT_SIGHTING, EVENT, CAMERA, CONFIG = "hit", "sighting", "event", "camera", "config"
+
+# Which field of GatewayMessage carries each kind, and how the body maps onto it.
+_KIND_FIELD = {DELIVERY: "delivery", SIGHTING: "sighting", TAKEN_BY: "taken_by", STATE: "state",
+               ESCALATION: "escalation", FEEDBACK: "feedback"}
+
+
+class UndecodableInput(ValueError):
+    """A message of the gateway's inputs that is not a record of its contract; carries it whole."""
+
+    def __init__(self, reason: str, topic: str, partition: int, offset: int, value: bytes | None):
+        super().__init__(reason)
+        self.reason, self.topic, self.partition, self.offset, self.value = reason, topic, partition, offset, value
+
+
+@dataclass(frozen=True)
+class Input:
+    """One decoded input: `kind` (HIT, HIT_SIGHTING, EVENT, CAMERA, CONFIG), the record, and for
+    a lifecycle event its original bytes (a refused event keeps them)."""
+
+    kind: str
+    record: Any
+    raw: bytes | None = None
+
+    @property
+    def hit_id(self) -> str | None:
+        return self.record.get("hit_id") if isinstance(self.record, dict) else None
+
+
+@dataclass
+class GatewayTopics:
+    """The topics the gateway reads and writes; each has a default in connectors.contracts.FEEDS."""
+
+    hits: str = "hits"
+    sightings: str = "hit-sightings"
+    lifecycle_events: str = "gw.lifecycle-events"
+    cameras: str = "cameras"
+    config: str = "gw.config"
+    refused_events: str = "gw.refused-events"
+    dead_inputs: str = "gw.dead-inputs"
+
+
+@dataclass
+class GatewayCodec:
+    """Avro in the Confluent wire format, writer schemas from the registry at `registry_url`."""
+
+    registry_url: str
+    topics: GatewayTopics
+
+    def open(self) -> None:
+        import schemas
+        from connectors.avro import AvroDecoder
+        from connectors.contracts import encoder
+        from connectors.registry import RegistryClient
+
+        self._registry = RegistryClient(self.registry_url)
+        self._decoders = {
+            self.topics.hits: (HIT, AvroDecoder(self._registry, schemas.load("Hit"), millis=True)),
+            self.topics.sightings: (HIT_SIGHTING, AvroDecoder(self._registry, schemas.load("HitSighting"), millis=True)),
+            self.topics.lifecycle_events: (EVENT, AvroDecoder(self._registry, schemas.load("LifecycleEvent"), millis=True)),
+            self.topics.cameras: (CAMERA, AvroDecoder(self._registry, schemas.load("Camera"))),
+            self.topics.config: (CONFIG, AvroDecoder(self._registry, schemas.load("GatewayConfigVersion"), millis=True)),
+        }
+        self._refused = encoder(self._registry, self.topics.refused_events, "RefusedEvent", register=False)
+        self._dead = encoder(self._registry, self.topics.dead_inputs, "DeadLetter", register=False)
+        self._destinations: dict[str, Any] = {}
+
+    def decode(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None) -> Input:
+        from connectors.avro import AvroDecodeError
+
+        kind, decoder = self._decoders[topic]
+        if value is None:
+            if kind == CAMERA:  # a tombstone: the camera leaves the registry
+                return Input(CAMERA, {"camera_id": (key or b"").decode("utf-8"), "op": "DELETE"})
+            raise UndecodableInput(f"a {kind} message with no value", topic, partition, offset, value)
+        try:
+            return Input(kind, decoder.decode(value), value if kind == EVENT else None)
+        except AvroDecodeError as error:
+            raise UndecodableInput(str(error), topic, partition, offset, value) from None
+
+    def message(self, message: Message) -> tuple[str, bytes, bytes]:
+        topic = destination_topic(message.destination)
+        encode = self._destinations.get(topic)
+        if encode is None:
+            from connectors.contracts import DESTINATION_CONTRACT, encoder
+
+            encode = self._destinations[topic] = encoder(self._registry, topic, DESTINATION_CONTRACT,
+                                                         register=False).encode
+        return topic, message.delivery_id.encode("utf-8"), encode(message_record(message))
+
+    def refused(self, refusal: RefusedEvent, raw: bytes | None) -> tuple[str, bytes, bytes]:
+        event = refusal.event if isinstance(refusal.event, dict) else {}
+        record = {"reason": refusal.reason, "original": raw or b"", "refused_at": refusal.at,
+                  **{name: _text_or_none(event.get(name)) for name in ("hit_id", "destination", "action", "user")}}
+        return self.topics.refused_events, (record["hit_id"] or "").encode("utf-8"), self._refused.encode(record)
+
+    def dead_input(self, error: UndecodableInput) -> tuple[str, bytes, bytes]:
+        record = {"reason": "MALFORMED", "detail": error.reason[:1024], "read_id": None,
+                  "original": error.value or b"", "source_topic": error.topic,
+                  "source_partition": error.partition, "source_offset": error.offset,
+                  "received_at": int(time.time() * 1000)}
+        key = f"{error.topic}/{error.partition}/{error.offset}".encode("utf-8")
+        return self.topics.dead_inputs, key, self._dead.encode(record)
+
+
+def message_record(message: Message) -> dict:
+    """A `gateway.records.Message` as a GatewayMessage record (schemas/GatewayMessage.avsc)."""
+    record: dict[str, Any] = {"kind": message.kind, "delivery_id": message.delivery_id, "hit_id": message.hit_id,
+                              "destination": message.destination, "at": message.at}
+    for field in _KIND_FIELD.values():
+        record[field] = None
+    body = dict(message.body)
+    if message.kind == FEEDBACK:
+        body["from_destination"] = body.pop("from")
+    record[_KIND_FIELD[message.kind]] = body
+    return record
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
