@@ -1,0 +1,153 @@
+"""The Hit Gateway job: hits routed to the destinations that must act on them, and followed.
+
+    hits, hit-sightings, gw.lifecycle-events ─decode─keyBy(hit_id)─ route-and-follow ─▶ gw.<destination>
+                                                                         │             ─▶ gw.refused-events
+    cameras, gw.config ─broadcast────────────────────────────────────────┘             ─▶ audit (Parquet)
+
+Submit it with `feblam submit jobs/hit_gateway.py -- [options]` once the
+routing configuration is on its topic (`feblam gateway config apply FILE`,
+which also creates the destination topics and registers their contract). It
+runs until cancelled; a new configuration applied while it runs takes effect
+for the hits that arrive after it, with no restart.
+
+Operator uids (kept across upgrades; docs/gateway.md says how to upgrade with a
+savepoint): source-gateway-inputs, source-gateway-context, decode-inputs,
+route-and-follow, split-outputs, sink, and the audit's table sink.
+
+Wiring only: the semantics live in the `gateway` package (spec
+../shared/spec/hit-gateway.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pyflink.common import Types, WatermarkStrategy
+from pyflink.datastream import StreamExecutionEnvironment
+
+from connectors.audit import attach_audit
+from connectors.gateway_codec import GatewayCodec, GatewayTopics
+from connectors.kafka import OUTGOING_TYPE, RECORD_TYPE, KafkaFeed, record_sink, record_source
+from jobs.environment import execution_environment
+from jobs.gateway_operators import (
+    AUDIT, CONTEXT_STATE, DEAD_INPUTS, DecodeInput, RouteAndFollow, SplitOutputs, case_key,
+)
+
+
+# A dispatcher waits on every delivery: records leave Python and the network buffers
+# after at most 5 ms, not the cluster's 100 ms (flink-conf/config.yaml, tuned for reads).
+# The gateway carries a thousand hits a second, not tens of thousands of reads.
+LOW_LATENCY = {"python.fn-execution.bundle.time": "5", "execution.buffer-timeout.interval": "5 ms"}
+
+
+@dataclass(frozen=True)
+class GatewayJobSettings:
+    """Where the gateway reads and writes; `audit` is the root of the audit history
+    (a path or URI the cluster can write), none if unset."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    registry_url: str = "http://127.0.0.1:8080/apis/ccompat/v7"
+    topics: GatewayTopics = field(default_factory=GatewayTopics)
+    group_id: str = "feblam-hit-gateway"
+    parallelism: int | None = None
+    audit: str | None = None
+
+    @property
+    def context_pattern(self) -> str:
+        return f"({re.escape(self.topics.cameras)}|{re.escape(self.topics.config)})"
+
+
+class NoConfigurationError(RuntimeError):
+    """The configuration topic holds no version: the gateway would not know where to route."""
+
+
+def build_gateway_job(env: StreamExecutionEnvironment, settings: GatewayJobSettings) -> None:
+    """Wire the gateway on Kafka. Fails at once, saying what to run, when the configuration
+    topic is empty or an output contract is not in the registry."""
+    from connectors.contracts import lookup
+    from connectors.registry import RegistryClient
+
+    topics = settings.topics
+    registry = RegistryClient(settings.registry_url)
+    lookup(registry, topics.refused_events, "RefusedEvent")
+    lookup(registry, topics.dead_inputs, "DeadLetter")
+    feed = KafkaFeed(settings.bootstrap_servers, settings.context_pattern)
+    ends = feed.ends()
+    if not any(end > ends.starts.get(tp, 0) for tp, end in ends.ends.items() if tp[0] == topics.config):
+        raise NoConfigurationError(f"no routing configuration on {topics.config}: "
+                                   "run `feblam gateway config apply FILE` first")
+    codec = GatewayCodec(settings.registry_url, topics)
+    inputs = env.from_source(
+        record_source(settings.bootstrap_servers, f"{settings.group_id}.inputs",
+                      topics=[topics.hits, topics.sightings, topics.lifecycle_events]),
+        WatermarkStrategy.no_watermarks(), "gateway-inputs", type_info=RECORD_TYPE,
+    ).uid("source-gateway-inputs")
+    # Each subtask loads cameras and configuration up to their ends in open; the stream
+    # goes on from the last record seen now.
+    context = env.from_source(
+        record_source(settings.bootstrap_servers, f"{settings.group_id}.context", pattern=settings.context_pattern,
+                      start_at=ends.resume_positions()),
+        WatermarkStrategy.no_watermarks(), "gateway-context", type_info=RECORD_TYPE,
+    ).uid("source-gateway-context").set_parallelism(1)
+    decoded = inputs.process(DecodeInput(codec), output_type=Types.PICKLED_BYTE_ARRAY()) \
+        .name("decode-inputs").uid("decode-inputs")
+    followed = (
+        decoded.key_by(case_key, key_type=Types.STRING())
+        .connect(context.broadcast(CONTEXT_STATE))
+        .process(RouteAndFollow(codec, feed, audit=settings.audit is not None),
+                 output_type=Types.PICKLED_BYTE_ARRAY())
+        .name("route-and-follow").uid("route-and-follow")
+        .process(SplitOutputs(), output_type=OUTGOING_TYPE).name("split-outputs").uid("split-outputs")
+    )
+    if settings.audit is not None:
+        attach_audit(env, settings.audit, followed.get_side_output(AUDIT))
+    followed.union(decoded.get_side_output(DEAD_INPUTS)) \
+        .sink_to(record_sink(settings.bootstrap_servers)).name("outputs").uid("sink")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from jobs.environment import JobHelpFormatter, add_deployment_arguments
+
+    defaults, topics = GatewayJobSettings(), GatewayTopics()
+    parser = argparse.ArgumentParser(
+        prog="hit_gateway.py",
+        description="FEBLAM's Hit Gateway on Kafka. Apply the routing configuration first "
+        "(`feblam gateway config apply FILE`), then submit it with "
+        "`feblam submit jobs/hit_gateway.py -- [options]`; it runs until cancelled.",
+        formatter_class=JobHelpFormatter,
+    )
+    parser.add_argument("--bootstrap-servers", default=defaults.bootstrap_servers, help="Kafka bootstrap servers")
+    parser.add_argument("--registry-url", default=defaults.registry_url, help="schema registry (Confluent-compatible API)")
+    for name, help_text in (
+            ("hits", "hits of the hit-generation job, Avro Hit"),
+            ("sightings", "sightings of those hits, Avro HitSighting"),
+            ("lifecycle_events", "what people did to deliveries, Avro LifecycleEvent, key = hit_id"),
+            ("cameras", "the camera registry, compacted, Avro Camera"),
+            ("config", "the routing configuration, compacted, Avro GatewayConfigVersion"),
+            ("refused_events", "where refused lifecycle events go, Avro RefusedEvent"),
+            ("dead_inputs", "where inputs that do not decode go, Avro DeadLetter")):
+        parser.add_argument(f"--{name.replace('_', '-')}-topic", dest=name, default=getattr(topics, name),
+                            help=help_text)
+    parser.add_argument("--group-id", default=defaults.group_id, help="consumer group prefix (offsets are kept in Flink checkpoints)")
+    parser.add_argument("--audit", help="root of the audit history, Parquet (a path or URI the cluster can write); none if unset")
+    add_deployment_arguments(parser)
+    args = parser.parse_args(argv)
+    settings = GatewayJobSettings(
+        args.bootstrap_servers, args.registry_url,
+        GatewayTopics(args.hits, args.sightings, args.lifecycle_events, args.cameras, args.config,
+                      args.refused_events, args.dead_inputs),
+        args.group_id, args.parallelism, args.audit)
+    env = execution_environment(embedded=args.embedded, parallelism=settings.parallelism, jars=args.jars,
+                                job_config=LOW_LATENCY)
+    build_gateway_job(env, settings)
+    env.execute("feblam-hit-gateway")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
