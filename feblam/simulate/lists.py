@@ -44,7 +44,9 @@ from feblam.simulate.records import (
     HOUR,
     INSURANCE,
     JUDICIAL,
+    JUDICIAL_OWNERS,
     JUDICIAL_REASONS,
+    OWNER_OF_PROVINCE,
     LIST_NAMES,
     MINUTE,
     PERMITS,
@@ -56,6 +58,7 @@ from feblam.simulate.records import (
     entry_record,
     exemption,
     fuel_and_norm,
+    judicial_owner,
     local_date,
     local_midnight,
     wildcard_pattern,
@@ -231,7 +234,8 @@ class ReferenceLists:
             JUDICIAL, v.plate.display(), country=v.country if rng.random() < 0.8 else None,
             valid_from=self.start_ms - rng.randint(HOUR, 200 * DAY), severity=severity,
             attributes={"case_ref": self._ref(), "reason": name, "covert": covert,
-                        "instructions": instructions})
+                        "instructions": instructions,
+                        "owner": judicial_owner(name, OWNER_OF_PROVINCE[TOWNS[v.home_town].province])})
 
     def _status(self, v: Vehicle) -> list[dict]:
         if v.lez == roles.LEZ_UNREGISTERED:
@@ -294,7 +298,8 @@ class ReferenceLists:
                 JUDICIAL, text, country=plate.country if b.take(5) else None,
                 valid_from=start - HOUR - b.take(700) * DAY, severity=severity,
                 attributes={"case_ref": case_ref(b, self.year), "reason": name,
-                            "covert": covert, "instructions": instructions})
+                            "covert": covert, "instructions": instructions,
+                            "owner": judicial_owner(name, JUDICIAL_OWNERS[j % len(JUDICIAL_OWNERS)])})
 
         def insurance(j: int) -> dict:
             b, plate = plates.bits(j), plates.plate(j)

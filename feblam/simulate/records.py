@@ -33,6 +33,18 @@ JUDICIAL_REASONS = (  # (reason, severity, covert, instructions)
     ("SIS article 36", 70, "true", "Discreet check; report to SIRENE Belgium"),
     ("investigation", None, "false", "Intercept and identify the driver"),
 )
+# Who owns a judicial alert (its `owner` attribute, a destination of flink-conf/gateway.yaml):
+# Schengen alerts SIRENE Belgium, the others the federal judicial police of the region.
+SIS_REASON = "SIS article 36"
+JUDICIAL_OWNERS = ("fjp-brussels", "fjp-antwerp", "fjp-ghent", "fjp-liege")
+OWNER_OF_PROVINCE = {"BRU": "fjp-brussels", "VBR": "fjp-brussels", "WBR": "fjp-brussels",
+                     "ANT": "fjp-antwerp", "LIM": "fjp-antwerp", "OVL": "fjp-ghent", "WVL": "fjp-ghent",
+                     "HAI": "fjp-liege", "LIE": "fjp-liege", "LUX": "fjp-liege", "NAM": "fjp-liege"}
+
+
+def judicial_owner(reason: str, unit: str) -> str:
+    """The owner of a judicial alert for `reason`, filed by the region of `unit`."""
+    return "sirene" if reason == SIS_REASON else unit
 
 
 def entry_record(list_name: str, plate: str | None, *, op: str = UPSERT,
