@@ -200,6 +200,55 @@ def replay(bootstrap_servers: str, upto: dict[tuple[str, int], int], timeout_s: 
         consumer.close()
 
 
+class TopicFollower:
+    """The records of the topics matching `pattern` (anchored), for a step that keeps a
+    small table of them in memory (the gateway's cameras and configuration): `load()`
+    gives every record up to the ends the topics have now, in order within a
+    partition; then `poll()` gives those appended since, without waiting. Partitions
+    that appear later are not followed. Not thread-safe; `close()` when done."""
+
+    def __init__(self, bootstrap_servers: str, pattern: str):
+        self.bootstrap_servers = bootstrap_servers
+        self.pattern = pattern
+        self._consumer = None
+
+    def load(self, timeout_s: float = 600.0) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
+        import time
+
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+
+        ends = startup_positions(self.bootstrap_servers, self.pattern)
+        self._consumer = Consumer({"bootstrap.servers": self.bootstrap_servers, "group.id": "feblam-follower",
+                                   "enable.auto.commit": False, "enable.partition.eof": True})
+        self._consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in ends.ends])
+        remaining = {tp for tp, end in ends.ends.items() if end > ends.starts.get(tp, 0)}
+        deadline = time.monotonic() + timeout_s
+        while remaining:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"load of {sorted(remaining)} not done after {timeout_s:.0f} s")
+            for message in self._consumer.consume(1000, timeout=1.0):
+                tp = (message.topic(), message.partition())
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        remaining.discard(tp)
+                        continue
+                    raise RuntimeError(f"load of {tp}: {error}")
+                yield tp[0], tp[1], message.offset(), message.key(), message.value()
+                if message.offset() >= ends.ends[tp] - 1:
+                    remaining.discard(tp)
+
+    def poll(self, max_records: int = 1000) -> list[tuple[str, int, int, bytes | None, bytes | None]]:
+        """The records appended since the last call (or the load), at most `max_records`."""
+        return [(m.topic(), m.partition(), m.offset(), m.key(), m.value())
+                for m in self._consumer.consume(max_records, timeout=0) if m.error() is None]
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
+
+
 class KafkaFeed:
     """The reference and camera topics of the job (those matching `pattern`), as the
     match step sees them: their ends now (spec §8), and their records again up to a

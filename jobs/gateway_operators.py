@@ -1,17 +1,25 @@
 """The Flink functions of the Hit Gateway job: thin shells around the `gateway` package.
 
-    hits, sightings, lifecycle events ─DecodeInput─keyBy(hit_id)─┐
-                                            │                     RouteAndFollow ─SplitOutputs─▶ gw.<destination>, refused events
-                                            └─▶ dead inputs        │                    └─▶ audit rows (side output)
-    cameras, gw.config ─broadcast──────────────────────────────────┘
+    hits, sightings, lifecycle events ─DecodeInput─keyBy(hit_id)─ RouteAndFollow ─▶ gw.<destination>, refused events
+                                            │                       └─▶ audit rows (side output)
+                                            └─▶ dead inputs
+    cameras, gw.config: followed by each RouteAndFollow subtask itself
 
 `RouteAndFollow` keeps one `gateway.lifecycle.HitCase` per hit_id in keyed state
 (as JSON: plain values survive an upgrade that renames a class) and one
 processing-time timer per hit: the earliest of its ack deadlines and the
 instant its state may be forgotten (spec §5 timeouts run on processing time).
-Cameras and the routing configuration are loaded up to their ends in `open`,
-as the hit-generation job loads its lists, so the first hit is routed with
-the configuration in force at start-up.
+
+Cameras and the routing configuration are small (thousands of records, one
+document): each subtask loads their topics up to their ends in `open`, as the
+hit-generation job loads its lists, then follows them itself
+(`connectors.kafka.TopicFollower`), looking for new records at most every
+CONTEXT_POLL_MS before it takes the next input. They are not a broadcast
+stream: a keyed broadcast function's `on_timer` cannot emit side outputs in
+PyFlink 2.2's thread mode (its on_timer_func in
+pyflink/fn_execution/datastream/embedded/operations.py skips the side-output
+split), and escalations are made there; the one-input keyed function also
+costs fewer crossings between Java and Python per record.
 """
 
 from __future__ import annotations
@@ -20,27 +28,25 @@ import json
 import logging
 
 from pyflink.common import Row, Types
-from pyflink.datastream import KeyedBroadcastProcessFunction, OutputTag, ProcessFunction, RuntimeContext
-from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
+from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
+from pyflink.datastream.state import ValueStateDescriptor
 
 from connectors.audit import AUDIT_ROW, audit_row
 from connectors.gateway_codec import CAMERA, CONFIG, EVENT, HIT, HIT_SIGHTING, UndecodableInput
-from connectors.kafka import OUTGOING_TYPE
+from connectors.kafka import OUTGOING_TYPE, TopicFollower
 from gateway.config import ConfigError, parse_config
 from gateway.labels import hit_labels
 from gateway.lifecycle import HitCase
 from gateway.records import AuditRecord, Message, RefusedEvent
 from jobs.operators import subtask_index
-from udfs.startup import AppliedFeed
 
 LOG = logging.getLogger("feblam.hit_gateway")
 
 DEAD_INPUTS = OutputTag("dead-inputs", OUTGOING_TYPE)
 AUDIT = OutputTag("audit", AUDIT_ROW)
-KAFKA, AUDIT_OUT = "kafka", "audit"  # the two kinds of RouteAndFollow's outputs
 MALFORMED_EVENT = "malformed-event"   # a lifecycle event that does not decode: (hit_id "", kind, reason, bytes)
-# The broadcast stream's descriptor (Flink asks for one); each subtask loads the context itself.
-CONTEXT_STATE = MapStateDescriptor("gateway-context", Types.PICKLED_BYTE_ARRAY(), Types.PICKLED_BYTE_ARRAY())
+# How often a subtask looks for new cameras and configuration versions, at most.
+CONTEXT_POLL_MS = 1000
 
 
 class DecodeInput(ProcessFunction):
@@ -76,21 +82,19 @@ def case_key(item) -> str:
     return item[0]
 
 
-class RouteAndFollow(KeyedBroadcastProcessFunction):
+class RouteAndFollow(KeyedProcessFunction):
     """Keyed by hit_id: routing, delivery, sightings, lifecycle and escalation of one hit
     (gateway spec §3-§6), through `gateway.lifecycle.HitCase`.
 
-    Outputs, as (KAFKA, topic, key, value) or (AUDIT_OUT, AuditRecord) for `SplitOutputs`:
-    destination messages and refused events for the Kafka sink; audit rows when
-    `audit` is set. Not side outputs: PyFlink 2.2's thread mode does not split
-    the side outputs of a keyed broadcast function's `on_timer` (in
-    pyflink/fn_execution/datastream/embedded/operations.py its on_timer_func
-    skips `process_func`), and escalations are made there.
+    Outputs: destination messages and refused events as Row(topic, key, value) for
+    the Kafka sink; audit rows on the AUDIT side output when `audit` is set.
+    `context_pattern` names the cameras and configuration topics (anchored regex).
     """
 
-    def __init__(self, codec, feed, audit: bool):
+    def __init__(self, codec, bootstrap_servers: str, context_pattern: str, audit: bool):
         self.codec = codec
-        self.feed = feed
+        self.bootstrap_servers = bootstrap_servers
+        self.context_pattern = context_pattern
         self.audit = audit
 
     def open(self, runtime_context: RuntimeContext):
@@ -100,28 +104,31 @@ class RouteAndFollow(KeyedBroadcastProcessFunction):
         self.timer = runtime_context.get_state(ValueStateDescriptor("timer", Types.LONG()))
         self.cameras: dict[str, dict] = {}
         self.config = None
-        upto = self.feed.ends().last_positions()
-        self.applied = AppliedFeed(upto)
+        self.context = TopicFollower(self.bootstrap_servers, self.context_pattern)
         count = 0
-        for topic, partition, offset, key, value in self.feed.replay(upto):
-            self._context(topic, partition, offset, key, value)
+        for record in self.context.load():
+            self._context(*record)
             count += 1
         if self.config is None:
             raise RuntimeError(f"no routing configuration on {self.codec.topics.config}: "
                                "run `feblam gateway config apply FILE` first")
+        self.next_poll = 0
         LOG.info("gateway context loaded: %d cameras, configuration %s (%d records)",
                  len(self.cameras), self.config.version, count)
 
     def close(self):
+        if getattr(self, "context", None) is not None:
+            self.context.close()
         self.cameras, self.config = {}, None
 
     # -- context: cameras and configuration --------------------------------------------------
 
-    def process_broadcast_element(self, record, ctx: KeyedBroadcastProcessFunction.Context):
-        topic, partition, offset, _, key, value = record
-        if self.applied.fresh(topic, partition, offset):
-            self._context(topic, partition, offset, key, value)
-        return iter(())
+    def _follow(self, now: int) -> None:
+        if now < self.next_poll:
+            return
+        self.next_poll = now + CONTEXT_POLL_MS
+        for record in self.context.poll():
+            self._context(*record)
 
     def _context(self, topic: str, partition: int, offset: int, key, value) -> None:
         try:
@@ -150,10 +157,11 @@ class RouteAndFollow(KeyedBroadcastProcessFunction):
 
     # -- hits, sightings, lifecycle events --------------------------------------------------
 
-    def process_element(self, item, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
+    def process_element(self, item, ctx: KeyedProcessFunction.Context):
         hit_id, kind, record, raw = item
         timers = ctx.timer_service()
         now = timers.current_processing_time()
+        self._follow(now)
         state = self.case.value()
         case = HitCase.from_state(json.loads(state)) if state else HitCase(hit_id)
         if kind == HIT:
@@ -172,13 +180,16 @@ class RouteAndFollow(KeyedBroadcastProcessFunction):
             self.case.update(json.dumps(case.to_state()))
             self._schedule(case, timers)
 
-    def on_timer(self, timestamp: int, ctx: KeyedBroadcastProcessFunction.OnTimerContext):
-        state = self.case.value()
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        if timestamp != self.timer.value():
+            return  # a timer the case moved earlier since: the one it keeps is still set
         self.timer.clear()
+        state = self.case.value()
         if not state:
             return
         # The records say when the timer actually fired, not when it was due.
         now = max(timestamp, ctx.timer_service().current_processing_time())
+        self._follow(now)
         case = HitCase.from_state(json.loads(state))
         if case.expires_at(self.config) <= now:
             yield from self._emit(case.expire(now), None)
@@ -189,32 +200,22 @@ class RouteAndFollow(KeyedBroadcastProcessFunction):
         self._schedule(case, ctx.timer_service())
 
     def _schedule(self, case: HitCase, timers) -> None:
-        """One timer per hit, at its next ack deadline or the end of its retention."""
+        """One live timer per hit, at its next ack deadline or the end of its retention. A
+        timer left behind by a later instant fires and is ignored (cheaper than deleting it)."""
         deadline = case.next_deadline()
-        wanted = case.expires_at(self.config) if deadline is None else min(deadline, case.expires_at(self.config))
+        expires = case.expires_at(self.config)
+        wanted = expires if deadline is None else min(deadline, expires)
         current = self.timer.value()
         if current == wanted:
             return
-        if current is not None:
-            timers.delete_processing_time_timer(current)
         timers.register_processing_time_timer(wanted)
         self.timer.update(wanted)
 
     def _emit(self, outputs, raw):
         for output in outputs:
             if isinstance(output, Message):
-                yield (KAFKA, *self.codec.message(output))
+                yield Row(*self.codec.message(output))
             elif isinstance(output, RefusedEvent):
-                yield (KAFKA, *self.codec.refused(output, raw))
+                yield Row(*self.codec.refused(output, raw))
             elif isinstance(output, AuditRecord) and self.audit:
-                yield AUDIT_OUT, output
-
-
-class SplitOutputs(ProcessFunction):
-    """RouteAndFollow's outputs to Row(topic, key, value) for the sink, and audit rows to AUDIT."""
-
-    def process_element(self, output, ctx: ProcessFunction.Context):
-        if output[0] == KAFKA:
-            yield Row(output[1], output[2], output[3])
-        else:
-            yield AUDIT, audit_row(output[1])
+                yield AUDIT, audit_row(output)

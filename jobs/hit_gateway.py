@@ -1,8 +1,8 @@
 """The Hit Gateway job: hits routed to the destinations that must act on them, and followed.
 
     hits, hit-sightings, gw.lifecycle-events ─decode─keyBy(hit_id)─ route-and-follow ─▶ gw.<destination>
-                                                                         │             ─▶ gw.refused-events
-    cameras, gw.config ─broadcast────────────────────────────────────────┘             ─▶ audit (Parquet)
+                                                                         ↑             ─▶ gw.refused-events
+                                          cameras, gw.config (followed) ─┘             ─▶ audit (Parquet)
 
 Submit it with `feblam submit jobs/hit_gateway.py -- [options]` once the
 routing configuration is on its topic (`feblam gateway config apply FILE`,
@@ -11,8 +11,8 @@ runs until cancelled; a new configuration applied while it runs takes effect
 for the hits that arrive after it, with no restart.
 
 Operator uids (kept across upgrades; docs/gateway.md says how to upgrade with a
-savepoint): source-gateway-inputs, source-gateway-context, decode-inputs,
-route-and-follow, split-outputs, sink, and the audit's table sink.
+savepoint): source-gateway-inputs, decode-inputs, route-and-follow, sink, and
+the audit's table sink.
 
 Wiring only: the semantics live in the `gateway` package (spec
 ../shared/spec/hit-gateway.md).
@@ -28,17 +28,9 @@ from pyflink.datastream import StreamExecutionEnvironment
 
 from connectors.audit import attach_audit
 from connectors.gateway_codec import GatewayCodec, GatewayTopics
-from connectors.kafka import OUTGOING_TYPE, RECORD_TYPE, KafkaFeed, record_sink, record_source
+from connectors.kafka import OUTGOING_TYPE, RECORD_TYPE, record_sink, record_source, startup_positions
 from jobs.environment import execution_environment
-from jobs.gateway_operators import (
-    AUDIT, CONTEXT_STATE, DEAD_INPUTS, DecodeInput, RouteAndFollow, SplitOutputs, case_key,
-)
-
-
-# A dispatcher waits on every delivery: records leave Python and the network buffers
-# after at most 5 ms, not the cluster's 100 ms (flink-conf/config.yaml, tuned for reads).
-# The gateway carries a thousand hits a second, not tens of thousands of reads.
-LOW_LATENCY = {"python.fn-execution.bundle.time": "5", "execution.buffer-timeout.interval": "5 ms"}
+from jobs.gateway_operators import AUDIT, DEAD_INPUTS, DecodeInput, RouteAndFollow, case_key
 
 
 @dataclass(frozen=True)
@@ -52,6 +44,7 @@ class GatewayJobSettings:
     group_id: str = "feblam-hit-gateway"
     parallelism: int | None = None
     audit: str | None = None
+    buffer_timeout_ms: int = 10
 
     @property
     def context_pattern(self) -> str:
@@ -72,33 +65,26 @@ def build_gateway_job(env: StreamExecutionEnvironment, settings: GatewayJobSetti
     registry = RegistryClient(settings.registry_url)
     lookup(registry, topics.refused_events, "RefusedEvent")
     lookup(registry, topics.dead_inputs, "DeadLetter")
-    feed = KafkaFeed(settings.bootstrap_servers, settings.context_pattern)
-    ends = feed.ends()
+    ends = startup_positions(settings.bootstrap_servers, re.escape(topics.config))
     if not any(end > ends.starts.get(tp, 0) for tp, end in ends.ends.items() if tp[0] == topics.config):
         raise NoConfigurationError(f"no routing configuration on {topics.config}: "
                                    "run `feblam gateway config apply FILE` first")
     codec = GatewayCodec(settings.registry_url, topics)
+    # A dispatcher waits on every delivery: network buffers between the steps leave after at
+    # most this, not Flink's 100 ms (right for reads at tens of thousands a second).
+    env.set_buffer_timeout(settings.buffer_timeout_ms)
     inputs = env.from_source(
         record_source(settings.bootstrap_servers, f"{settings.group_id}.inputs",
                       topics=[topics.hits, topics.sightings, topics.lifecycle_events]),
         WatermarkStrategy.no_watermarks(), "gateway-inputs", type_info=RECORD_TYPE,
     ).uid("source-gateway-inputs")
-    # Each subtask loads cameras and configuration up to their ends in open; the stream
-    # goes on from the last record seen now.
-    context = env.from_source(
-        record_source(settings.bootstrap_servers, f"{settings.group_id}.context", pattern=settings.context_pattern,
-                      start_at=ends.resume_positions()),
-        WatermarkStrategy.no_watermarks(), "gateway-context", type_info=RECORD_TYPE,
-    ).uid("source-gateway-context").set_parallelism(1)
     decoded = inputs.process(DecodeInput(codec), output_type=Types.PICKLED_BYTE_ARRAY()) \
         .name("decode-inputs").uid("decode-inputs")
     followed = (
         decoded.key_by(case_key, key_type=Types.STRING())
-        .connect(context.broadcast(CONTEXT_STATE))
-        .process(RouteAndFollow(codec, feed, audit=settings.audit is not None),
-                 output_type=Types.PICKLED_BYTE_ARRAY())
+        .process(RouteAndFollow(codec, settings.bootstrap_servers, settings.context_pattern,
+                                audit=settings.audit is not None), output_type=OUTGOING_TYPE)
         .name("route-and-follow").uid("route-and-follow")
-        .process(SplitOutputs(), output_type=OUTGOING_TYPE).name("split-outputs").uid("split-outputs")
     )
     if settings.audit is not None:
         attach_audit(env, settings.audit, followed.get_side_output(AUDIT))
@@ -133,15 +119,16 @@ def main(argv: list[str] | None = None) -> int:
                             help=help_text)
     parser.add_argument("--group-id", default=defaults.group_id, help="consumer group prefix (offsets are kept in Flink checkpoints)")
     parser.add_argument("--audit", help="root of the audit history, Parquet (a path or URI the cluster can write); none if unset")
+    parser.add_argument("--buffer-timeout-ms", type=int, default=defaults.buffer_timeout_ms,
+                        help="longest a record waits in a network buffer between two steps")
     add_deployment_arguments(parser)
     args = parser.parse_args(argv)
     settings = GatewayJobSettings(
         args.bootstrap_servers, args.registry_url,
         GatewayTopics(args.hits, args.sightings, args.lifecycle_events, args.cameras, args.config,
                       args.refused_events, args.dead_inputs),
-        args.group_id, args.parallelism, args.audit)
-    env = execution_environment(embedded=args.embedded, parallelism=settings.parallelism, jars=args.jars,
-                                job_config=LOW_LATENCY)
+        args.group_id, args.parallelism, args.audit, args.buffer_timeout_ms)
+    env = execution_environment(embedded=args.embedded, parallelism=settings.parallelism, jars=args.jars)
     build_gateway_job(env, settings)
     env.execute("feblam-hit-gateway")
     return 0
