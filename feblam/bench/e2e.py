@@ -44,7 +44,7 @@ from feblam.bench.rss import RssSampler, cluster_rss_mb, this_machine
 FEBLAM = "feblam"
 BASELINE = "baseline"
 ENGINES = (FEBLAM, BASELINE)
-JOB_FILES = {FEBLAM: "jobs/hit_generation.py", BASELINE: "jobs/baseline_sql_join.py"}
+JOB_FILES = {FEBLAM: "jobs/hit_generation.py", BASELINE: "jobs/baseline_sql_join.py", "gateway": "jobs/hit_gateway.py"}
 
 
 @dataclass(frozen=True)

@@ -246,6 +246,46 @@ def _register_encoder(benches) -> None:
     parser.set_defaults(func=_run_encoder)
 
 
+def _run_gateway(args: argparse.Namespace) -> int:
+    from feblam.bench.e2e import Endpoints, Log
+    from feblam.bench.gateway import GatewayBenchSettings, run_gateway_bench
+    from feblam.stack.settings import StackSettings
+
+    stack = StackSettings.current()
+    endpoints = Endpoints(stack.bootstrap_servers, stack.registry_url, stack.flink_rest_url, stack.run_dir)
+    try:
+        settings = GatewayBenchSettings(rate=args.rate, seconds=args.seconds, sightings=args.sightings,
+                                        escalating=args.escalating, acted=args.acted, parallelism=args.parallelism,
+                                        seed=args.seed, keep_topics=args.keep_topics)
+    except ValueError as error:
+        print(f"bench gateway: {error}", file=sys.stderr)
+        return 2
+    result = run_gateway_bench(settings, endpoints, Log(quiet=args.quiet, name="bench gateway"))
+    return _print(result, args.json, 26)
+
+
+def _register_gateway(benches) -> None:
+    from feblam.bench.gateway import GatewayBenchSettings
+    from feblam.bench.gateway import __doc__ as doc
+
+    defaults = GatewayBenchSettings()
+    parser = benches.add_parser("gateway", help="the Hit Gateway: delivery latency, escalation timing, state",
+                                description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=defaults.rate, help="hits per second (default: %(default)s)")
+    parser.add_argument("--seconds", type=float, default=defaults.seconds, help="how long (default: %(default)s)")
+    parser.add_argument("--sightings", type=int, default=defaults.sightings, help="sightings per hit (default: %(default)s)")
+    parser.add_argument("--escalating", type=float, default=defaults.escalating,
+                        help="share of P1 hits nobody acts on (default: %(default)s)")
+    parser.add_argument("--acted", type=float, default=defaults.acted,
+                        help="share of the other hits rejected a second after delivery (default: %(default)s)")
+    parser.add_argument("--parallelism", type=int, default=defaults.parallelism, help="default: %(default)s")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="default: %(default)s")
+    parser.add_argument("--keep-topics", action="store_true", help="leave the run's topics on Kafka")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of aligned lines")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.set_defaults(func=_run_gateway)
+
+
 def register(subparsers) -> None:
     """Add `bench` and its benchmarks to the `feblam` command line."""
     parser = subparsers.add_parser(
@@ -256,6 +296,7 @@ def register(subparsers) -> None:
     _register_e2e(benches)
     _register_replay(benches)
     _register_encoder(benches)
+    _register_gateway(benches)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
