@@ -27,6 +27,8 @@ COMMANDS = (
     "schemas",
     "connectors",
     "ingest",
+    "gateway",
+    "live",
 )
 
 DESCRIPTION = """\
