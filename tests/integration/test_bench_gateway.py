@@ -1,0 +1,24 @@
+"""`feblam bench gateway` on the stack, small: its figures are there and make sense."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from feblam.stack.settings import PROJECT_ROOT
+
+
+def test_bench_gateway_reports_latency_escalation_and_state(stack):
+    result = subprocess.run([sys.executable, "-m", "feblam.cli", "bench", "gateway", "--rate", "100",
+                             "--seconds", "15", "--escalating", "0.2", "--json", "--quiet"],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["hits_offered"] == 1500 and figures["delivery_samples"] == 1500
+    assert 0 < figures["delivery_p50_ms"] <= figures["delivery_p99_ms"] <= figures["delivery_max_ms"]
+    # About a fifth of the hits escalate, each once, after its 5 s deadline.
+    assert 200 <= figures["escalations"] <= 400, figures["escalations"]
+    assert 0 <= figures["escalation_late_p50_ms"] <= figures["escalation_late_max_ms"]
+    assert figures["state_bytes"] and all(size >= 0 for _, size in figures["state_bytes"])
+    assert figures["deliveries"] >= figures["hits_offered"] + figures["escalations"]
