@@ -101,8 +101,8 @@ class GatewayRun:
     def flush(self) -> None:
         assert self.producer.flush(30) == 0
 
-    def submit(self, *extra: str) -> str:
-        argv = [sys.executable, "-m", "feblam.cli", "submit", "--detached", str(JOB), "--",
+    def submit(self, *extra: str, submit_options: tuple = ()) -> str:
+        argv = [sys.executable, "-m", "feblam.cli", "submit", "--detached", *submit_options, str(JOB), "--",
                 "--bootstrap-servers", self.stack.bootstrap_servers, "--registry-url", self.stack.schema_registry_url,
                 "--hits-topic", self.hits, "--sightings-topic", self.sightings, "--lifecycle-events-topic", self.events,
                 "--cameras-topic", self.cameras, "--config-topic", self.config_topic,

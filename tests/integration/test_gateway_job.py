@@ -8,6 +8,11 @@ from __future__ import annotations
 import time
 
 import duckdb
+import pytest
+
+from connectors.audit_report import gateway_figures
+
+from feblam.stack.settings import StackSettings
 
 from .gatewayjob import GatewayRun, hit
 from .hitjob import cancel, wait_running
@@ -63,6 +68,7 @@ def _scenario(run: GatewayRun, audit) -> None:
     run.hit(hit("h4", list_name="judicial_alerts", priority="P2"))             # owner + prov
     run.hit(hit("h5", priority="P2"))                                         # prov, then a false read
     run.hit(hit("h6", camera_id="C2"))                                        # Namur: the national centre
+    run.hit(hit("h8", camera_id="MOBILE-1"))                                  # no camera of the registry: national
     run.hit(hit("h1"))                                                        # a repeat: nothing new
     run.flush()
     prov = run.messages("prov", 4)
@@ -95,15 +101,17 @@ def _scenario(run: GatewayRun, audit) -> None:
     assert (feedback["reason"], feedback["entry_id"], feedback["note"]) == ("FALSE_READ", "E1", "8 read as B")
 
     # h1 (P1, 4 s) was never acknowledged: escalated to the national centre within a second.
-    nat = run.messages("nat", 2)
+    nat = run.messages("nat", 3)
     escalation = next(m for m in nat if m["hit_id"] == "h1")
     assert escalation["delivery"]["escalated_from"] == run.name("prov")
     late = (escalation["at"] - delivered_at["h1"]).total_seconds() * 1000 - 4000
     assert 0 <= late <= 1000, late
-    assert kinds(nat) == [("h1", "DELIVERY"), ("h6", "DELIVERY")]
-    # The covert hit reached its owner and no other destination.
+    assert kinds(nat) == [("h1", "DELIVERY"), ("h6", "DELIVERY"), ("h8", "DELIVERY")]
+    # The covert hit reached its owner and no other destination, and no log line names it.
     for destination in ("prov", "lez", "nat"):
         assert all(m["hit_id"] != "h3" for m in run.messages(destination, ALL, timeout_s=3))
+    logs = " ".join(path.read_text(errors="replace") for path in StackSettings.current().log_dir.glob("*.log"))
+    assert hit("h3")["plate"] not in logs and "PLh3" not in logs
 
     # A new configuration applies to the hits after it, with no restart: hits of the new
     # list go to the national centre (the root) until the job has it, then to lez.
@@ -130,6 +138,14 @@ def _scenario(run: GatewayRun, audit) -> None:
     assert len(by_kind["REFUSED"]) == 6
     whole = duckdb.connect().execute(f"SELECT * FROM read_parquet('{audit}/audit/**/part-*')").fetchall()
     assert len(whole) == len(set(whole)), "an audit row written twice"
+
+    # The figures of spec §7 from that audit (`feblam gateway report`).
+    figures = gateway_figures(audit)
+    prov = figures["destinations"][run.name("prov")]
+    assert prov["deliveries"] == 3                                 # h1, h4, h5
+    assert prov["escalated_share"] == pytest.approx(1 / 3) and prov["never_acted_share"] == pytest.approx(1 / 3)
+    assert {"list_name": "stolen_vehicles", "entry_id": "E1", "reason": "FALSE_READ", "count": 1} \
+        in figures["feedback"]
 
 
 def _audit(root, expected: int, timeout_s: float = 60) -> list[tuple]:
