@@ -165,39 +165,54 @@ def replay(bootstrap_servers: str, upto: dict[tuple[str, int], int], timeout_s: 
     partition, as (topic, partition, offset, key, value). A partition whose log
     ends, or whose records jump past the offset (compaction), is done there.
     Raises TimeoutError when the broker has not delivered them within `timeout_s`."""
-    import time
-
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
-
     if not upto:
         return
-    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": "feblam-replay",
-                         "enable.auto.commit": False, "enable.partition.eof": True})
+    consumer = _consumer_from_start(bootstrap_servers, "feblam-replay", list(upto))
     try:
-        consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for topic, partition in upto])
-        remaining = set(upto)
-        deadline = time.monotonic() + timeout_s
-        while remaining:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"replay of {sorted(remaining)} not done after {timeout_s:.0f} s")
-            for message in consumer.consume(1000, timeout=1.0):
-                tp = (message.topic(), message.partition())
-                if tp not in remaining:
-                    continue
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        remaining.discard(tp)
-                        continue
-                    raise RuntimeError(f"replay of {tp}: {error}")
-                if message.offset() > upto[tp]:
-                    remaining.discard(tp)
-                    continue
-                yield tp[0], tp[1], message.offset(), message.key(), message.value()
-                if message.offset() >= upto[tp]:
-                    remaining.discard(tp)
+        yield from _read_upto(consumer, upto, timeout_s, "replay", beyond=False)
     finally:
         consumer.close()
+
+
+def _consumer_from_start(bootstrap_servers: str, group_id: str, partitions: list[tuple[str, int]]):
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": group_id,
+                         "enable.auto.commit": False, "enable.partition.eof": True})
+    consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for topic, partition in partitions])
+    return consumer
+
+
+def _read_upto(consumer, upto: dict[tuple[str, int], int], timeout_s: float, what: str, beyond: bool,
+               ) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
+    """The records of `consumer`'s partitions until each partition of `upto` has given the
+    offset named for it (or ended). With `beyond`, records past those offsets, and those
+    of partitions not in `upto`, are given too; without, they are dropped."""
+    import time
+
+    from confluent_kafka import KafkaError
+
+    remaining = set(upto)
+    deadline = time.monotonic() + timeout_s
+    while remaining:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} of {sorted(remaining)} not done after {timeout_s:.0f} s")
+        for message in consumer.consume(1000, timeout=1.0):
+            tp = (message.topic(), message.partition())
+            error = message.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    remaining.discard(tp)
+                    continue
+                raise RuntimeError(f"{what} of {tp}: {error}")
+            if tp not in upto or message.offset() > upto[tp]:
+                remaining.discard(tp)
+                if beyond:
+                    yield tp[0], tp[1], message.offset(), message.key(), message.value()
+                continue
+            yield tp[0], tp[1], message.offset(), message.key(), message.value()
+            if message.offset() >= upto[tp]:
+                remaining.discard(tp)
 
 
 class TopicFollower:
@@ -213,30 +228,9 @@ class TopicFollower:
         self._consumer = None
 
     def load(self, timeout_s: float = 600.0) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
-        import time
-
-        from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
-
         ends = startup_positions(self.bootstrap_servers, self.pattern)
-        self._consumer = Consumer({"bootstrap.servers": self.bootstrap_servers, "group.id": "feblam-follower",
-                                   "enable.auto.commit": False, "enable.partition.eof": True})
-        self._consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in ends.ends])
-        remaining = {tp for tp, end in ends.ends.items() if end > ends.starts.get(tp, 0)}
-        deadline = time.monotonic() + timeout_s
-        while remaining:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"load of {sorted(remaining)} not done after {timeout_s:.0f} s")
-            for message in self._consumer.consume(1000, timeout=1.0):
-                tp = (message.topic(), message.partition())
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        remaining.discard(tp)
-                        continue
-                    raise RuntimeError(f"load of {tp}: {error}")
-                yield tp[0], tp[1], message.offset(), message.key(), message.value()
-                if message.offset() >= ends.ends[tp] - 1:
-                    remaining.discard(tp)
+        self._consumer = _consumer_from_start(self.bootstrap_servers, "feblam-follower", list(ends.ends))
+        yield from _read_upto(self._consumer, ends.last_positions(), timeout_s, "load", beyond=True)
 
     def poll(self, max_records: int = 1000) -> list[tuple[str, int, int, bytes | None, bytes | None]]:
         """The records appended since the last call (or the load), at most `max_records`."""
