@@ -87,6 +87,7 @@ class GatewayCodec:
             self.topics.config: (CONFIG, AvroDecoder(self._registry, schemas.load("GatewayConfigVersion"), millis=True)),
         }
         self._refused = encoder(self._registry, self.topics.refused_events, "RefusedEvent", register=False)
+        self._event = encoder(self._registry, self.topics.lifecycle_events, "LifecycleEvent", register=False)
         self._dead = encoder(self._registry, self.topics.dead_inputs, "DeadLetter", register=False)
         self._destinations: dict[str, Any] = {}
 
@@ -114,7 +115,13 @@ class GatewayCodec:
         return topic, message.delivery_id.encode("utf-8"), encode(message_record(message))
 
     def refused(self, refusal: RefusedEvent, raw: bytes | None) -> tuple[str, bytes, bytes]:
+        """The refused-events record of `refusal`; `raw` is the event's message value. An
+        event refused after it waited for its hit comes without it, and is encoded again
+        from its decoded fields (the same record, under the subject's current schema id)."""
         event = refusal.event if isinstance(refusal.event, dict) else {}
+        if raw is None and {"hit_id", "destination", "action", "user", "at"} <= event.keys():
+            raw = self._event.encode({name: event.get(name) for name in
+                                      ("hit_id", "destination", "action", "reason", "outcome", "note", "user", "at")})
         record = {"reason": refusal.reason, "original": raw or b"", "refused_at": refusal.at,
                   **{name: _text_or_none(event.get(name)) for name in ("hit_id", "destination", "action", "user")}}
         return self.topics.refused_events, (record["hit_id"] or "").encode("utf-8"), self._refused.encode(record)

@@ -23,7 +23,11 @@ Readings of the spec, written down in docs/gateway.md:
   and forwarded with the hit;
 - a lifecycle event for a covert hit, sent for another destination than its
   owner, is refused as for an unknown hit, so that a refusal never tells
-  anyone else that a covert hit exists.
+  anyone else that a covert hit exists;
+- an event for a hit the gateway does not know yet waits for it for
+  ``unknown_hit_grace`` (30 s) before it is refused as ``unknown hit``: hits
+  and events travel on different topics, and after a restore the events read
+  again can come before the hits they act on (at most ``EARLY_EVENTS`` wait).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ TRANSITIONS = {
     (CLOSE, ACCEPTED): CLOSED,
 }
 EARLY_SIGHTINGS = 100
+EARLY_EVENTS = 20
 # What the case keeps of its hit once no delivery can escalate any more (so none can be
 # made): the rest went out with the deliveries, and a case may stay open for days.
 HIT_SUMMARY = ("hit_id", "list_name", "entry_id", "priority", "match_kind", "zone")
@@ -92,6 +97,7 @@ class HitCase:
         self.deliveries: dict[str, DeliveryState] = {}
         self.forwarded: list[str] = []       # read_ids of the sightings forwarded, in order
         self.early: list[dict] = []          # sightings that came before the hit
+        self.waiting: list[tuple[Any, int]] = []  # (event, received at) that came before the hit
         self.changed_at = 0
 
     # -- inputs -----------------------------------------------------------------------------
@@ -104,16 +110,19 @@ class HitCase:
         self.hit, self.labels, self.config_version = dict(hit), dict(labels), config.version
         self.changed_at = now
         choices = choose(config, labels)
+        out: list[Output] = []
         if not choices:
             why = ("covert entry with no known owner" if self.covert
                    else "no route reaches a destination")
-            return [self._audit(now, AUDIT_UNROUTED, detail=why)]
-        out: list[Output] = []
+            out.append(self._audit(now, AUDIT_UNROUTED, detail=why))
         for choice in choices:
             out += self._deliver(choice, now)
         early, self.early = sorted(self.early, key=lambda s: s.get("sightings") or 0), []
         for sighting, camera in ((s, camera_of(s.get("camera_id"))) for s in early):
             out += self.on_sighting(sighting, now, camera)
+        waiting, self.waiting = self.waiting, []
+        for event, _ in waiting:
+            out += self.on_event(event, config, now)
         self._trim()
         return out
 
@@ -148,6 +157,10 @@ class HitCase:
             event = parse_event(record)
         except EventError as error:
             return self._refuse(record, error.reason, now)
+        if self.hit is None and event.hit_id == self.hit_id and len(self.waiting) < EARLY_EVENTS:
+            self.waiting.append((record, now))
+            self.changed_at = now
+            return []
         reason = self._refusal_reason(event, config)
         if reason:
             return self._refuse(record, reason, now, event)
@@ -167,8 +180,13 @@ class HitCase:
         return self._refuse(record, reason, now)
 
     def on_time(self, config: GatewayConfig, now: int) -> list[Output]:
-        """Escalate every delivery whose ack deadline has passed (spec §5, processing time)."""
+        """Escalate every delivery whose ack deadline has passed (spec §5, processing time), and
+        refuse the events that waited for an unknown hit for ``unknown_hit_grace``."""
         out: list[Output] = []
+        due = [event for event, at in self.waiting if at + config.unknown_hit_grace_ms <= now]
+        self.waiting = [(event, at) for event, at in self.waiting if at + config.unknown_hit_grace_ms > now]
+        for event in due:
+            out += self._refuse(event, "unknown hit", now, parse_event(event))
         for delivery in list(self.deliveries.values()):
             deadline = delivery.ack_deadline
             if deadline is not None and deadline <= now:
@@ -178,9 +196,18 @@ class HitCase:
 
     # -- timers -----------------------------------------------------------------------------
 
-    def next_deadline(self) -> int | None:
+    def next_deadline(self, config: GatewayConfig | None = None) -> int | None:
+        """The next instant `on_time` has work: an ack deadline, or (with `config`) the end of
+        an event's wait for its hit."""
         deadlines = [d.ack_deadline for d in self.deliveries.values() if d.ack_deadline is not None]
+        if config is not None:
+            deadlines += [at + config.unknown_hit_grace_ms for _, at in self.waiting]
         return min(deadlines, default=None)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to keep: no hit, and nothing waiting for one."""
+        return self.hit is None and not self.early and not self.waiting
 
     def expires_at(self, config: GatewayConfig) -> int:
         """When the case may be forgotten: ``retention.closed`` after its last change once no
@@ -204,7 +231,7 @@ class HitCase:
         return {"hit_id": self.hit_id, "hit": self.hit, "labels": self.labels,
                 "config_version": self.config_version, "changed_at": self.changed_at,
                 "deliveries": [asdict(d) for d in self.deliveries.values()],
-                "forwarded": self.forwarded, "early": self.early}
+                "forwarded": self.forwarded, "early": self.early, "waiting": self.waiting}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "HitCase":
@@ -213,6 +240,7 @@ class HitCase:
         case.config_version, case.changed_at = state["config_version"], state["changed_at"]
         case.deliveries = {d["destination"]: DeliveryState(**d) for d in state["deliveries"]}
         case.forwarded, case.early = list(state["forwarded"]), list(state["early"])
+        case.waiting = [(event, at) for event, at in state.get("waiting", ())]
         return case
 
     # -- the steps --------------------------------------------------------------------------

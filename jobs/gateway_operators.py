@@ -176,7 +176,7 @@ class RouteAndFollow(KeyedProcessFunction):
         else:
             outputs = []
         yield from self._emit(outputs, raw)
-        if case.hit is not None or case.early:
+        if not case.empty:
             self.case.update(json.dumps(case.to_state()))
             self._schedule(case, timers)
 
@@ -196,13 +196,16 @@ class RouteAndFollow(KeyedProcessFunction):
             self.case.clear()
             return
         yield from self._emit(case.on_time(self.config, now), None)
+        if case.empty:  # only events that waited for a hit that never came, now refused
+            self.case.clear()
+            return
         self.case.update(json.dumps(case.to_state()))
         self._schedule(case, ctx.timer_service())
 
     def _schedule(self, case: HitCase, timers) -> None:
         """One live timer per hit, at its next ack deadline or the end of its retention. A
         timer left behind by a later instant fires and is ignored (cheaper than deleting it)."""
-        deadline = case.next_deadline()
+        deadline = case.next_deadline(self.config)
         expires = case.expires_at(self.config)
         wanted = expires if deadline is None else min(deadline, expires)
         current = self.timer.value()

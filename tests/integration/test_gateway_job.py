@@ -32,6 +32,7 @@ route:
     - {matchers: ['match_kind =~ "LEZ_.*"'], destination: {run}-lez, ack_timeout: none}
     - {matchers: ['list_name = "judicial_alerts"'], destination: {run}-owner, continue: true, ack_timeout: none}
     - {matchers: ['province = "Antwerpen"', 'priority =~ "P[12]"'], destination: {run}-prov}
+unknown_hit_grace: 3 s
 """
 ALL = 10**6  # read a topic to its end (until the timeout)
 NEW_ROUTE = "    - {matchers: ['list_name = \"new_list\"'], destination: {run}-lez, ack_timeout: none}\n"

@@ -131,8 +131,23 @@ def test_every_invalid_event_is_refused_with_its_reason_and_changes_nothing(reco
     assert json.dumps(case.to_state(), sort_keys=True) == before
 
 
-def test_an_event_for_an_unknown_hit_is_refused():
-    assert refusals(HitCase("h1").on_event(event("ACKNOWLEDGE"), CONFIG, T0)) == ["unknown hit"]
+def test_an_event_for_an_unknown_hit_waits_for_it_then_is_refused():
+    case = HitCase("h1")
+    assert case.on_event(event("ACKNOWLEDGE"), CONFIG, T0) == [] and not case.empty
+    assert case.next_deadline(CONFIG) == T0 + CONFIG.unknown_hit_grace_ms
+    assert case.on_time(CONFIG, T0 + CONFIG.unknown_hit_grace_ms - 1) == []
+    out = case.on_time(CONFIG, T0 + CONFIG.unknown_hit_grace_ms)
+    assert refusals(out) == ["unknown hit"] and case.empty
+    assert [a.kind for a in out if isinstance(a, AuditRecord)] == ["REFUSED"]
+
+
+def test_an_event_that_came_before_its_hit_is_applied_when_the_hit_comes():
+    case = HitCase("h1")
+    case.on_event(event("ACKNOWLEDGE"), CONFIG, T0)                       # e.g. read again after a restore
+    restored = HitCase.from_state(json.loads(json.dumps(case.to_state())))
+    out = restored.on_hit(HIT, hit_labels(HIT, {"province": "P"}, CONFIG.list_owners), CONFIG, T0 + 5)
+    assert [m.kind for m in messages(out) if m.destination == "prov"] == ["DELIVERY", "STATE"]
+    assert restored.deliveries["prov"].state == ACKNOWLEDGED and restored.waiting == []
 
 
 def test_close_needs_an_outcome_and_other_needs_a_note():
