@@ -25,6 +25,7 @@ destinations:
   {run}-owner: {users: [o1]}
   {run}-lez: {users: [l1]}
 list_owners: {stolen_vehicles: {run}-owner}
+unknown_hit_grace: 3 s
 route:
   destination: {run}-nat
   ack_timeout: {P1: 4 s, P2: 10 min}
@@ -32,7 +33,6 @@ route:
     - {matchers: ['match_kind =~ "LEZ_.*"'], destination: {run}-lez, ack_timeout: none}
     - {matchers: ['list_name = "judicial_alerts"'], destination: {run}-owner, continue: true, ack_timeout: none}
     - {matchers: ['province = "Antwerpen"', 'priority =~ "P[12]"'], destination: {run}-prov}
-unknown_hit_grace: 3 s
 """
 ALL = 10**6  # read a topic to its end (until the timeout)
 NEW_ROUTE = "    - {matchers: ['list_name = \"new_list\"'], destination: {run}-lez, ack_timeout: none}\n"
