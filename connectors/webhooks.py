@@ -36,7 +36,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
 
 import requests
 from confluent_kafka import Consumer, KafkaError, Producer
@@ -78,8 +77,6 @@ def json_body(record: dict) -> bytes:
     def default(value):
         if isinstance(value, datetime.datetime):
             return int(value.timestamp() * 1000)
-        if isinstance(value, bytes):
-            return value.decode("utf-8", errors="replace")
         raise TypeError(type(value).__name__)
     return json.dumps(record, default=default, separators=(",", ":")).encode("utf-8")
 
@@ -88,8 +85,7 @@ class WebhookWorker(threading.Thread):
     """Posts the records of one destination's topic to its webhook; see the module doc."""
 
     def __init__(self, destination: Destination, bootstrap_servers: str, registry: RegistryClient,
-                 dead_topic: str, group_id: str, stop: threading.Event,
-                 sleep: Callable[[float], bool] | None = None):
+                 dead_topic: str, group_id: str, stop: threading.Event):
         super().__init__(name=f"webhook-{destination.name}", daemon=True)
         self.destination = destination
         self.bootstrap_servers = bootstrap_servers
@@ -97,7 +93,6 @@ class WebhookWorker(threading.Thread):
         self.dead_topic = dead_topic
         self.group_id = group_id
         self.stop = stop
-        self.sleep = sleep or stop.wait  # returns True when stopped: the backoff ends early
         self.delivered = self.dead = 0
         self.failure: BaseException | None = None
 
@@ -149,7 +144,7 @@ class WebhookWorker(threading.Thread):
                 return True
             if not attempt.retry or tries >= hook.tries:
                 break
-            if self.sleep(delays[tries - 1] / 1000):
+            if self.stop.wait(delays[tries - 1] / 1000):  # True when stopped: the backoff ends early
                 return False
         # The log names the destination and the delivery, never the hit's plate.
         LOG.warning("delivery %s to %s dead after %d tries: %s", record["delivery_id"], self.destination.name,

@@ -24,9 +24,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
 from confluent_kafka import Consumer, Producer
 
+from feblam.commands.submit import submit_detached
+from feblam.flinkrest import FlinkRest, FlinkRestError
 from feblam.stack.settings import PROJECT_ROOT, StackSettings
 
 SAMPLE_CONFIG = PROJECT_ROOT / "flink-conf" / "gateway.yaml"
@@ -73,11 +74,6 @@ def _cli(*args: str, check: bool = True, capture: bool = True) -> subprocess.Com
     if check and result.returncode != 0:
         raise RuntimeError(f"feblam {' '.join(args)} failed:\n{(result.stdout or '')[-2000:]}{(result.stderr or '')[-2000:]}")
     return result
-
-
-def _submit(job: str, *job_args: str) -> str:
-    out = _cli("submit", "--detached", job, "--", *job_args).stdout
-    return next(line.split()[-1] for line in out.splitlines() if "submitted with JobID" in line)
 
 
 class Dispatchers:
@@ -147,8 +143,9 @@ def run_live(settings: LiveSettings, say=print) -> int:
         _cli("gateway", "config", "apply", str(settings.config))
         config = parse_config(settings.config.read_text(encoding="utf-8"), str(settings.config))
         say("== submitting the hit-generation job and the Hit Gateway")
-        jobs.append(_submit("jobs/hit_generation.py", "--parallelism", "1"))
-        jobs.append(_submit("jobs/hit_gateway.py", "--parallelism", "1", "--audit", str(settings.audit)))
+        jobs.append(submit_detached(PROJECT_ROOT / "jobs" / "hit_generation.py", [], parallelism=1))
+        jobs.append(submit_detached(PROJECT_ROOT / "jobs" / "hit_gateway.py", ["--audit", str(settings.audit)],
+                                    parallelism=1))
         say(f"== simulating {settings.cameras} cameras and {settings.vehicles} vehicles, "
             f"{settings.rate:g} reads/s (Ctrl-C stops everything)")
         simulator = subprocess.Popen(
@@ -195,7 +192,10 @@ def run_live(settings: LiveSettings, say=print) -> int:
             simulator.terminate()
             simulator.wait(30)
         for job_id in jobs:
-            requests.patch(f"{stack.flink_rest_url}/jobs/{job_id}?mode=cancel", timeout=10)
+            try:
+                FlinkRest(stack.flink_rest_url).cancel(job_id)
+            except FlinkRestError as error:  # it ended by itself: say so, and stop the rest
+                say(f"== job {job_id} was not cancelled: {error}")
         if started_stack:
             _cli("stack", "down", check=False)
 

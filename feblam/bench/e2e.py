@@ -44,7 +44,7 @@ from feblam.bench.rss import RssSampler, cluster_rss_mb, this_machine
 FEBLAM = "feblam"
 BASELINE = "baseline"
 ENGINES = (FEBLAM, BASELINE)
-JOB_FILES = {FEBLAM: "jobs/hit_generation.py", BASELINE: "jobs/baseline_sql_join.py", "gateway": "jobs/hit_gateway.py"}
+JOB_FILES = {FEBLAM: "jobs/hit_generation.py", BASELINE: "jobs/baseline_sql_join.py"}
 
 
 @dataclass(frozen=True)
@@ -202,17 +202,10 @@ def read_outputs(endpoints: Endpoints, topic: str, read_id_of: Callable[[bytes],
 
 
 def submit(engine: str, endpoints: Endpoints, job_args: list[str], parallelism: int) -> str:
-    from feblam.commands.submit import flink_run_command
+    from feblam.commands.submit import submit_detached
     from feblam.stack.settings import PROJECT_ROOT
 
-    argv, env = flink_run_command(PROJECT_ROOT / JOB_FILES[engine], ["--", *job_args], detached=True,
-                                  parallelism=parallelism)
-    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
-    for line in result.stdout.splitlines():
-        if "submitted with JobID" in line:
-            return line.split()[-1]
-    raise RuntimeError(f"{engine}: submission failed (exit {result.returncode}):\n"
-                       f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return submit_detached(PROJECT_ROOT / JOB_FILES[engine], job_args, parallelism)
 
 
 def free_slots(endpoints: Endpoints) -> int:

@@ -29,8 +29,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from feblam.bench.e2e import Endpoints, Log, cancel, create_topic, delete_topics, submit
+from feblam.bench.e2e import Endpoints, Log, cancel, create_topic, delete_topics
 from feblam.bench.stats import percentile
+from feblam.commands.submit import submit_detached
+from feblam.stack.settings import PROJECT_ROOT
 
 PROVINCES = ("Brussels-Capital Region", "Antwerpen", "Oost-Vlaanderen", "West-Vlaanderen", "Vlaams-Brabant",
              "Limburg", "Brabant wallon", "Hainaut", "Liège", "Luxembourg", "Namur")
@@ -127,7 +129,7 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
                  "province": province}))
         producer.flush(30)
         log(f"{run}: {len(config.destinations)} destinations, {settings.cameras} cameras; submitting the gateway")
-        job_id = submit("gateway", endpoints, [
+        job_id = submit_detached(PROJECT_ROOT / "jobs" / "hit_gateway.py", [
             "--bootstrap-servers", endpoints.bootstrap_servers, "--registry-url", endpoints.registry_url,
             "--hits-topic", topics["hits"], "--sightings-topic", topics["sightings"],
             "--lifecycle-events-topic", topics["events"], "--cameras-topic", topics["cameras"],

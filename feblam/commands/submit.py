@@ -77,6 +77,20 @@ def flink_run_command(job: Path, job_args: list[str], detached: bool = False, pa
     return argv, env
 
 
+def submit_detached(job: Path, job_args: list[str], parallelism: int | None = None) -> str:
+    """Submit `job` with `job_args` to the running stack, detached; its JobID. Raises
+    RuntimeError with the client's output when Flink did not accept it."""
+    from feblam.stack.settings import PROJECT_ROOT
+
+    argv, env = flink_run_command(job, ["--", *job_args], detached=True, parallelism=parallelism)
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
+    for line in result.stdout.splitlines():
+        if "submitted with JobID" in line:
+            return line.split()[-1]
+    raise RuntimeError(f"{job.name}: submission failed (exit {result.returncode}):\n"
+                       f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+
+
 def _strip_separator(job_args: list[str]) -> list[str]:
     return job_args[1:] if job_args[:1] == ["--"] else job_args
 
