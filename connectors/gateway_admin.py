@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Producer
 
+from connectors.avro import AvroDecodeError
 from connectors.contracts import DESTINATION_CONTRACT, encoder, feed
 from connectors.governance import Target, apply
 from connectors.kafka import replay, startup_positions
@@ -89,7 +90,12 @@ def apply_config(bootstrap_servers: str, registry: RegistryClient, text: str, so
     refused = [o for o in apply(registry, targets) if not o.ok]
     if refused:
         raise PublishError("the registry refused: " + "; ".join(f"{o.subject}: {o.detail}" for o in refused))
-    in_force = current_config(bootstrap_servers, registry, names["gateway-config"], timeout_s)
+    try:
+        in_force = current_config(bootstrap_servers, registry, names["gateway-config"], timeout_s)
+    except AvroDecodeError:
+        # The version on the topic no longer reads (a registry that lost its schemas):
+        # publishing this one is what puts a readable configuration in force again.
+        in_force = None
     if in_force is not None and in_force["version"] == config_version(text):
         return Applied(config, False, tuple(created))
     record = {"version": config.version, "text": text, "source": source, "applied_by": applied_by,

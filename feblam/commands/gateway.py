@@ -215,7 +215,7 @@ def cmd_config_show(args) -> int:
 
     try:
         version = current_config(args.bootstrap_servers, RegistryClient(args.registry_url))
-    except (KafkaException, RegistryError, TimeoutError) as error:
+    except (KafkaException, RegistryError, TimeoutError, ValueError) as error:  # ValueError: AvroDecodeError
         return _fail("config show", f"cannot read the configuration: {error}")
     if version is None:
         print("no configuration applied yet: run `feblam gateway config apply FILE`")
