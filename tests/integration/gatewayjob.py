@@ -127,6 +127,11 @@ class GatewayRun:
         return [decoder.decode(m.value()) for m in consume_all(self.stack.bootstrap_servers, self.refused, expected,
                                                                 timeout_s)]
 
+    def dead_letters(self, expected: int, timeout_s: float = 60) -> list[dict]:
+        decoder = AvroDecoder(self.registry, schemas.load("DeadLetter"))
+        return [decoder.decode(m.value()) for m in consume_all(self.stack.bootstrap_servers, self.dead_inputs,
+                                                                expected, timeout_s)]
+
     def cleanup(self) -> None:
         """Delete the destination topics and subjects the run's configuration made."""
         from confluent_kafka.admin import AdminClient

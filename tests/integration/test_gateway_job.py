@@ -96,6 +96,11 @@ def _scenario(run: GatewayRun, audit) -> None:
         ("h6", "REJECT needs a reason"),
         ("nope", "unknown hit"),
     ]
+    # An input that is not a record of its contract is a dead input, whole, with the reason.
+    run.producer.produce(run.sightings, key=b"h9", value=b"not avro either")
+    run.flush()
+    dead = [(d["source_topic"], d["detail"], d["original"]) for d in run.dead_letters(1)]
+    assert dead == [(run.sightings, "unknown magic byte 110 (expected 0)", b"not avro either")], dead
     owner = run.messages("owner", 4)
     assert ("h4", "TAKEN_BY") in kinds(owner) and ("h5", "FEEDBACK") in kinds(owner)
     feedback = next(m["feedback"] for m in owner if m["kind"] == "FEEDBACK")
