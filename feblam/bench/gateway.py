@@ -14,11 +14,19 @@ Every topic stamps its records with the broker's append time (LogAppendTime),
 so the figures are broker times on both sides:
 - `delivery_p50_ms`, `delivery_p99_ms`: a delivery's append to its destination's
   topic minus its hit's append to the hits topic (first deliveries only);
+- `to_routing_*_ms`, `from_routing_*_ms`: the same time split at the instant the
+  routing step made the delivery (its `at`, the taskmanager's clock, which is
+  the broker's on this one machine);
 - `escalation_late_p99_ms`, `escalation_late_max_ms`: an escalated delivery's
   append minus the ack deadline of the delivery it escalates;
 - `state_bytes`: the checkpointed state size over the run (Flink REST), to show
   it levels off instead of growing with every hit (`state_growth_last_third`:
   its growth over the last third of the offered period, relative to its size).
+
+With `--backlog`, every input (`rate` × `seconds` hits with their sightings and
+events) is on Kafka before the gateway starts, and the run reports its
+capacity instead: `drain_hits_per_s` and `drain_inputs_per_s`, the hits and the
+inputs over the time from its first delivery to its last.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ class GatewayBenchSettings:
     partitions: int = 2
     seed: int = 7
     keep_topics: bool = False
+    backlog: bool = False
 
     def __post_init__(self) -> None:
         if self.rate <= 0 or self.seconds <= 0:
@@ -81,6 +90,7 @@ def bench_config(run: str, settings: GatewayBenchSettings) -> str:
 class Observed:
     hit_append: dict = field(default_factory=dict)        # hit_id -> append ms
     first_delivery: dict = field(default_factory=dict)    # hit_id -> append ms of its first delivery
+    routed_at: dict = field(default_factory=dict)         # hit_id -> the gateway's clock when it routed it
     deadlines: dict = field(default_factory=dict)         # delivery_id -> ack deadline ms
     escalations: list = field(default_factory=list)       # (append ms, escalated delivery's deadline ms)
     deliveries: int = 0
@@ -128,6 +138,15 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
                 {"camera_id": camera_id, "lat": 50.8, "lon": 4.3, "lez_zones": [], "police_zone": "PZ",
                  "province": province}))
         producer.flush(30)
+        if settings.backlog:
+            log(f"backlog: encoding and offering {settings.rate * settings.seconds:,.0f} hits with "
+                f"{settings.sightings} sighting(s) each before the gateway starts")
+            schedule = _schedule(settings, config, run, 0, cameras, encode, rng, topics)
+            for i, (_, topic, key, value) in enumerate(schedule, 1):
+                producer.produce(topic, key=key, value=value)
+                if i % 100_000 == 0:
+                    producer.flush(60)   # far below the local queue's bound: produce never fails
+            producer.flush(60)
         log(f"{run}: {len(config.destinations)} destinations, {settings.cameras} cameras; submitting the gateway")
         job_id = submit_detached(PROJECT_ROOT / "jobs" / "hit_gateway.py", [
             "--bootstrap-servers", endpoints.bootstrap_servers, "--registry-url", endpoints.registry_url,
@@ -157,13 +176,16 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
         observer.start()
         rest = FlinkRest(endpoints.flink_rest_url)
 
+        if settings.backlog:
+            return _drain(settings, observed, raw, stop, observer, topics["hits"], registry, schedule, log)
         # Warm-up: hits until the first delivery (the job is running and has loaded its context).
         log("warm-up: hits until the first delivery")
         deadline, n = time.monotonic() + 300, 0
         while not any(topic != topics["hits"] for topic, _, _ in raw):
             if time.monotonic() > deadline:
                 raise RuntimeError("no delivery within 300 s of submission")
-            producer.produce(topics["hits"], value=encode["hit"](_hit(run, n, "P2", cameras[0], None)))
+            producer.produce(topics["hits"], key=f"{run}-h{n}".encode(),
+                             value=encode["hit"](_hit(run, n, "P2", cameras[0], None)))
             producer.flush(10)
             n += 1
             time.sleep(0.5)
@@ -203,6 +225,34 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
             delete_topics(endpoints, made)
 
 
+def _drain(settings: GatewayBenchSettings, observed: Observed, raw: list, stop: threading.Event,
+           observer: threading.Thread, hits_topic: str, registry, schedule: list, log: Log) -> dict:
+    """The figures of a backlog run: how fast the gateway works off the inputs that
+    were all there before it started (its capacity), from its first delivery to its last."""
+    hits = sum(1 for _, topic, _, _ in schedule if topic == hits_topic)
+    deadline, seen, out = time.monotonic() + 600, -1, 0
+    while out < hits or out != seen:   # until every hit is delivered and nothing new came for 5 s
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"backlog not worked off within 600 s: {out:,} messages out for {hits:,} hits")
+        seen = out
+        time.sleep(5)
+        out = sum(1 for topic, _, _ in raw if topic != hits_topic)
+        log(f"{out:,} messages out so far")
+    stop.set()
+    observer.join(30)
+    _observe(observed, raw, hits_topic, registry)
+    missing = hits - len(observed.first_delivery)
+    if missing:
+        raise RuntimeError(f"backlog worked off with {missing:,} hits never delivered")
+    firsts = sorted(observed.first_delivery.values())
+    span_s = (firsts[-1] - firsts[0]) / 1000 if len(firsts) > 1 else None
+    return {"backlog_hits": hits, "backlog_inputs": len(schedule), "hits_delivered": len(firsts),
+            "messages": observed.messages, "drain_seconds": span_s,
+            "drain_hits_per_s": round(len(firsts) / span_s, 1) if span_s else None,
+            "drain_inputs_per_s": round(len(schedule) / span_s, 1) if span_s else None,
+            "parallelism": settings.parallelism, "seed": settings.seed}
+
+
 def _hit(run: str, n: int, priority: str, camera: tuple[str, str], zone: str | None) -> dict:
     return {"hit_id": f"{run}-h{n}", "read_id": f"{run}-r{n}", "list_name": "stolen_vehicles",
             "entry_id": f"E{n}", "match_kind": "LEZ_NOT_ADMITTED" if zone else "EXACT", "substitutions": 0,
@@ -225,7 +275,7 @@ def _schedule(settings: GatewayBenchSettings, config, run: str, first: int, came
         escalating = rng.random() < settings.escalating
         zone = None if escalating or rng.random() > 0.2 else rng.choice(("BXL", "ANT", "GNT"))
         hit = _hit(run, first + k, "P1" if escalating else rng.choice(("P2", "P3")), camera, zone)
-        key = hit["dedup_key"].encode()
+        key = hit["hit_id"].encode()   # the contract's message key for hits and sightings
         records.append((t, topics["hits"], key, encode["hit"](hit)))
         for s in range(settings.sightings):
             records.append((t + 0.2 * (s + 1), topics["sightings"], key, encode["sighting"]({
@@ -263,7 +313,8 @@ def _observe(observed: Observed, raw: list, hits_topic: str, registry) -> None:
         if delivery["escalated_from"]:
             observed.escalations.append((append, delivery_id(record["hit_id"], delivery["escalated_from"])))
         else:
-            observed.first_delivery.setdefault(record["hit_id"], append)
+            if observed.first_delivery.setdefault(record["hit_id"], append) == append:
+                observed.routed_at.setdefault(record["hit_id"], int(record["at"].timestamp() * 1000))
 
 
 def _destination_of(config, hit: dict, province: str) -> str:
@@ -277,6 +328,12 @@ def _destination_of(config, hit: dict, province: str) -> str:
 def _figures(settings: GatewayBenchSettings, observed: Observed, warmup: set, sent: int, seconds: float) -> dict:
     latencies = [observed.first_delivery[h] - observed.hit_append[h] for h in observed.first_delivery
                  if h in observed.hit_append and h not in warmup]
+    # Where a delivery's time goes: to the routing step (Kafka, the source, decoding, the
+    # shuffle and the wait in front of it), then from it to the destination's topic.
+    timed = [h for h in observed.first_delivery if h in observed.hit_append and h in observed.routed_at
+             and h not in warmup]
+    inward = [observed.routed_at[h] - observed.hit_append[h] for h in timed]
+    outward = [observed.first_delivery[h] - observed.routed_at[h] for h in timed]
     late = [append - observed.deadlines[origin] for append, origin in observed.escalations
             if origin in observed.deadlines]
     sizes = observed.state_bytes
@@ -291,6 +348,8 @@ def _figures(settings: GatewayBenchSettings, observed: Observed, warmup: set, se
         "messages": observed.messages,
         "delivery_p50_ms": percentile(latencies, 50), "delivery_p99_ms": percentile(latencies, 99),
         "delivery_max_ms": max(latencies, default=None), "delivery_samples": len(latencies),
+        "to_routing_p50_ms": percentile(inward, 50), "to_routing_p99_ms": percentile(inward, 99),
+        "from_routing_p50_ms": percentile(outward, 50), "from_routing_p99_ms": percentile(outward, 99),
         "escalations": len(late), "escalation_late_p50_ms": percentile(late, 50),
         "escalation_late_p99_ms": percentile(late, 99), "escalation_late_max_ms": max(late, default=None),
         "state_bytes": sizes, "state_growth_last_third": growth,

@@ -256,7 +256,7 @@ def _run_gateway(args: argparse.Namespace) -> int:
     try:
         settings = GatewayBenchSettings(rate=args.rate, seconds=args.seconds, sightings=args.sightings,
                                         escalating=args.escalating, acted=args.acted, parallelism=args.parallelism,
-                                        seed=args.seed, keep_topics=args.keep_topics)
+                                        seed=args.seed, keep_topics=args.keep_topics, backlog=args.backlog)
     except ValueError as error:
         print(f"bench gateway: {error}", file=sys.stderr)
         return 2
@@ -281,6 +281,9 @@ def _register_gateway(benches) -> None:
     parser.add_argument("--parallelism", type=int, default=defaults.parallelism, help="default: %(default)s")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="default: %(default)s")
     parser.add_argument("--keep-topics", action="store_true", help="leave the run's topics on Kafka")
+    parser.add_argument("--backlog", action="store_true",
+                        help="offer every input before the gateway starts and report how fast it works them "
+                             "off (its capacity) instead of latency")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of aligned lines")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=_run_gateway)

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from feblam.stack.settings import PROJECT_ROOT
 
 
@@ -17,8 +19,23 @@ def test_bench_gateway_reports_latency_escalation_and_state(stack):
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["hits_offered"] == 1500 and figures["delivery_samples"] == 1500
     assert 0 < figures["delivery_p50_ms"] <= figures["delivery_p99_ms"] <= figures["delivery_max_ms"]
+    # The split at the routing step: both halves on one machine's clock, in order.
+    assert 0 <= figures["to_routing_p50_ms"] <= figures["delivery_max_ms"]
+    assert 0 <= figures["from_routing_p50_ms"] <= figures["delivery_max_ms"]
     # About a fifth of the hits escalate, each once, after its 5 s deadline.
     assert 200 <= figures["escalations"] <= 400, figures["escalations"]
     assert 0 <= figures["escalation_late_p50_ms"] <= figures["escalation_late_max_ms"]
     assert figures["state_bytes"] and all(size >= 0 for _, size in figures["state_bytes"])
     assert figures["deliveries"] >= figures["hits_offered"] + figures["escalations"]
+
+
+def test_bench_gateway_backlog_reports_capacity(stack):
+    result = subprocess.run([sys.executable, "-m", "feblam.cli", "bench", "gateway", "--backlog", "--rate", "100",
+                             "--seconds", "10", "--json", "--quiet"],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["backlog_hits"] == figures["hits_delivered"] == 1000
+    assert figures["backlog_inputs"] > 2000   # a sighting each, and the events
+    assert figures["drain_seconds"] > 0
+    assert figures["drain_inputs_per_s"] == pytest.approx(figures["backlog_inputs"] / figures["drain_seconds"], rel=0.01)
