@@ -1,0 +1,197 @@
+"""Spec §11, clone suspicion: the partner, the thresholds, the hit, and the state."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from udfs.clones import CLONE_LIST, CLONE_SUSPECT, CloneSettings, PlateTrails, distance_km
+from udfs.dedup import HOUR_MS
+from udfs.identity import hit_id
+from udfs.model import Camera, PlateRead
+
+T0 = 1_780_000_000_000           # 2026-05-28T20:26:40Z, 22:26:40 in Brussels
+MIN_MS = 60_000
+BRUSSELS = Camera("BXL", lat=50.8466, lon=4.3528)
+ANTWERP = Camera("ANT", lat=51.2194, lon=4.4025)   # 41.6 km from BRUSSELS
+NEAR = Camera("NEAR", lat=50.8466, lon=4.4100)      # 4.0 km east of BRUSSELS
+NO_PLACE = Camera("NOPLACE")
+
+
+def read(n: int, camera: Camera, at: int, plate: str = "1ABC123", country: str | None = "B",
+         confidence: float = 0.95) -> PlateRead:
+    return PlateRead(f"r{n}", camera.camera_id, at, plate, plate, country, confidence)
+
+
+def test_distance_is_haversine_on_the_spec_radius():
+    assert distance_km(50.8466, 4.3528, 51.2194, 4.4025) == pytest.approx(41.6, abs=0.1)
+    # A quarter of the equator on a 6371.0 km sphere.
+    assert distance_km(0, 0, 0, 90) == pytest.approx(math.pi / 2 * 6371.0, rel=1e-12)
+    assert distance_km(50, 4, 50, 4) == 0
+
+
+def test_brussels_then_antwerp_five_minutes_later_is_a_clone_suspect():
+    trails = PlateTrails()
+    assert trails.observe(read(1, BRUSSELS, T0), BRUSSELS) is None   # nothing before it
+    hit = trails.observe(read(2, ANTWERP, T0 + 5 * MIN_MS), ANTWERP)
+    assert hit is not None
+    assert (hit.list_name, hit.match_kind, hit.entry_id, hit.zone) == (CLONE_LIST, CLONE_SUSPECT, None, None)
+    assert hit.hit_id == hit_id("r2", CLONE_LIST, None, None)
+    assert (hit.read_id, hit.camera_id, hit.plate, hit.severity) == ("r2", "ANT", "1ABC123", 40)
+    assert hit.attributes == {"partner_read_id": "r1", "partner_camera_id": "BXL"}
+    factors = dict(hit.explanation)
+    assert factors["distance_km"] == pytest.approx(41.6, abs=0.1)
+    assert factors["seconds_apart"] == 300
+    assert factors["speed_kmh"] == pytest.approx(41.6 * 12, abs=2)
+    # Scored as in §6, no penalty: floor(40 * (0.5 + 0.5 * 0.95) + 0.5) = 39.
+    assert (hit.score, hit.priority) == (39, "P3")
+    assert [name for name, _ in hit.explanation][:4] == ["severity", "raw", "ocr_confidence", "score"]
+    assert hit.dedup_key == (CLONE_SUSPECT, "1ABC123", "2026-05-28") and hit.dedup_window_ms is None
+
+
+def test_a_plausible_journey_is_no_suspect():
+    trails = PlateTrails()
+    trails.observe(read(1, BRUSSELS, T0), BRUSSELS)
+    # 41.6 km in 30 min is 83 km/h.
+    assert trails.observe(read(2, ANTWERP, T0 + 30 * MIN_MS), ANTWERP) is None
+
+
+def test_the_speed_threshold_is_strict_and_the_distance_floor_inclusive():
+    d = distance_km(BRUSSELS.lat, BRUSSELS.lon, ANTWERP.lat, ANTWERP.lon)
+    exactly = CloneSettings(max_speed_kmh=d / (10 / 60))          # 10 min apart is exactly the limit
+    trails = PlateTrails(exactly)
+    trails.observe(read(1, BRUSSELS, T0), BRUSSELS)
+    assert trails.observe(read(2, ANTWERP, T0 + 10 * MIN_MS), ANTWERP) is None
+    floor = PlateTrails(CloneSettings(min_distance_km=d))
+    floor.observe(read(1, BRUSSELS, T0), BRUSSELS)
+    assert floor.observe(read(2, ANTWERP, T0 + MIN_MS), ANTWERP) is not None
+
+
+def test_under_five_km_is_never_a_suspect_even_at_the_same_instant():
+    trails = PlateTrails()
+    trails.observe(read(1, BRUSSELS, T0), BRUSSELS)
+    assert trails.observe(read(2, NEAR, T0), NEAR) is None
+
+
+def test_equal_times_count_as_infinitely_fast():
+    trails = PlateTrails()
+    trails.observe(read(1, BRUSSELS, T0), BRUSSELS)
+    hit = trails.observe(read(2, ANTWERP, T0), ANTWERP)
+    assert hit is not None
+    factors = dict(hit.explanation)
+    assert factors["seconds_apart"] == 0 and "speed_kmh" not in factors   # no finite speed to give
+
+
+def test_the_partner_is_the_nearest_in_event_time_not_the_latest_processed():
+    trails = PlateTrails()
+    trails.observe(read(1, ANTWERP, T0 - 2 * HOUR_MS), ANTWERP)
+    trails.observe(read(2, BRUSSELS, T0 - 2 * MIN_MS), BRUSSELS)   # nearest to T0
+    trails.observe(read(3, ANTWERP, T0 - 3 * HOUR_MS), ANTWERP)    # processed last, further away
+    hit = trails.observe(read(4, ANTWERP, T0), ANTWERP)
+    assert hit is not None and hit.attributes["partner_read_id"] == "r2"
+
+
+def test_a_late_read_takes_its_partner_from_either_side_in_event_time():
+    trails = PlateTrails()
+    trails.observe(read(1, BRUSSELS, T0 + 3 * MIN_MS), BRUSSELS)   # after it in event time
+    hit = trails.observe(read(2, ANTWERP, T0), ANTWERP)
+    assert hit is not None and hit.attributes["partner_read_id"] == "r1"
+
+
+def test_a_tie_goes_to_the_read_processed_first():
+    trails = PlateTrails()
+    trails.observe(read(1, BRUSSELS, T0 - MIN_MS), BRUSSELS)
+    trails.observe(read(2, ANTWERP, T0 + MIN_MS), ANTWERP)         # as near, processed later
+    hit = trails.observe(read(3, NEAR, T0), NEAR)
+    # The partner is r1 at BRUSSELS, 4 km away: under the floor, so no hit, although r2
+    # at ANTWERP would have made one. The partner is chosen first, then judged.
+    assert hit is None
+    swapped = PlateTrails()
+    swapped.observe(read(2, ANTWERP, T0 + MIN_MS), ANTWERP)
+    swapped.observe(read(1, BRUSSELS, T0 - MIN_MS), BRUSSELS)
+    hit = swapped.observe(read(3, NEAR, T0), NEAR)
+    assert hit is not None and hit.attributes["partner_read_id"] == "r2"
+
+
+def test_the_window_is_six_hours_inclusive():
+    trails = PlateTrails()
+    trails.observe(read(1, BRUSSELS, T0), BRUSSELS)
+    assert trails.observe(read(2, ANTWERP, T0 + 6 * HOUR_MS + 1), ANTWERP) is None   # too late: no partner
+    # 6 h exactly is within the window; 41.6 km in 6 h is slow, so make it far: a camera 2,000 km away.
+    far = Camera("FAR", lat=32.9, lon=4.35)
+    assert distance_km(BRUSSELS.lat, BRUSSELS.lon, far.lat, far.lon) > 1500
+    again = PlateTrails()
+    again.observe(read(1, BRUSSELS, T0), BRUSSELS)
+    assert again.observe(read(2, far, T0 + 6 * HOUR_MS), far) is not None
+
+
+@pytest.mark.parametrize("first, second, suspect", [
+    ("B", "B", True), ("B", None, True), (None, "NL", True), ("B", "NL", False),
+])
+def test_countries_must_be_compatible(first, second, suspect):
+    trails = PlateTrails()
+    trails.observe(read(1, BRUSSELS, T0, country=first), BRUSSELS)
+    hit = trails.observe(read(2, ANTWERP, T0 + MIN_MS, country=second), ANTWERP)
+    assert (hit is not None) is suspect
+    if hit is not None and second is None:
+        assert dict(hit.explanation)["country_unknown"] == -10   # §6: the read's own country
+
+
+def test_the_confidence_floor_keeps_both_sides_out():
+    trails = PlateTrails()
+    trails.observe(read(1, BRUSSELS, T0, confidence=0.89), BRUSSELS)   # not kept as a partner
+    assert trails.observe(read(2, ANTWERP, T0 + MIN_MS), ANTWERP) is None
+    assert trails.observe(read(3, BRUSSELS, T0 + 2 * MIN_MS, confidence=0.5), BRUSSELS) is None   # not judged
+    # 0.90 is at the floor: it takes part, and its partner is r2, the nearest read kept
+    # (r1 and r3 never were): 41.6 km in 2 min.
+    hit = trails.observe(read(4, BRUSSELS, T0 + 3 * MIN_MS, confidence=0.90), BRUSSELS)
+    assert hit is not None and hit.attributes["partner_read_id"] == "r2"
+
+
+def test_the_lower_confidence_scores_the_hit():
+    trails = PlateTrails()
+    trails.observe(read(1, BRUSSELS, T0, confidence=0.90), BRUSSELS)
+    hit = trails.observe(read(2, ANTWERP, T0 + MIN_MS, confidence=1.0), ANTWERP)
+    assert dict(hit.explanation)["ocr_confidence"] == 0.90
+    assert hit.score == math.floor(40 * (0.5 + 0.5 * 0.90) + 0.5)
+
+
+def test_cameras_unknown_or_without_a_position_take_no_part():
+    trails = PlateTrails()
+    assert trails.observe(read(1, BRUSSELS, T0), None) is None
+    assert trails.observe(read(2, NO_PLACE, T0), NO_PLACE) is None
+    assert len(trails) == 0 and trails.plates == 0
+    assert trails.observe(read(3, ANTWERP, T0 + MIN_MS), ANTWERP) is None   # no partner was kept
+
+
+def test_different_plates_never_meet():
+    trails = PlateTrails()
+    trails.observe(read(1, BRUSSELS, T0, plate="1ABC123"), BRUSSELS)
+    assert trails.observe(read(2, ANTWERP, T0, plate="1ABC128"), ANTWERP) is None
+
+
+def test_the_dedup_key_follows_the_brussels_date_across_midnight():
+    # 21:59:00Z and 22:01:00Z on 2026-05-28 are 23:59 and 00:01 in Brussels (summer time).
+    before = 1_780_005_540_000
+    trails = PlateTrails()
+    trails.observe(read(1, BRUSSELS, before - MIN_MS), BRUSSELS)
+    first = trails.observe(read(2, ANTWERP, before), ANTWERP)
+    trails.observe(read(3, BRUSSELS, before + MIN_MS), BRUSSELS)
+    second = trails.observe(read(4, ANTWERP, before + 2 * MIN_MS), ANTWERP)
+    assert first.dedup_key[2] == "2026-05-28" and second.dedup_key[2] == "2026-05-29"
+
+
+def test_pruning_keeps_state_to_the_window_over_a_long_run():
+    trails = PlateTrails()
+    plates = [f"P{i:05d}" for i in range(500)]
+    held = []
+    for step in range(48):                       # two days, a read of each plate every hour
+        at = T0 + step * HOUR_MS
+        for n, plate in enumerate(plates):
+            trails.observe(read(step * 1000 + n, BRUSSELS, at, plate=plate), BRUSSELS)
+        trails.prune(at - trails.settings.window_ms)
+        held.append(len(trails))
+    assert max(held) == 7 * len(plates)          # this hour and the six before it
+    assert held[-1] == held[10]                  # level: it does not grow with the run
+    assert trails.prune(T0 + 100 * HOUR_MS) == held[-1] and len(trails) == 0 and trails.plates == 0

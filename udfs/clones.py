@@ -1,0 +1,157 @@
+"""Clone suspicion (spec §11): one plate in two places at once.
+
+`PlateTrails.observe(read, camera)` takes the valid reads of one plate's key in
+processing order and gives a `CLONE_SUSPECT` hit when the read and its partner
+are too far apart for the time between them; `prune(before)` forgets the reads
+no later read can take as its partner. The caller keeps one `PlateTrails` per
+place where a plate's reads meet (the job's key) and calls `prune` as its
+event-time clock advances.
+
+Readings of the spec (docs/matching.md says the same):
+- "at cameras of the registry" needs a position: a camera of the registry
+  without `lat` and `lon` has no distance to give, and its reads take no part;
+- "within 6 h" includes 6 h exactly;
+- the hit's explanation holds numbers only (its contract is (factor, double)):
+  `distance_km`, `seconds_apart` and, when they are not at the same instant,
+  `speed_kmh`; the partner's `read_id` and `camera_id` are in its
+  `attributes`, as `partner_read_id` and `partner_camera_id`;
+- the §6 country penalty is the read's own country, as for any other hit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from udfs.dedup import HOUR_MS, local_date
+from udfs.identity import hit_id
+from udfs.model import Camera, Hit, PlateRead
+from udfs.normalise import compatible
+from udfs.scoring import score
+
+CLONE_SUSPECT = "CLONE_SUSPECT"
+CLONE_LIST = "clone_detection"
+EARTH_RADIUS_KM = 6371.0
+
+
+@dataclass(frozen=True, slots=True)
+class CloneSettings:
+    """The thresholds of spec §11, each *(config)*; the defaults are the spec's."""
+
+    confidence_floor: float = 0.90
+    window_ms: int = 6 * HOUR_MS
+    min_distance_km: float = 5.0
+    max_speed_kmh: float = 250.0
+    severity: int = 40
+
+
+@dataclass(frozen=True, slots=True)
+class TrailRead:
+    """What the rule keeps of a read that may be a later read's partner: `order` is its
+    place in processing order (ties on event time go to the lowest)."""
+
+    read_id: str
+    camera_id: str
+    event_time: int
+    country: str | None
+    ocr_confidence: float
+    lat: float
+    lon: float
+    order: int
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance by the haversine formula on a sphere of 6371.0 km (spec §11).
+
+    Not the `haversine` package: its kilometre uses a mean radius of 6371.0088 km,
+    and the spec fixes 6371.0 (a difference of 1.4 m per 1,000 km, enough to move a
+    read across the 5 km floor or the speed threshold in a test of the spec's edges)."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((phi2 - phi1) / 2) ** 2
+         + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+class PlateTrails:
+    """The recent confident reads of each plate, and the rule over them.
+
+    Holds, per plate, the reads that took part and are not yet pruned, in
+    processing order; nothing for a plate none of whose reads took part."""
+
+    def __init__(self, settings: CloneSettings | None = None):
+        self.settings = settings or CloneSettings()
+        self._trails: dict[str, list[TrailRead]] = {}
+        self._order = 0
+
+    def __len__(self) -> int:
+        """The reads held, all plates together."""
+        return sum(len(trail) for trail in self._trails.values())
+
+    @property
+    def plates(self) -> int:
+        return len(self._trails)
+
+    def observe(self, read: PlateRead, camera: Camera | None) -> Hit | None:
+        """The `CLONE_SUSPECT` hit of `read` (spec §11), or None; `read` is then kept
+        as a partner for later reads when it takes part. `camera` is the read's camera
+        in the registry, None if it is not there."""
+        settings = self.settings
+        if (camera is None or camera.lat is None or camera.lon is None
+                or read.ocr_confidence < settings.confidence_floor):
+            return None
+        trail = self._trails.setdefault(read.plate, [])
+        partner = self._partner(trail, read)
+        self._order += 1
+        trail.append(TrailRead(read.read_id, read.camera_id, read.event_time, read.country, read.ocr_confidence,
+                               camera.lat, camera.lon, self._order))
+        if partner is None:
+            return None
+        distance = distance_km(partner.lat, partner.lon, camera.lat, camera.lon)
+        apart_ms = abs(read.event_time - partner.event_time)
+        speed = math.inf if apart_ms == 0 else distance / (apart_ms / HOUR_MS)
+        if distance < settings.min_distance_km or not speed > settings.max_speed_kmh:
+            return None
+        return self._hit(read, partner, distance, apart_ms, speed)
+
+    def prune(self, before: int) -> int:
+        """Forget the reads with an event time before `before` (the caller's clock minus
+        the window and the lateness it allows); returns how many were forgotten."""
+        forgotten = 0
+        for plate in list(self._trails):
+            trail = self._trails[plate]
+            kept = [r for r in trail if r.event_time >= before]
+            if len(kept) != len(trail):
+                forgotten += len(trail) - len(kept)
+                if kept:
+                    self._trails[plate] = kept
+                else:
+                    del self._trails[plate]
+        return forgotten
+
+    def _partner(self, trail: list[TrailRead], read: PlateRead) -> TrailRead | None:
+        """The earlier-processed read nearest in event time, within the window, with a
+        compatible country; on a tie the one processed first (the trail is in that order)."""
+        best, best_gap = None, None
+        for earlier in trail:
+            gap = abs(read.event_time - earlier.event_time)
+            if gap > self.settings.window_ms or not compatible(read.country, earlier.country):
+                continue
+            if best_gap is None or gap < best_gap:
+                best, best_gap = earlier, gap
+        return best
+
+    def _hit(self, read: PlateRead, partner: TrailRead, distance: float, apart_ms: int, speed: float) -> Hit:
+        severity = self.settings.severity
+        value, rank, explanation = score(severity, CLONE_SUSPECT, 0, read.country is not None,
+                                         min(read.ocr_confidence, partner.ocr_confidence))
+        extra = [("distance_km", round(distance, 3)), ("seconds_apart", apart_ms / 1000)]
+        if math.isfinite(speed):
+            extra.append(("speed_kmh", round(speed, 1)))
+        return Hit(
+            hit_id=hit_id(read.read_id, CLONE_LIST, None, None), read_id=read.read_id, list_name=CLONE_LIST,
+            entry_id=None, match_kind=CLONE_SUSPECT, substitutions=0, zone=None, severity=severity,
+            score=value, priority=rank, explanation=explanation + tuple(extra), event_time=read.event_time,
+            camera_id=read.camera_id, plate=read.plate,
+            dedup_key=(CLONE_SUSPECT, read.plate, local_date(read.event_time)), dedup_window_ms=None,
+            attributes={"partner_read_id": partner.read_id, "partner_camera_id": partner.camera_id},
+        )
