@@ -20,6 +20,7 @@ Readings of the spec (docs/matching.md says the same):
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -81,6 +82,9 @@ class PlateTrails:
     def __init__(self, settings: CloneSettings | None = None):
         self.settings = settings or CloneSettings()
         self._trails: dict[str, list[TrailRead]] = {}
+        # (event time, plate) of every read kept, earliest first: `prune` visits only the
+        # plates with something to forget, not every plate held.
+        self._expiry: list[tuple[int, str]] = []
         self._order = 0
 
     def __len__(self) -> int:
@@ -104,6 +108,7 @@ class PlateTrails:
         self._order += 1
         trail.append(TrailRead(read.read_id, read.camera_id, read.event_time, read.country, read.ocr_confidence,
                                camera.lat, camera.lon, self._order))
+        heapq.heappush(self._expiry, (read.event_time, read.plate))
         if partner is None:
             return None
         distance = distance_km(partner.lat, partner.lon, camera.lat, camera.lon)
@@ -117,15 +122,17 @@ class PlateTrails:
         """Forget the reads with an event time before `before` (the caller's clock minus
         the window and the lateness it allows); returns how many were forgotten."""
         forgotten = 0
-        for plate in list(self._trails):
-            trail = self._trails[plate]
+        while self._expiry and self._expiry[0][0] < before:
+            _, plate = heapq.heappop(self._expiry)
+            trail = self._trails.get(plate)
+            if trail is None:
+                continue   # forgotten whole by an earlier entry of the same plate
             kept = [r for r in trail if r.event_time >= before]
-            if len(kept) != len(trail):
-                forgotten += len(trail) - len(kept)
-                if kept:
-                    self._trails[plate] = kept
-                else:
-                    del self._trails[plate]
+            forgotten += len(trail) - len(kept)
+            if kept:
+                self._trails[plate] = kept
+            else:
+                del self._trails[plate]
         return forgotten
 
     def _partner(self, trail: list[TrailRead], read: PlateRead) -> TrailRead | None:
