@@ -184,8 +184,8 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
         while not any(topic != topics["hits"] for topic, _, _ in raw):
             if time.monotonic() > deadline:
                 raise RuntimeError("no delivery within 300 s of submission")
-            producer.produce(topics["hits"], key=f"{run}-h{n}".encode(),
-                             value=encode["hit"](_hit(run, n, "P2", cameras[0], None)))
+            warm = _hit(run, n, "P2", cameras[0], None)
+            producer.produce(topics["hits"], key=warm["dedup_key"].encode(), value=encode["hit"](warm))
             producer.flush(10)
             n += 1
             time.sleep(0.5)
@@ -275,7 +275,7 @@ def _schedule(settings: GatewayBenchSettings, config, run: str, first: int, came
         escalating = rng.random() < settings.escalating
         zone = None if escalating or rng.random() > 0.2 else rng.choice(("BXL", "ANT", "GNT"))
         hit = _hit(run, first + k, "P1" if escalating else rng.choice(("P2", "P3")), camera, zone)
-        key = hit["hit_id"].encode()   # the contract's message key for hits and sightings
+        key = hit["dedup_key"].encode()   # as the hit-generation job keys hits and sightings
         records.append((t, topics["hits"], key, encode["hit"](hit)))
         for s in range(settings.sightings):
             records.append((t + 0.2 * (s + 1), topics["sightings"], key, encode["sighting"]({
