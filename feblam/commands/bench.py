@@ -246,6 +246,31 @@ def _register_encoder(benches) -> None:
     parser.set_defaults(func=_run_encoder)
 
 
+def _run_clones(args: argparse.Namespace) -> int:
+    from feblam.bench.clones import run
+
+    try:
+        result = run(args.reads, plates=args.plates, cameras=args.cameras, passes=args.passes, seed=args.seed)
+    except ValueError as error:
+        print(f"bench clones: {error}", file=sys.stderr)
+        return 2
+    return _print(result, args.json, 28)
+
+
+def _register_clones(benches) -> None:
+    from feblam.bench.clones import __doc__ as doc
+
+    parser = benches.add_parser("clones", help="the clone-suspicion rule: bytes held and µs per read",
+                                description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reads", type=int, default=300_000, help="reads fed (default: %(default)s)")
+    parser.add_argument("--plates", type=int, default=100_000, help="distinct plates (default: %(default)s)")
+    parser.add_argument("--cameras", type=int, default=3_000, help="cameras (default: %(default)s)")
+    parser.add_argument("--passes", type=int, default=3, help="timed passes (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=7, help="default: %(default)s")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of aligned lines")
+    parser.set_defaults(func=_run_clones)
+
+
 def _run_gateway(args: argparse.Namespace) -> int:
     from feblam.bench.e2e import Endpoints, Log
     from feblam.bench.gateway import GatewayBenchSettings, run_gateway_bench
@@ -300,6 +325,7 @@ def register(subparsers) -> None:
     _register_replay(benches)
     _register_encoder(benches)
     _register_gateway(benches)
+    _register_clones(benches)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
