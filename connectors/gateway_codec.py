@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.config import destination_topic
+from gateway.events import EventError, parse_event
 from gateway.records import (
     DELIVERY, ESCALATION, FEEDBACK, SIGHTING, STATE, TAKEN_BY, Message, RefusedEvent,
 )
@@ -119,9 +120,11 @@ class GatewayCodec:
         event refused after it waited for its hit comes without it, and is encoded again
         from its decoded fields (the same record, under the subject's current schema id)."""
         event = refusal.event if isinstance(refusal.event, dict) else {}
-        if raw is None and {"hit_id", "destination", "action", "user", "at"} <= event.keys():
-            raw = self._event.encode({name: event.get(name) for name in
-                                      ("hit_id", "destination", "action", "reason", "outcome", "note", "user", "at")})
+        if raw is None:
+            try:
+                raw = self._event.encode(parse_event(event).as_record())
+            except EventError:
+                pass   # nothing that reads as an event: the refusal keeps no bytes
         record = {"reason": refusal.reason, "original": raw or b"", "refused_at": refusal.at,
                   **{name: _text_or_none(event.get(name)) for name in ("hit_id", "destination", "action", "user")}}
         return self.topics.refused_events, (record["hit_id"] or "").encode("utf-8"), self._refused.encode(record)

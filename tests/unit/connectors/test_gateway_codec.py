@@ -64,3 +64,24 @@ def test_every_kind_the_lifecycle_makes_encodes_and_reads_back():
     assert delivery["delivery"]["labels"]["province"] == "P"
     feedback = roundtrip(next(m for m in messages if m.kind == "FEEDBACK"))["feedback"]
     assert feedback["from_destination"] == "owner" and feedback["reason"] == "WRONG_ENTRY"
+
+
+def test_a_refused_event_that_waited_keeps_its_record_encoded_again():
+    from connectors.avro import HEADER, AvroEncoder
+    from connectors.gateway_codec import GatewayCodec, GatewayTopics
+    from gateway.records import RefusedEvent
+
+    codec = GatewayCodec("http://registry.invalid", GatewayTopics())
+    codec._event = AvroEncoder(3, schemas.load("LifecycleEvent"))
+    codec._refused = AvroEncoder(4, schemas.load("RefusedEvent"))
+    refused_schema = fastavro.parse_schema(schemas.load("RefusedEvent"))
+    event = {"hit_id": "h9", "destination": "nat", "action": "ACKNOWLEDGE", "reason": None, "outcome": None,
+             "note": None, "user": "n1", "at": T0}
+
+    def original(refusal: RefusedEvent) -> bytes:
+        _, key, value = codec.refused(refusal, None)
+        return fastavro.schemaless_reader(io.BytesIO(value[HEADER.size:]), refused_schema)["original"]
+
+    assert original(RefusedEvent(T0, "unknown hit", event)) == codec._event.encode(event)
+    # Nothing that reads as an event: the refusal keeps no bytes.
+    assert original(RefusedEvent(T0, "malformed: not avro", "not a record")) == b""
