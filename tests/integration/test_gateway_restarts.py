@@ -37,21 +37,38 @@ def _hits(run: GatewayRun, numbers: range) -> set[str]:
     return {delivery_id(f"x{i}", run.name("nat")) for i in numbers}
 
 
-def _delivered(run: GatewayRun, expected: int, timeout_s: float = 180) -> set[str]:
+def _delivery_ids(run: GatewayRun, expected: int, timeout_s: float, wanted) -> set[str]:
+    """The delivery_ids of the messages to nat that `wanted` keeps, once `expected` are there
+    or the timeout passed (the caller asserts)."""
     deadline = time.monotonic() + timeout_s
     found: set[str] = set()
     while time.monotonic() < deadline and len(found) < expected:
-        found = {m["delivery_id"] for m in run.messages("nat", 10**6, timeout_s=3) if m["kind"] == "DELIVERY"}
+        found = {m["delivery_id"] for m in run.messages("nat", 10**6, timeout_s=3) if wanted(m)}
     return found
+
+
+def _delivered(run: GatewayRun, expected: int, timeout_s: float = 180) -> set[str]:
+    return _delivery_ids(run, expected, timeout_s, lambda m: m["kind"] == "DELIVERY")
 
 
 def _acknowledged(run: GatewayRun, expected: int, timeout_s: float = 120) -> set[str]:
-    deadline = time.monotonic() + timeout_s
-    found: set[str] = set()
-    while time.monotonic() < deadline and len(found) < expected:
-        found = {m["delivery_id"] for m in run.messages("nat", 10**6, timeout_s=3)
-                 if m["kind"] == "STATE" and m["state"]["to_state"] == "ACKNOWLEDGED"}
-    return found
+    return _delivery_ids(run, expected, timeout_s,
+                         lambda m: m["kind"] == "STATE" and m["state"]["to_state"] == "ACKNOWLEDGED")
+
+
+def _submit(run: GatewayRun, audit) -> str:
+    """The run's configuration applied and the gateway submitted with its audit; its JobID."""
+    run.apply()
+    run.flush()
+    return run.submit("--audit", str(audit))
+
+
+def _first_half(stack, run: GatewayRun, job_id: str) -> set[str]:
+    """The first half of the hits, sent once the job runs and delivered: their delivery_ids."""
+    wait_running(stack, job_id)
+    first = _hits(run, range(0, HITS // 2))
+    assert _delivered(run, len(first)) == first
+    return first
 
 
 def _audit_once(root, kinds: dict[str, int], timeout_s: float = 90) -> None:
@@ -90,12 +107,8 @@ def test_gateway_upgrade_with_a_savepoint(stack, new_topic, tmp_path):
     run = GatewayRun(stack, new_topic, CONFIG)
     audit = tmp_path / "audit"
     try:
-        run.apply()
-        run.flush()
-        job_id = run.submit("--audit", str(audit))
-        wait_running(stack, job_id)
-        first = _hits(run, range(0, HITS // 2))
-        assert _delivered(run, len(first)) == first
+        job_id = _submit(run, audit)
+        first = _first_half(stack, run, job_id)
         stopped = subprocess.run([sys.executable, "-m", "feblam.cli", "jobs", "stop", job_id],
                                  capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
         assert stopped.returncode == 0, stopped.stderr
@@ -122,12 +135,8 @@ def test_gateway_taskmanagers_killed(stack, new_topic, tmp_path):
     audit = tmp_path / "audit"
     job_id = None
     try:
-        run.apply()
-        run.flush()
-        job_id = run.submit("--audit", str(audit))
-        wait_running(stack, job_id)
-        first = _hits(run, range(0, HITS // 2))
-        assert _delivered(run, len(first)) == first
+        job_id = _submit(run, audit)
+        first = _first_half(stack, run, job_id)
         # A checkpoint begun after those deliveries holds their cases: the acknowledgements
         # below are for hits the restored job knows (a restore from an earlier one would
         # read the hits again, and an acknowledgement could then come before its hit).
