@@ -2,9 +2,13 @@
 
 The job writes each output (hits, sightings, dead letters, refusals) as lines
 `<order>\\t<JSON>` into `work/<output>/part-*` (`connectors.codecs.FileCodec`):
-one or more part files per parallel subtask, each in the order of the input
-lines that made its records. `write_outputs` merges them (a k-way merge, so
-memory does not grow with the input) into one file per output in input order,
+one or more part files per parallel subtask, each at most the sink's part size
+(`connectors.files.PART_SIZE`). A part file is in input order where one step
+alone fed its subtask; hits and sightings are not, since de-duplication takes
+candidates from matching and from clone suspicion at once. `write_outputs`
+sorts each part file (Timsort: linear on the runs it already has) and merges
+them (a k-way merge, so memory grows with a part file, not with the input)
+into one file per output in input order,
 and gives every hit its `sightings` (spec §7: the reads folded into it, its own
 included), the count its last sighting event carried. Only the hits that were
 seen again are held in memory, as one count each.
@@ -50,26 +54,21 @@ class OutputCounts:
         }
 
 
-class UnorderedPartFile(RuntimeError):
-    """A part file out of input order: the job's ordering guarantee is broken."""
-
-
 def _parts(work: Path, output: str) -> list[Path]:
     # Committed files only: Flink writes in-progress ones hidden ('.part-...').
     return sorted((work / output).glob("part-*"))
 
 
-def _records(path: Path, key: Callable[[int, dict], tuple]) -> Iterator[tuple[tuple, dict]]:
-    previous = None
+def _records(path: Path, key: Callable[[int, dict], tuple]) -> list[tuple[tuple, dict]]:
+    """The records of one part file, sorted by `key` (stable: ties keep file order)."""
+    records = []
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             order, _, text = line.rstrip("\n").partition("\t")
             record = json.loads(text)
-            sort_key = key(int(order), record)
-            if previous is not None and sort_key < previous:
-                raise UnorderedPartFile(f"{path}: {sort_key} after {previous}")
-            previous = sort_key
-            yield sort_key, record
+            records.append((key(int(order), record), record))
+    records.sort(key=lambda item: item[0])
+    return records
 
 
 def merged(work: Path, output: str, key: Callable[[int, dict], tuple]) -> Iterator[dict]:

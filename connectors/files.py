@@ -21,6 +21,7 @@ from pyflink.datastream.connectors.file_system import (
     FileSink,
     FileSource,
     OutputFileConfig,
+    RollingPolicy,
     StreamFormat,
 )
 from pyflink.common.serialization import Encoder
@@ -41,6 +42,10 @@ def line_source(env: StreamExecutionEnvironment, path: Path, topic: str, first_l
     return env.from_source(source, WatermarkStrategy.no_watermarks(), topic, type_info=RECORD_TYPE).set_parallelism(1)
 
 
+# A part file's largest size: `connectors.file_outputs` sorts one in memory at a time.
+PART_SIZE = 16 * 1024 * 1024
+
+
 def output_sink(work_dir: Path) -> FileSink:
     """The job's outputs as lines under `work_dir/<topic>/part-*`, committed at each
     checkpoint and at the end of input (so a restart neither loses nor repeats one)."""
@@ -49,6 +54,7 @@ def output_sink(work_dir: Path) -> FileSink:
         FileSink.for_row_format(Path(work_dir).resolve().as_uri(), Encoder(jvm.org.feblam.flink.OutputLines()))
         .with_bucket_assigner(BucketAssigner(jvm.org.feblam.flink.OutputBuckets()))
         .with_output_file_config(OutputFileConfig.builder().with_part_prefix("part").build())
+        .with_rolling_policy(RollingPolicy.default_rolling_policy(part_size=PART_SIZE))
         .build()
     )
 

@@ -4,8 +4,9 @@ One chain, whatever the input (`build_chain`; the functions are in `jobs.operato
 
     reads ──batches, keyed by own subtask──┐                                          ┌─▶ hits
                                             DecodeAndMatch ─keyBy(dedup key)─ Deduplicate
-    reference updates + cameras ─bcast─────┘    ├─▶ dead letters                      └─▶ sightings
-                                                └─▶ refusals
+    reference updates + cameras ─bcast─────┘  │ ├─▶ dead letters    ▲                 └─▶ sightings
+                                              │ └─▶ refusals        │
+                                              └─keyBy(plate bucket)─ DetectClones (spec §11)
 
 Only the sources, the codecs (`connectors.codecs`) and the sink differ by mode:
 - **files** (`run_files`): the JSON Lines files of spec §10 on the embedded
@@ -44,6 +45,7 @@ from connectors.kafka import (
 )
 from jobs.environment import execution_environment
 from jobs.operators import (
+    CLONE_READS,
     DEAD_LETTERS,
     HISTORY_HITS,
     HISTORY_READS,
@@ -51,8 +53,10 @@ from jobs.operators import (
     REFERENCE_STATE,
     REFUSALS,
     DecodeAndMatch,
+    DetectClones,
     Deduplicate,
     EventTime,
+    LatestReadTime,
     dedup_key_text,
 )
 from udfs.config import MatchingSettings
@@ -97,10 +101,16 @@ def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: Dat
         .process(DecodeAndMatch(settings.matching, codec, feed, history=history))
         .name("decode-and-match").uid("decode-and-match")
     )
-    clock = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(EventTime()) \
-        .with_idleness(Duration.of_seconds(IDLE_AFTER_S))
+    candidates = matched
+    if settings.matching.clones.enabled:
+        candidates = matched.union(
+            matched.get_side_output(CLONE_READS)
+            .assign_timestamps_and_watermarks(_clock(LatestReadTime())).name("clone-time").uid("clone-time")
+            .key_by(lambda record: record[0], key_type=Types.INT())
+            .process(DetectClones(settings.matching)).name("detect-clones").uid("detect-clones")
+        )
     decided = (
-        matched.assign_timestamps_and_watermarks(clock).name("event-time").uid("event-time")
+        candidates.assign_timestamps_and_watermarks(_clock(EventTime())).name("event-time").uid("event-time")
         .key_by(dedup_key_text, key_type=Types.STRING())
         .process(Deduplicate(settings.matching, codec, history=history), output_type=OUTGOING_TYPE)
         .name("deduplicate").uid("deduplicate")
@@ -109,6 +119,13 @@ def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: Dat
         attach_history(env, settings.history, matched.get_side_output(HISTORY_READS),
                        decided.get_side_output(HISTORY_HITS), decided.get_side_output(HISTORY_SIGHTINGS))
     return decided.union(matched.get_side_output(DEAD_LETTERS), matched.get_side_output(REFUSALS))
+
+
+def _clock(timestamps) -> WatermarkStrategy:
+    """Event time as the step's input gives it (`timestamps`); a subtask that sends
+    nothing for IDLE_AFTER_S does not hold the clock back."""
+    return WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(timestamps) \
+        .with_idleness(Duration.of_seconds(IDLE_AFTER_S))
 
 
 # -- files ------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from connectors.codecs import CAMERA
 from connectors.history import HIT_ROW, READ_ROW, SIGHTING_ROW, hit_row, read_row, sighting_row
 from connectors.kafka import OUTGOING_TYPE, batch_records
-from udfs import dedup
+from udfs import clones, dedup
 from udfs.config import MatchingSettings
 from udfs.engine import HitEngine
 from udfs.reference import InvalidEntry, parse_camera
@@ -55,6 +55,9 @@ REFUSALS = OutputTag("refusals", OUTGOING_TYPE)
 HISTORY_READS = OutputTag("history-reads", READ_ROW)
 HISTORY_HITS = OutputTag("history-hits", HIT_ROW)
 HISTORY_SIGHTINGS = OutputTag("history-sightings", SIGHTING_ROW)
+# The reads that take part in clone suspicion (spec §11), for `DetectClones`, one record
+# per bucket of plates per batch: (bucket, latest event time, [(read, lat, lon, offset)]).
+CLONE_READS = OutputTag("clone-reads")
 
 # The broadcast stream's state descriptor (Flink asks for one); nothing is kept in it:
 # a subtask loads the feed itself when it opens (udfs.startup.AppliedFeed).
@@ -173,6 +176,8 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
 
     def process_element(self, batch: Row, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
         read, codec, evaluate, history = self.codec.read, self.codec, self.engine.evaluate, self.history
+        clone_settings = self.settings.clones
+        to_clones = {} if clone_settings.enabled else None
         for topic, partition, offset, _, value in batch_records(batch):
             try:
                 fields = read(value)
@@ -186,6 +191,13 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
                 yield HISTORY_READS, read_row(valid)
             for hit in evaluate(valid):
                 yield hit, valid, offset
+            if to_clones is not None:
+                place = clones.position(valid, self.engine.cameras.get(valid.camera_id), clone_settings)
+                if place is not None:
+                    to_clones.setdefault(clones.bucket(valid.plate, clone_settings.buckets), []) \
+                        .append((valid, place[0], place[1], offset))
+        for key, reads in (to_clones or {}).items():
+            yield CLONE_READS, (key, max(r[0].event_time for r in reads), reads)
 
 
 class EventTime(TimestampAssigner):
@@ -193,6 +205,80 @@ class EventTime(TimestampAssigner):
 
     def extract_timestamp(self, candidate, record_timestamp: int) -> int:
         return candidate[1].event_time
+
+
+class LatestReadTime(TimestampAssigner):
+    """A clone-reads record's event time is its latest read's: `DetectClones` prunes by
+    the clock this makes."""
+
+    def extract_timestamp(self, record, record_timestamp: int) -> int:
+        return record[1]
+
+
+class DetectClones(KeyedProcessFunction):
+    """Keyed by bucket of plates (`udfs.clones.bucket`): spec §11 through `udfs.clones`,
+    in arrival order, in both modes. Its output is candidates, as `DecodeAndMatch`'s,
+    that go to de-duplication with the rest.
+
+    State: per bucket, a map of plate to its trail (the reads that took part, in
+    processing order). A trail forgets, when it is next touched, the reads more
+    than the window plus `dedup.allowed_lateness` behind the event-time clock, which
+    no read within the lateness can take as partner; one timer per bucket, every
+    `PRUNE_EVERY_MS` of event time, forgets the plates not seen again. A read later
+    than the lateness may so miss its partner, as spec §7 lets de-duplication
+    forget such a read's key.
+
+    One record per bucket and batch, rather than one per read, since Python is
+    entered once per record; the trails are in Flink's keyed state (checkpointed,
+    rescaled with their bucket), not Python memory."""
+
+    PRUNE_EVERY_MS = 15 * 60_000
+
+    def __init__(self, settings: MatchingSettings):
+        self.settings = settings.clones
+        self.keep_ms = settings.clones.window_ms + settings.dedup_allowed_lateness_ms
+
+    def open(self, runtime_context: RuntimeContext):
+        self.trails = runtime_context.get_map_state(
+            MapStateDescriptor("trails", Types.STRING(), Types.PICKLED_BYTE_ARRAY()))
+        self.prune_at = runtime_context.get_state(ValueStateDescriptor("prune-at", Types.LONG()))
+
+    def process_element(self, record, ctx: KeyedProcessFunction.Context):
+        _, latest, reads = record
+        trails, settings, judge, trail_read = self.trails, self.settings, clones.judge, clones.trail_read
+        timers = ctx.timer_service()
+        before = timers.current_watermark() - self.keep_ms
+        for read, lat, lon, offset in reads:
+            trail = trails.get(read.plate)
+            trail = [] if trail is None else clones.pruned(trail, before)
+            hit = judge(trail, read, lat, lon, settings)
+            trail.append(trail_read(read, lat, lon))
+            trails.put(read.plate, trail)
+            if hit is not None:
+                yield hit, read, offset
+        if self.prune_at.value() is None:
+            at = latest + self.keep_ms + self.PRUNE_EVERY_MS
+            timers.register_event_time_timer(at)
+            self.prune_at.update(at)
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        before = timestamp - self.keep_ms
+        changed = []
+        for plate, trail in self.trails.items():
+            kept = clones.pruned(trail, before)
+            if kept is not trail:
+                changed.append((plate, kept))
+        for plate, kept in changed:
+            if kept:
+                self.trails.put(plate, kept)
+            else:
+                self.trails.remove(plate)
+        if self.trails.is_empty():
+            self.prune_at.clear()
+        else:
+            at = timestamp + self.PRUNE_EVERY_MS
+            ctx.timer_service().register_event_time_timer(at)
+            self.prune_at.update(at)
 
 
 class Deduplicate(KeyedProcessFunction):

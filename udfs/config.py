@@ -21,6 +21,14 @@ YAML shape (every key optional)::
     dedup:                   # de-duplication state (spec §7 "State"), in event time
       allowed_lateness: 6 h  # a read further behind the job's clock is late
       state_retention: 48 h  # the longest a key's state is kept after its last hit
+    clones:                  # clone suspicion (spec §11)
+      enabled: true
+      confidence_floor: 0.90
+      window: 6 h            # how far apart in event time a read's partner may be
+      min_distance_km: 5
+      max_speed_kmh: 250
+      severity: 40
+      buckets: 64            # keys of the job's clone step: its most parallelism
 
 Durations are text with a unit: ``500 ms``, ``30 s``, ``10 min`` (or ``10m``), ``1 h``.
 
@@ -40,6 +48,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from udfs.clones import CloneSettings
 from udfs.dedup import DEFAULT_ALLOWED_LATENESS_MS, HOUR_MS, LONGEST_LOCAL_DAY_MS
 
 ALERT = "alert"
@@ -50,6 +59,7 @@ KINDS = (ALERT, LEZ_STATUS, LEZ_PERMIT)
 MAX_SUBSTITUTIONS_LIMIT = 12  # no canonical read is longer
 MAX_DURATION_MS = 10**12      # some 31 years: beyond it a duration is a typing error
 DEFAULT_STATE_RETENTION_MS = 48 * HOUR_MS
+MAX_CLONE_BUCKETS = 32_768    # Flink's largest max parallelism
 
 
 class ConfigError(ValueError):
@@ -88,6 +98,7 @@ class MatchingSettings:
     lez_unregistered_severity: int = 10
     dedup_allowed_lateness_ms: int = DEFAULT_ALLOWED_LATENESS_MS
     dedup_state_retention_ms: int = DEFAULT_STATE_RETENTION_MS
+    clones: CloneSettings = CloneSettings()
 
     def __post_init__(self) -> None:
         _check_classes(self.ocr_classes, "ocr_classes")
@@ -103,6 +114,7 @@ class MatchingSettings:
         _check_fraction(self.lez_confidence_floor, "lez.confidence_floor")
         _check_severity(self.lez_not_admitted_severity, "lez.not_admitted_severity")
         _check_severity(self.lez_unregistered_severity, "lez.unregistered_severity")
+        _check_clones(self.clones)
         self._check_retention()
 
     def _check_retention(self) -> None:
@@ -154,6 +166,22 @@ def _check_fraction(value: Any, where: str) -> None:
         raise ConfigError(f"{where}: must be a number in [0, 1], got {value!r}")
 
 
+def _check_positive(value: Any, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < float(value) < float("inf"):
+        raise ConfigError(f"{where}: must be a positive number, got {value!r}")
+
+
+def _check_clones(settings: CloneSettings) -> None:
+    if not isinstance(settings.enabled, bool):
+        raise ConfigError(f"clones.enabled: must be true or false, got {settings.enabled!r}")
+    _check_fraction(settings.confidence_floor, "clones.confidence_floor")
+    _check_int(settings.window_ms, "clones.window", 0, MAX_DURATION_MS)
+    _check_positive(settings.min_distance_km, "clones.min_distance_km")
+    _check_positive(settings.max_speed_kmh, "clones.max_speed_kmh")
+    _check_severity(settings.severity, "clones.severity")
+    _check_int(settings.buckets, "clones.buckets", 1, MAX_CLONE_BUCKETS)
+
+
 def _check_list(settings: ListSettings, where: str) -> None:
     if settings.kind not in KINDS:
         raise ConfigError(f"{where}.kind: must be one of {', '.join(KINDS)}, "
@@ -203,12 +231,15 @@ def format_duration(ms: int) -> str:
 
 
 _LIST_KEYS = {"kind", "max_ocr_substitutions", "severity", "dedup_window"}
-_TOP_KEYS = {"ocr_classes", "lez", "default_list", "lists", "dedup"}
+_TOP_KEYS = {"ocr_classes", "lez", "default_list", "lists", "dedup", "clones"}
 _LEZ_KEYS = {"confidence_floor": "lez_confidence_floor",
              "not_admitted_severity": "lez_not_admitted_severity",
              "unregistered_severity": "lez_unregistered_severity"}
 _DEDUP_KEYS = {"allowed_lateness": "dedup_allowed_lateness_ms",
                "state_retention": "dedup_state_retention_ms"}
+_CLONE_KEYS = {"enabled": "enabled", "confidence_floor": "confidence_floor", "window": "window_ms",
+               "min_distance_km": "min_distance_km", "max_speed_kmh": "max_speed_kmh", "severity": "severity",
+               "buckets": "buckets"}
 
 
 def _mapping(value: Any, where: str, allowed: set[str]) -> Mapping[str, Any]:
@@ -248,6 +279,10 @@ def settings_from_mapping(data: Any) -> MatchingSettings:
     if "dedup" in data:
         for key, value in _mapping(data["dedup"], "dedup", set(_DEDUP_KEYS)).items():
             kwargs[_DEDUP_KEYS[key]] = parse_duration(value, f"dedup.{key}")
+    if "clones" in data:
+        changes = {_CLONE_KEYS[key]: parse_duration(value, "clones.window") if key == "window" else value
+                   for key, value in _mapping(data["clones"] or {}, "clones", set(_CLONE_KEYS)).items()}
+        kwargs["clones"] = replace(CloneSettings(), **changes)
     default = DEFAULT_ALERT
     if "default_list" in data:
         default = _list_settings(data["default_list"], "default_list", DEFAULT_ALERT)

@@ -33,6 +33,9 @@ CAMERAS = [
     {"camera_id": "CAM-A", "lat": 50.9, "lon": 4.4, "lez_zones": [], "police_zone": "5339", "province": "Brussels"},
     {"camera_id": "CAM-L", "lat": 50.85, "lon": 4.35, "lez_zones": ["BXL"], "police_zone": "5339", "province": "Brussels"},
     {"camera_id": "CAM-LL", "lat": 50.8, "lon": 4.3, "lez_zones": ["BXL", "ANT"], "police_zone": "5344", "province": "Brussels"},
+    # §11: CAM-G is 50.4 km from CAM-A, CAM-N 2.6 km.
+    {"camera_id": "CAM-G", "lat": 51.05, "lon": 3.72, "lez_zones": [], "police_zone": "5415", "province": "East Flanders"},
+    {"camera_id": "CAM-N", "lat": 50.92, "lon": 4.42, "lez_zones": [], "police_zone": "5339", "province": "Brussels"},
 ]
 
 
@@ -144,6 +147,33 @@ CASES = [
      [("lez_vehicle_status", None, "LEZ_UNREGISTERED", 0, "BXL", 10, "P4", 1)]),
     # §3 a camera missing from the registry is valid: alert lists apply.
     (read("R33", "1ABC123", at("02T12:00:00.000"), camera="CAM-X"), [("stolen_vehicles", "S1", "EXACT", 0, None, 70, "P2", 1)]),
+    # §11 clone suspicion: 50.4 km in 5 min is 605 km/h; s=40, no penalty, the lower confidence 0.95
+    # -> floor(40*0.975+0.5) = 39, P3. C03 (Brussels again 5 min later) is folded into it: same plate, same day.
+    (read("C01", "7CLN777", at("01T10:00:00.000"), confidence=0.95), []),
+    (read("C02", "7CLN777", at("01T10:05:00.000"), camera="CAM-G"),
+     [("clone_detection", None, "CLONE_SUSPECT", 0, None, 39, "P3", 2)]),
+    (read("C03", "7CLN777", at("01T10:10:00.000")), []),
+    # §11 confidence floor 0.90: below it a read takes no part, as R or as partner.
+    (read("C04", "7CLN777", at("01T10:11:00.000"), camera="CAM-G", confidence=0.89), []),
+    # §11 the partner is the read nearest in event time, processed before: C06 (Ghent, 10:30) is
+    # nearer to C07 than C05 is; Brussels at 10:29 after Ghent at 10:30: c=1 -> 40.
+    (read("C05", "7CLN782", at("01T10:00:00.000")), []),
+    (read("C06", "7CLN782", at("01T10:30:00.000"), camera="CAM-G"), []),
+    (read("C07", "7CLN782", at("01T10:29:00.000")), [("clone_detection", None, "CLONE_SUSPECT", 0, None, 40, "P3", 1)]),
+    # §11 a camera outside the registry takes no part (one without a position neither: the unit tests;
+    # the Kafka contract gives every camera one).
+    (read("C09", "7CLN778", at("01T10:01:00.000"), camera="CAM-X"), []),
+    (read("C10", "7CLN778", at("01T10:02:00.000"), camera="CAM-G"), []),
+    # §11 under 5 km is never a suspect, even at the same instant.
+    (read("C11", "7CLN779", at("01T10:00:00.000")), []),
+    (read("C12", "7CLN779", at("01T10:00:00.000"), camera="CAM-N"), []),
+    # §11 compatible countries only: BE then NL is another plate.
+    (read("C13", "7CLN781", at("01T10:00:00.000")), []),
+    (read("C14", "7CLN781", at("01T10:02:00.000"), camera="CAM-G", country="NL"), []),
+    # §11 dedup key per Brussels date: 22:55 UTC is 23:55 on 1 March, 23:05 UTC is 00:05 on 2 March.
+    (read("C15", "7CLN780", at("01T22:50:00.000")), []),
+    (read("C16", "7CLN780", at("01T22:55:00.000"), camera="CAM-G"), [("clone_detection", None, "CLONE_SUSPECT", 0, None, 40, "P3", 1)]),
+    (read("C17", "7CLN780", at("01T23:05:00.000")), [("clone_detection", None, "CLONE_SUSPECT", 0, None, 40, "P3", 1)]),
 ]
 
 # Spec §7: the reads folded into a hit, as (folded read, the hit's read, list, entry, zone,
@@ -152,6 +182,7 @@ FOLDED = [
     ("R02", "R01", "stolen_vehicles", "S1", None, 2),
     ("R23", "R22", "lez_vehicle_status", "L1", "BXL", 2),
     ("R31", "R30", "lez_vehicle_status", None, "BXL", 2),
+    ("C03", "C02", "clone_detection", None, None, 2),
 ]
 # Reference updates the job refuses, as (reason, entry_id): the rest stays in force.
 REFUSED = [("BAD_WILDCARD", "BAD")]
@@ -241,8 +272,8 @@ FIELDS = ("hit_id", "read_id", "list_name", "entry_id", "match_kind", "substitut
 def test_every_expected_hit_and_no_other(run):
     got = sorted(({k: h[k] for k in FIELDS} for h in run["hits"]), key=lambda h: h["hit_id"])
     expected = expected_hits()
-    assert [h["read_id"] + ":" + (h["entry_id"] or h["zone"]) for h in got] == \
-        [h["read_id"] + ":" + (h["entry_id"] or h["zone"]) for h in expected]
+    assert [h["read_id"] + ":" + (h["entry_id"] or h["zone"] or h["list_name"]) for h in got] == \
+        [h["read_id"] + ":" + (h["entry_id"] or h["zone"] or h["list_name"]) for h in expected]
     assert got == expected
 
 
@@ -256,6 +287,18 @@ def test_hits_carry_the_fields_of_spec_10(run):
         factors = [factor for factor, _ in hit["explanation"]]
         assert factors[0] == "severity" and factors[-1] == "score"
         assert hit["explanation"][-1][1] == hit["score"]
+
+
+def test_a_clone_suspect_names_its_partner_the_distance_and_the_speed(run):
+    """§11: C02 (Ghent) against C01 (Brussels, 5 min before)."""
+    hit = next(h for h in run["hits"] if h["read_id"] == "C02")
+    assert hit["attributes"] == {"partner_read_id": "C01", "partner_camera_id": "CAM-A"}
+    factors = dict(hit["explanation"])
+    assert factors["distance_km"] == pytest.approx(50.447, abs=0.001)
+    assert factors["seconds_apart"] == 300
+    assert factors["speed_kmh"] == pytest.approx(50.447 * 12, abs=0.1)
+    assert factors["ocr_confidence"] == 0.95   # the lower of the two reads'
+    assert hit["dedup_key"] == "CLONE_SUSPECT|7CLN777|2026-03-01"
 
 
 def test_every_bad_read_is_a_dead_letter_with_its_reason_and_original_line(run):

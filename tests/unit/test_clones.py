@@ -46,7 +46,8 @@ def test_brussels_then_antwerp_five_minutes_later_is_a_clone_suspect():
     assert factors["speed_kmh"] == pytest.approx(41.6 * 12, abs=2)
     # Scored as in §6, no penalty: floor(40 * (0.5 + 0.5 * 0.95) + 0.5) = 39.
     assert (hit.score, hit.priority) == (39, "P3")
-    assert [name for name, _ in hit.explanation][:4] == ["severity", "raw", "ocr_confidence", "score"]
+    assert [name for name, _ in hit.explanation] == ["severity", "raw", "ocr_confidence", "distance_km",
+                                                     "seconds_apart", "speed_kmh", "score"]
     assert hit.dedup_key == (CLONE_SUSPECT, "1ABC123", "2026-05-28") and hit.dedup_window_ms is None
 
 

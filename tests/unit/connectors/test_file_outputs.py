@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
-from connectors.file_outputs import UnorderedPartFile, write_outputs
+from connectors.file_outputs import write_outputs
 
 
 def _part(work, output, name, records):
@@ -66,8 +65,12 @@ def test_in_progress_files_are_not_read(tmp_path):
     assert write_outputs(work, tmp_path / "h", tmp_path / "d").hits == 0
 
 
-def test_a_part_file_out_of_order_is_refused(tmp_path):
+def test_a_part_file_out_of_order_is_merged_in_input_order(tmp_path):
+    """De-duplication takes candidates from two steps at once: its part files interleave them."""
     work = tmp_path / "work"
-    _part(work, "dead_letters", "part-0", [(5, {"reason": "MALFORMED"}), (2, {"reason": "MALFORMED"})])
-    with pytest.raises(UnorderedPartFile):
-        write_outputs(work, tmp_path / "h", tmp_path / "d")
+    _part(work, "dead_letters", "part-0", [(5, {"reason": "MALFORMED", "read_id": "a"}),
+                                           (2, {"reason": "MALFORMED", "read_id": "b"}),
+                                           (7, {"reason": "MALFORMED", "read_id": "c"})])
+    _part(work, "dead_letters", "part-1", [(3, {"reason": "MALFORMED", "read_id": "d"})])
+    write_outputs(work, tmp_path / "h", tmp_path / "d")
+    assert [d["read_id"] for d in _lines(tmp_path / "d")] == ["b", "d", "a", "c"]
