@@ -97,11 +97,17 @@ def batched_by_subtask(stream: DataStream, max_records: int, max_delay_ms: int, 
     record crosses to another subtask). The keyed form is PyFlink's own (Row(key,
     batch), key in field 0), so PyFlink's keyed operators take it as if `key_by` had
     made it."""
-    batches = record_batches(stream, max_records, max_delay_ms, uid)
-    keyed = batches._j_data_stream.keyBy(
+    return keyed_by_first_field(record_batches(stream, max_records, max_delay_ms, uid), RECORD_BATCH_TYPE)
+
+
+def keyed_by_first_field(stream: DataStream, value_type) -> KeyedStream:
+    """A stream of Row(int key, value) keyed by its key in Java (PyFlink's own
+    KeyByKeySelector): PyFlink's keyed operators get `value` (of `value_type`) as if
+    `key_by` had made the stream, without the Python step `key_by` puts in front."""
+    keyed = stream._j_data_stream.keyBy(
         get_gateway().jvm.org.apache.flink.streaming.api.functions.python.KeyByKeySelector(),
         Types.ROW([Types.INT()]).get_java_type_info())
-    return KeyedStream(keyed, RECORD_BATCH_TYPE, batches)
+    return KeyedStream(keyed, value_type, stream)
 
 
 def batch_records(batch) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:

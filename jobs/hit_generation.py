@@ -39,6 +39,7 @@ from connectors.kafka import (
     RECORD_TYPE,
     KafkaFeed,
     batched_by_subtask,
+    keyed_by_first_field,
     record_batches,
     record_sink,
     record_source,
@@ -46,6 +47,7 @@ from connectors.kafka import (
 from jobs.environment import execution_environment
 from jobs.operators import (
     CLONE_READS,
+    CLONE_READS_VALUE,
     DEAD_LETTERS,
     HISTORY_HITS,
     HISTORY_READS,
@@ -56,7 +58,6 @@ from jobs.operators import (
     DetectClones,
     Deduplicate,
     EventTime,
-    LatestReadTime,
     dedup_key_text,
 )
 from udfs.config import MatchingSettings
@@ -101,16 +102,16 @@ def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: Dat
         .process(DecodeAndMatch(settings.matching, codec, feed, history=history))
         .name("decode-and-match").uid("decode-and-match")
     )
+    clock = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(EventTime()) \
+        .with_idleness(Duration.of_seconds(IDLE_AFTER_S))
     candidates = matched
     if settings.matching.clones.enabled:
         candidates = matched.union(
-            matched.get_side_output(CLONE_READS)
-            .assign_timestamps_and_watermarks(_clock(LatestReadTime())).name("clone-time").uid("clone-time")
-            .key_by(lambda record: record[0], key_type=Types.INT())
+            keyed_by_first_field(matched.get_side_output(CLONE_READS), CLONE_READS_VALUE)
             .process(DetectClones(settings.matching)).name("detect-clones").uid("detect-clones")
         )
     decided = (
-        candidates.assign_timestamps_and_watermarks(_clock(EventTime())).name("event-time").uid("event-time")
+        candidates.assign_timestamps_and_watermarks(clock).name("event-time").uid("event-time")
         .key_by(dedup_key_text, key_type=Types.STRING())
         .process(Deduplicate(settings.matching, codec, history=history), output_type=OUTGOING_TYPE)
         .name("deduplicate").uid("deduplicate")
@@ -119,13 +120,6 @@ def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: Dat
         attach_history(env, settings.history, matched.get_side_output(HISTORY_READS),
                        decided.get_side_output(HISTORY_HITS), decided.get_side_output(HISTORY_SIGHTINGS))
     return decided.union(matched.get_side_output(DEAD_LETTERS), matched.get_side_output(REFUSALS))
-
-
-def _clock(timestamps) -> WatermarkStrategy:
-    """Event time as the step's input gives it (`timestamps`); a subtask that sends
-    nothing for IDLE_AFTER_S does not hold the clock back."""
-    return WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(timestamps) \
-        .with_idleness(Duration.of_seconds(IDLE_AFTER_S))
 
 
 # -- files ------------------------------------------------------------------------------

@@ -55,9 +55,11 @@ REFUSALS = OutputTag("refusals", OUTGOING_TYPE)
 HISTORY_READS = OutputTag("history-reads", READ_ROW)
 HISTORY_HITS = OutputTag("history-hits", HIT_ROW)
 HISTORY_SIGHTINGS = OutputTag("history-sightings", SIGHTING_ROW)
-# The reads that take part in clone suspicion (spec §11), for `DetectClones`, one record
-# per bucket of plates per batch: (bucket, latest event time, [(read, lat, lon, offset)]).
-CLONE_READS = OutputTag("clone-reads")
+# The reads that take part in clone suspicion (spec §11), for `DetectClones`: one
+# Row(bucket, [(read, lat, lon, offset)]) per bucket of plates per batch, keyed on
+# field 0 in Java (`connectors.kafka.keyed_by_first_field`), so no Python step keys it.
+CLONE_READS_VALUE = Types.PICKLED_BYTE_ARRAY()
+CLONE_READS = OutputTag("clone-reads", Types.ROW([Types.INT(), CLONE_READS_VALUE]))
 
 # The broadcast stream's state descriptor (Flink asks for one); nothing is kept in it:
 # a subtask loads the feed itself when it opens (udfs.startup.AppliedFeed).
@@ -197,7 +199,7 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
                     to_clones.setdefault(clones.bucket(valid.plate, clone_settings.buckets), []) \
                         .append((valid, place[0], place[1], offset))
         for key, reads in (to_clones or {}).items():
-            yield CLONE_READS, (key, max(r[0].event_time for r in reads), reads)
+            yield CLONE_READS, Row(key, reads)
 
 
 class EventTime(TimestampAssigner):
@@ -207,32 +209,31 @@ class EventTime(TimestampAssigner):
         return candidate[1].event_time
 
 
-class LatestReadTime(TimestampAssigner):
-    """A clone-reads record's event time is its latest read's: `DetectClones` prunes by
-    the clock this makes."""
-
-    def extract_timestamp(self, record, record_timestamp: int) -> int:
-        return record[1]
-
-
 class DetectClones(KeyedProcessFunction):
     """Keyed by bucket of plates (`udfs.clones.bucket`): spec §11 through `udfs.clones`,
     in arrival order, in both modes. Its output is candidates, as `DecodeAndMatch`'s,
     that go to de-duplication with the rest.
 
-    State: per bucket, a map of plate to its trail (the reads that took part, in
-    processing order). A trail forgets, when it is next touched, the reads more
-    than the window plus `dedup.allowed_lateness` behind the event-time clock, which
-    no read within the lateness can take as partner; one timer per bucket, every
-    `PRUNE_EVERY_MS` of event time, forgets the plates not seen again. A read later
-    than the lateness may so miss its partner, as spec §7 lets de-duplication
-    forget such a read's key.
+    State, per bucket: a map of plate to its trail (the reads that took part, in
+    processing order), in Flink's keyed state (checkpointed, rescaled with its
+    bucket). The bucket's clock, the latest event time this subtask has seen in
+    it, is in Python memory: it only says what may be forgotten, and after a
+    restore it starts again from the first reads, which forgets later, never
+    sooner. A trail forgets, when it is next touched, the reads more than the
+    window plus `dedup.allowed_lateness` behind that clock, which no read within
+    the lateness can take as partner; every `SWEEP_EVERY_MS` of the clock, the
+    whole map is swept, so a plate not seen again goes too. A read later than the
+    lateness may so miss its partner, as spec §7 lets de-duplication forget such
+    a read's key. The clock is the bucket's own rather than a watermark: no
+    Python step has to stamp the records with times.
 
     One record per bucket and batch, rather than one per read, since Python is
-    entered once per record; the trails are in Flink's keyed state (checkpointed,
-    rescaled with their bucket), not Python memory."""
+    entered once per record."""
 
-    PRUNE_EVERY_MS = 15 * 60_000
+    # A sweep reads every trail of the bucket: every 15 min it took 6 % of the
+    # taskmanagers' Python time in `feblam bench e2e`, whose event time runs some
+    # 100 times faster than a live network's.
+    SWEEP_EVERY_MS = 60 * 60_000
 
     def __init__(self, settings: MatchingSettings):
         self.settings = settings.clones
@@ -241,28 +242,30 @@ class DetectClones(KeyedProcessFunction):
     def open(self, runtime_context: RuntimeContext):
         self.trails = runtime_context.get_map_state(
             MapStateDescriptor("trails", Types.STRING(), Types.PICKLED_BYTE_ARRAY()))
-        self.prune_at = runtime_context.get_state(ValueStateDescriptor("prune-at", Types.LONG()))
+        self.clocks: dict[int, tuple[int, int]] = {}   # bucket -> (latest event time, next sweep)
 
-    def process_element(self, record, ctx: KeyedProcessFunction.Context):
-        _, latest, reads = record
-        trails, settings, judge, trail_read = self.trails, self.settings, clones.judge, clones.trail_read
-        timers = ctx.timer_service()
-        before = timers.current_watermark() - self.keep_ms
+    def process_element(self, reads, ctx: KeyedProcessFunction.Context):
+        trails, settings, judge, entry_of = self.trails, self.settings, clones.judge, clones.trail_entry
+        bucket = clones.bucket(reads[0][0].plate, settings.buckets)   # the key, as an int
+        newest = max(read.event_time for read, _, _, _ in reads)
+        latest, sweep_at = self.clocks.get(bucket) or (newest, newest + self.SWEEP_EVERY_MS)
+        latest = max(latest, newest)
+        before = latest - self.keep_ms
         for read, lat, lon, offset in reads:
             trail = trails.get(read.plate)
             trail = [] if trail is None else clones.pruned(trail, before)
-            hit = judge(trail, read, lat, lon, settings)
-            trail.append(trail_read(read, lat, lon))
+            entry = entry_of(read, lat, lon)
+            suspicion = judge(trail, entry, settings)
+            trail.append(entry)
             trails.put(read.plate, trail)
-            if hit is not None:
-                yield hit, read, offset
-        if self.prune_at.value() is None:
-            at = latest + self.keep_ms + self.PRUNE_EVERY_MS
-            timers.register_event_time_timer(at)
-            self.prune_at.update(at)
+            if suspicion is not None:
+                yield clones.clone_hit(read, suspicion, settings), read, offset
+        if latest >= sweep_at:
+            self._sweep(before)
+            sweep_at = latest + self.SWEEP_EVERY_MS
+        self.clocks[bucket] = (latest, sweep_at)
 
-    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
-        before = timestamp - self.keep_ms
+    def _sweep(self, before: int) -> None:
         changed = []
         for plate, trail in self.trails.items():
             kept = clones.pruned(trail, before)
@@ -273,12 +276,6 @@ class DetectClones(KeyedProcessFunction):
                 self.trails.put(plate, kept)
             else:
                 self.trails.remove(plate)
-        if self.trails.is_empty():
-            self.prune_at.clear()
-        else:
-            at = timestamp + self.PRUNE_EVERY_MS
-            ctx.timer_service().register_event_time_timer(at)
-            self.prune_at.update(at)
 
 
 class Deduplicate(KeyedProcessFunction):

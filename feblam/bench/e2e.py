@@ -63,8 +63,13 @@ class E2eSettings:
     timeout_s: float = 1_200.0
     keep_topics: bool = False
     embedded: bool = False
+    job_config: Path | None = None   # FEBLAM's list configuration (YAML); the spec's defaults if None
 
     def __post_init__(self) -> None:
+        if self.job_config is not None:
+            from udfs.config import load_settings
+
+            load_settings(self.job_config)   # a ConfigError (a ValueError) names the file and the key
         for name in ("entries", "reads", "warmup_reads", "parallelism", "vehicles", "cameras"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -393,11 +398,13 @@ def _apply_contracts(endpoints: Endpoints, engine_run: EngineRun) -> None:
         raise RuntimeError(f"the registry refused FEBLAM's contracts: {refused}")
 
 
-def _job_args(engine: str, endpoints: Endpoints, topics: dict, engine_run: EngineRun, group: str) -> list[str]:
+def _job_args(engine: str, endpoints: Endpoints, topics: dict, engine_run: EngineRun, group: str,
+              settings: E2eSettings) -> list[str]:
     common = ["--bootstrap-servers", endpoints.bootstrap_servers, "--registry-url", endpoints.registry_url,
               "--reads-topic", engine_run.reads_topic, "--group-id", group]
     if engine == FEBLAM:
-        return [*common, "--reference-prefix", topics["reference_prefix"], "--cameras-topic", topics["cameras"],
+        config = ["--config", str(Path(settings.job_config).resolve())] if settings.job_config else []
+        return [*common, *config, "--reference-prefix", topics["reference_prefix"], "--cameras-topic", topics["cameras"],
                 "--hits-topic", engine_run.output_topic, "--dead-letter-topic", f"{engine_run.reads_topic}.dlq",
                 "--sightings-topic", f"{engine_run.reads_topic}.sightings",
                 "--refusals-topic", f"{engine_run.reads_topic}.refusals"]
@@ -448,7 +455,7 @@ def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics:
         _wait(f"{p} free task slots", lambda: free_slots(endpoints) >= p, min(deadline, time.monotonic() + 300),
               lambda: None, poll_s=2.0)
     engine_run.started = time.monotonic()
-    job_args = _job_args(engine, endpoints, topics, engine_run, f"bench-{run}-{engine}")
+    job_args = _job_args(engine, endpoints, topics, engine_run, f"bench-{run}-{engine}", settings)
     if settings.embedded:
         embedded = EmbeddedJob(engine, job_args, p, Path("var/bench") / f"{run}-{engine}.log")
         engine_run.job_id = embedded.job_id
@@ -562,6 +569,7 @@ def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
     else:
         result["ratio"] = None
     result.update({"rss_mb_before": round(idle_rss, 1), **this_machine(), "seed": settings.seed,
+                   "job_config": str(settings.job_config) if settings.job_config else None,
                    "flink": "embedded mini-cluster" if settings.embedded else "standalone cluster",
                    "seconds": round(time.monotonic() - started, 1)})
     if settings.png is not None:

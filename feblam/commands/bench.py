@@ -108,7 +108,8 @@ def _run_e2e(args: argparse.Namespace) -> int:
                                parallelism=args.parallelism, vehicles=args.vehicles, cameras=args.cameras,
                                seed=args.seed, engines=tuple(args.engines.split(",")),
                                png=None if str(args.png) in ("", "none") else args.png,
-                               timeout_s=args.timeout, keep_topics=args.keep_topics, embedded=args.embedded)
+                               timeout_s=args.timeout, keep_topics=args.keep_topics, embedded=args.embedded,
+                               job_config=args.job_config)
     except ValueError as error:
         print(f"bench e2e: {error}", file=sys.stderr)
         return 2
@@ -143,6 +144,9 @@ def _register_e2e(benches) -> None:
     parser.add_argument("--timeout", type=float, default=1_200.0, metavar="S",
                         help="give up on one engine after S seconds (default: 1200)")
     parser.add_argument("--keep-topics", action="store_true", help="do not delete the run's topics")
+    parser.add_argument("--job-config", type=Path, metavar="YAML",
+                        help="FEBLAM's list configuration, passed to its job as --config (e.g. 'clones: "
+                             "{enabled: false}' to measure without clone suspicion; default: the spec's)")
     parser.add_argument("--embedded", action="store_true",
                         help="run each job on the embedded mini-cluster in a process of its own instead of "
                              "submitting it to the standalone cluster (no Flink REST: a phase ends when the "

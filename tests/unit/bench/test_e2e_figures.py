@@ -20,6 +20,23 @@ def test_settings_refuse_what_cannot_run():
     assert E2eSettings(rate=5000, latency_seconds=30).latency_reads == 150_000
 
 
+def test_a_job_config_is_checked_before_anything_runs_and_passed_to_feblams_job(tmp_path):
+    from feblam.bench.e2e import FEBLAM, BASELINE, Endpoints, _job_args
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("clones: {speed: 1}\n")
+    with pytest.raises(ValueError, match="clones"):
+        E2eSettings(job_config=bad)
+    good = tmp_path / "off.yaml"
+    good.write_text("clones: {enabled: false}\n")
+    settings = E2eSettings(job_config=good)
+    run = EngineRun(FEBLAM, "reads", "out")
+    endpoints = Endpoints("127.0.0.1:9092", "http://127.0.0.1:8080", "http://127.0.0.1:8081", tmp_path)
+    args = _job_args(FEBLAM, endpoints, {"reference_prefix": "ref.", "cameras": "cameras"}, run, "g", settings)
+    assert args[args.index("--config") + 1] == str(good.resolve())
+    assert "--config" not in _job_args(BASELINE, endpoints, {"reference_prefix": "ref."}, run, "g", settings)
+
+
 def test_figures_from_observed_outputs():
     settings = E2eSettings(reads=10_000, warmup_reads=10, rate=10, latency_seconds=2)
     ids = [f"r{i}" for i in range(10 + 10_000 + 20)]

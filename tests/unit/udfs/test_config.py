@@ -62,6 +62,14 @@ def test_empty_yaml_is_all_defaults(tmp_path):
     ({"ocr_classes": "0O"}, "ocr_classes"),
     ({"default_list": {"kind": "lez_permit"}}, "default_list"),
     (["not", "a", "mapping"], "mapping"),
+    ({"clones": {"speed": 300}}, "unknown key"),
+    ({"clones": {"enabled": "yes"}}, "clones.enabled"),
+    ({"clones": {"confidence_floor": 1.2}}, "clones.confidence_floor"),
+    ({"clones": {"window": 21600}}, "clones.window"),
+    ({"clones": {"min_distance_km": 0}}, "clones.min_distance_km"),
+    ({"clones": {"max_speed_kmh": "fast"}}, "clones.max_speed_kmh"),
+    ({"clones": {"severity": 101}}, "clones.severity"),
+    ({"clones": {"buckets": 0}}, "clones.buckets"),
 ])
 def test_bad_configuration_is_refused_at_load_with_a_clear_message(doc, needle):
     with pytest.raises(ConfigError) as info:
@@ -138,3 +146,15 @@ def test_spec_7_retention_exactly_enough_is_accepted():
                      dedup_allowed_lateness_ms=40 * 3_600_000)
     with pytest.raises(ConfigError, match="LEZ day"):
         MatchingSettings(dedup_allowed_lateness_ms=40 * 3_600_000)
+
+
+def test_spec_11_clone_thresholds_are_configuration(tmp_path):
+    from udfs.clones import CloneSettings
+
+    assert MatchingSettings().clones == CloneSettings(0.90, 6 * 3_600_000, 5.0, 250.0, 40, True, 64)
+    path = tmp_path / "clones.yaml"
+    path.write_text("clones:\n  window: 2 h\n  max_speed_kmh: 180\n  min_distance_km: 10\n  enabled: false\n")
+    clones = load_settings(path).clones
+    assert (clones.window_ms, clones.max_speed_kmh, clones.min_distance_km, clones.enabled) == \
+        (2 * 3_600_000, 180, 10, False)
+    assert clones.confidence_floor == 0.90   # what the file does not name keeps the spec's value
