@@ -15,9 +15,10 @@ from feblam.simulate.lists import ListSizes, ReferenceLists, ReferenceUpdate
 from feblam.simulate.network import Network, build_network
 from feblam.simulate.progress import Progress
 from feblam.simulate.rhythm import DailyRhythm
-from feblam.simulate.traffic import SimulatedRead, Traffic
+from feblam.simulate.traffic import CLONE_ENCOUNTERS, SimulatedRead, Traffic
 from feblam.simulate.writer import Sink
 from udfs.instant import parse_instant
+from udfs.normalise import canon
 
 HOUR = 3_600_000
 MAX_LEZ_ENTRIES = 10_000_000
@@ -88,9 +89,20 @@ class Simulation:
                           s.reads, s.invalid_rate)
         return traffic.reads()
 
+    def cloned_plates(self) -> list[str]:
+        """The canonical text (``udfs.normalise.canon`` of the plate as displayed) of
+        every plate two vehicles carry, sorted: the ground truth of the clone rule."""
+        return sorted({canon(self.fleet.vehicles[original].plate.display())
+                       for original, _ in self.fleet.clone_pairs})
+
+    def clone_encounters(self) -> int:
+        """How many encounters (both vehicles of a pair driving at once) are scheduled."""
+        return len(self.fleet.clone_pairs) * len(CLONE_ENCOUNTERS)
+
 
 def run(settings: SimulationSettings, sink: Sink, progress: Progress | None = None) -> dict:
-    """Generate the run into ``sink``; returns the summary (counts per stream)."""
+    """Generate the run into ``sink``; returns the summary (counts per stream, and the
+    ground truth of the clone rule: ``cloned_plates``, ``clone_encounters``)."""
     progress = progress or Progress(stream=None)
     summary: dict = {"cameras": 0, "reference_updates": 0, "reads": 0}
     by_list: Counter = Counter()
@@ -129,6 +141,8 @@ def run(settings: SimulationSettings, sink: Sink, progress: Progress | None = No
         "reference_updates_during_run": during_run,
         "invalid_reads": sum(invalid.values()),
         "invalid_by_reason": dict(sorted(invalid.items())),
+        "cloned_plates": simulation.cloned_plates(),
+        "clone_encounters": simulation.clone_encounters(),
         "seed": settings.seed,
     })
     return summary

@@ -72,3 +72,11 @@ def test_reads_stay_within_the_run_and_arrive_in_order(small_run):
     assert arrivals == sorted(arrivals)
     assert len({r.record["read_id"] for r in truth if isinstance(r.record, dict)
                 and "read_id" in r.record}) > 0.99 * len(truth)
+
+
+def test_the_summary_gives_the_clone_ground_truth(small_run):
+    simulation = Simulation(small_run.settings)
+    plates = small_run.summary["cloned_plates"]
+    assert plates == sorted(plates) == simulation.cloned_plates()
+    assert len(plates) == len(simulation.fleet.clone_pairs) > 0
+    assert small_run.summary["clone_encounters"] == 3 * len(plates)
