@@ -24,6 +24,7 @@ from collections import Counter
 
 from feblam.simulate.simulation import Simulation, SimulationSettings
 from udfs.clones import CloneSettings, PlateTrails, position
+from udfs.model import Hit
 from udfs.reference import parse_camera
 from udfs.validation import InvalidRead, validate_read
 
@@ -33,34 +34,14 @@ PER_READS = 100_000
 def evaluate(settings: SimulationSettings, clone_settings: CloneSettings | None = None) -> dict:
     """The clone rule's recall and false suspicions on the simulation of `settings`."""
     simulation = Simulation(settings)
-    rule = clone_settings or CloneSettings()
-    cameras = {c.camera_id: c for c in map(parse_camera, simulation.cameras())}
-    vehicles = simulation.fleet.vehicles
+    reads, valid, hits, taking_part = _observe(simulation, clone_settings or CloneSettings())
     planted = simulation.cloned_plates()
-    trails = PlateTrails(rule)
-    reads = valid = 0
-    hits: dict = {}
-    taking_part: dict[str, tuple[int, str]] = {}   # read_id -> (vehicle id, plate read)
-    for simulated in simulation.reads():
-        reads += 1
-        try:
-            read = validate_read(simulated.record)
-        except InvalidRead:
-            continue
-        valid += 1
-        camera = cameras.get(read.camera_id)
-        if position(read, camera, rule) is not None:
-            taking_part[read.read_id] = (simulated.vehicle_id, read.plate)
-        hit = trails.observe(read, camera)
-        if hit is not None and hit.dedup_key not in hits:
-            hits[hit.dedup_key] = hit
     planted_set = set(planted)
-    found = sorted({hit.plate for hit in hits.values()} & planted_set)
+    found = sorted({hit.plate for hit in hits} & planted_set)
     causes: Counter = Counter()
-    for hit in hits.values():
-        if hit.plate in planted_set:
-            continue
-        causes[_cause(hit, taking_part, vehicles)] += 1
+    for hit in hits:
+        if hit.plate not in planted_set:
+            causes[_cause(hit, taking_part, simulation.fleet.vehicles)] += 1
     false = sum(causes.values())
     return {
         "reads": reads,
@@ -75,6 +56,36 @@ def evaluate(settings: SimulationSettings, clone_settings: CloneSettings | None 
         "false_per_100k_valid_reads": false * PER_READS / valid if valid else 0.0,
         "false_by_cause": dict(sorted(causes.items())),
     }
+
+
+def suspicions(settings: SimulationSettings, clone_settings: CloneSettings | None = None) -> list[Hit]:
+    """The `CLONE_SUSPECT` hits of the simulation of `settings`, the first of each dedup
+    key, in arrival order: what the job must give on the same reads."""
+    return _observe(Simulation(settings), clone_settings or CloneSettings())[2]
+
+
+def _observe(simulation: Simulation, rule: CloneSettings) -> tuple[int, int, list[Hit], dict[str, tuple[int, str]]]:
+    """(reads, valid reads, the first hit of each dedup key, read_id -> (vehicle id,
+    plate read) of the reads that took part)."""
+    cameras = {c.camera_id: c for c in map(parse_camera, simulation.cameras())}
+    trails = PlateTrails(rule)
+    reads = valid = 0
+    hits: dict = {}
+    taking_part: dict[str, tuple[int, str]] = {}
+    for simulated in simulation.reads():
+        reads += 1
+        try:
+            read = validate_read(simulated.record)
+        except InvalidRead:
+            continue
+        valid += 1
+        camera = cameras.get(read.camera_id)
+        if position(read, camera, rule) is not None:
+            taking_part[read.read_id] = (simulated.vehicle_id, read.plate)
+        hit = trails.observe(read, camera)
+        if hit is not None and hit.dedup_key not in hits:
+            hits[hit.dedup_key] = hit
+    return reads, valid, list(hits.values()), taking_part
 
 
 def _cause(hit, taking_part: dict[str, tuple[int, str]], vehicles) -> str:
