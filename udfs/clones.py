@@ -46,7 +46,9 @@ class CloneSettings:
     `enabled` turns the rule off in the job. `buckets` is how many keys the job
     spreads plates over (`bucket`): the clone step's parallelism can be at most
     that, and changing it between a savepoint and its restore loses the trails
-    held then (every plate moves to another key)."""
+    held then (every plate moves to another key). Fewer buckets make fewer,
+    larger records per batch, each of which costs a call into Python
+    (docs/benchmarks.md, "What clone suspicion costs")."""
 
     confidence_floor: float = 0.90
     window_ms: int = 6 * HOUR_MS
@@ -54,7 +56,7 @@ class CloneSettings:
     max_speed_kmh: float = 250.0
     severity: int = 40
     enabled: bool = True
-    buckets: int = 64
+    buckets: int = 16
 
 
 def bucket(plate: str, buckets: int) -> int:
@@ -104,6 +106,14 @@ def position(read: PlateRead, camera: Camera | None, settings: CloneSettings) ->
 def trail_entry(read: PlateRead, lat: float, lon: float) -> TrailEntry:
     """What the trail keeps of `read`, taken at (`lat`, `lon`)."""
     return read.event_time, read.read_id, read.camera_id, read.country, read.ocr_confidence, lat, lon
+
+
+def entry_read(entry: TrailEntry, plate: str, plate_text: str) -> PlateRead:
+    """The read of `entry` as far as its hit and sightings need it (spec §10: read_id,
+    camera, time, plate, raw text, country, confidence); the vehicle's description
+    is not carried to the clone step, to keep what crosses to it small."""
+    return PlateRead(entry[READ_ID], entry[CAMERA_ID], entry[TIME], plate_text, plate, entry[COUNTRY],
+                     entry[CONFIDENCE])
 
 
 def judge(trail: Sequence[TrailEntry], entry: TrailEntry, settings: CloneSettings) -> Suspicion | None:

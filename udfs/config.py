@@ -28,7 +28,7 @@ YAML shape (every key optional)::
       min_distance_km: 5
       max_speed_kmh: 250
       severity: 40
-      buckets: 64            # keys of the job's clone step: its most parallelism
+      buckets: 16            # keys of the job's clone step: its most parallelism
 
 Durations are text with a unit: ``500 ms``, ``30 s``, ``10 min`` (or ``10m``), ``1 h``.
 

@@ -151,7 +151,7 @@ def test_spec_7_retention_exactly_enough_is_accepted():
 def test_spec_11_clone_thresholds_are_configuration(tmp_path):
     from udfs.clones import CloneSettings
 
-    assert MatchingSettings().clones == CloneSettings(0.90, 6 * 3_600_000, 5.0, 250.0, 40, True, 64)
+    assert MatchingSettings().clones == CloneSettings(0.90, 6 * 3_600_000, 5.0, 250.0, 40, True, 16)
     path = tmp_path / "clones.yaml"
     path.write_text("clones:\n  window: 2 h\n  max_speed_kmh: 180\n  min_distance_km: 10\n  enabled: false\n")
     clones = load_settings(path).clones
