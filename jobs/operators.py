@@ -3,21 +3,25 @@ same in both modes.
 
     reads ─batches, keyed by own subtask─┐
                                           DecodeAndMatch ─event time─keyBy(dedup key)─ Deduplicate ─▶ hits, sightings
-    reference + cameras ─batches─bcast───┘   ├─▶ dead letters
-                                             └─▶ refusals
+    reference + cameras ─batches─bcast───┘ │ ├─▶ dead letters   ▲
+                                           │ └─▶ refusals       │ candidates
+                                           └─keyBy(plate bucket)─ DetectClones (spec §11)
 
 Records between the steps are plain Python values (pickled by Flink):
   input      batches of (topic, partition, offset, key, value) records
              (`connectors.kafka.batch_records`): Kafka messages, or file lines
   candidate  (Hit, PlateRead, offset): a hit of `udfs.model` before
              de-duplication, with its read and the read's offset (a file's line)
+  clone reads  Row(bucket, [(plate, trail entry, plate_text, offset)]): the
+             reads of one batch that take part in clone suspicion, per bucket
   output     Row(topic, key, value), made by the mode's codec (`connectors.codecs`)
 
 Ordering and start-up (spec §7, §8). Batches stay on the subtask that read them,
 and a step keeps its input's order, so the reads of one source partition (a
 Kafka partition; the one reader of a reads file) reach de-duplication in their
-partition's order, at any parallelism. Each `DecodeAndMatch` subtask loads the
-reference feed up to its ends when it opens, before it takes any input.
+partition's order, at any parallelism; so do a plate's reads to its bucket of
+`DetectClones`. Each `DecodeAndMatch` subtask loads the reference feed up to
+its ends when it opens, before it takes any input.
 """
 
 from __future__ import annotations
