@@ -23,6 +23,7 @@ from connectors.avro import AvroDecodeError
 from connectors.contracts import DESTINATION_CONTRACT, encoder, feed
 from connectors.governance import Target, apply
 from connectors.kafka import replay, startup_positions
+from connectors.kafka_clients import client_config
 from connectors.registry import RegistryClient
 from connectors.topics import COMPACTED, TopicSpec, ensure_topics
 from gateway.config import GatewayConfig, config_version, destination_topic, parse_config
@@ -46,7 +47,8 @@ class Applied:
 
 
 def _produce(bootstrap_servers: str, topic: str, key: bytes, value: bytes, timeout_s: float) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True, "acks": "all"})
+    producer = Producer(client_config({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
+                                       "acks": "all"}))
     failures: list[str] = []
     producer.produce(topic, key=key, value=value,
                      on_delivery=lambda error, _: failures.append(str(error)) if error else None)

@@ -28,6 +28,7 @@ from pyflink.datastream.connectors.kafka import (
 )
 from pyflink.java_gateway import get_gateway
 
+from connectors.kafka_clients import client_config
 from udfs.startup import StartupPositions
 
 BYTES = Types.PRIMITIVE_ARRAY(Types.BYTE())
@@ -147,8 +148,8 @@ def startup_positions(bootstrap_servers: str, pattern: str, timeout_s: float = 3
     from confluent_kafka import Consumer, TopicPartition
 
     regex = re.compile(pattern)
-    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": "feblam-startup-positions",
-                         "enable.auto.commit": False})
+    consumer = Consumer(client_config({"bootstrap.servers": bootstrap_servers, "group.id": "feblam-startup-positions",
+                                       "enable.auto.commit": False}))
     try:
         metadata = consumer.list_topics(timeout=timeout_s)
         starts, ends = {}, {}
@@ -183,8 +184,8 @@ def replay(bootstrap_servers: str, upto: dict[tuple[str, int], int], timeout_s: 
 def _consumer_from_start(bootstrap_servers: str, group_id: str, partitions: list[tuple[str, int]]):
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": group_id,
-                         "enable.auto.commit": False, "enable.partition.eof": True})
+    consumer = Consumer(client_config({"bootstrap.servers": bootstrap_servers, "group.id": group_id,
+                                       "enable.auto.commit": False, "enable.partition.eof": True}))
     consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for topic, partition in partitions])
     return consumer
 

@@ -43,6 +43,7 @@ from confluent_kafka import Consumer, KafkaError, Producer
 import schemas
 from connectors.avro import AvroDecoder
 from connectors.contracts import encoder
+from connectors.kafka_clients import client_config
 from connectors.registry import RegistryClient
 from gateway.config import Destination, GatewayConfig
 
@@ -106,9 +107,9 @@ class WebhookWorker(threading.Thread):
     def _run(self) -> None:
         decoder = AvroDecoder(self.registry, schemas.load("GatewayMessage"))
         dead = encoder(self.registry, self.dead_topic, "DeadDelivery", register=False)
-        consumer = Consumer({"bootstrap.servers": self.bootstrap_servers, "group.id": self.group_id,
-                             "enable.auto.commit": False, "auto.offset.reset": "earliest"})
-        producer = Producer({"bootstrap.servers": self.bootstrap_servers, "enable.idempotence": True})
+        consumer = Consumer(client_config({"bootstrap.servers": self.bootstrap_servers, "group.id": self.group_id,
+                                           "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
+        producer = Producer(client_config({"bootstrap.servers": self.bootstrap_servers, "enable.idempotence": True}))
         session = requests.Session()
         try:
             consumer.subscribe([self.destination.topic])

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, Producer
 
+from connectors.kafka_clients import client_config
 from feblam.commands.submit import submit_detached
 from feblam.flinkrest import FlinkRest, FlinkRestError
 from feblam.stack.settings import PROJECT_ROOT, StackSettings
@@ -89,7 +90,7 @@ class Dispatchers:
         self.users = users
         self.encode = encoder(RegistryClient(registry_url), "gw.lifecycle-events", "LifecycleEvent",
                               register=True).encode
-        self.producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+        self.producer = Producer(client_config({"bootstrap.servers": bootstrap, "linger.ms": 20}))
         self.due: list[tuple[float, dict]] = []
 
     def delivered(self, message: dict) -> None:
@@ -157,8 +158,9 @@ def run_live(settings: LiveSettings, say=print) -> int:
         messages = AvroDecoder(registry, schemas.load("GatewayMessage"))
         dispatchers = Dispatchers(settings, {d.name: sorted(d.users) for d in config.destinations.values()},
                                   stack.bootstrap_servers, stack.registry_url) if settings.dispatchers else None
-        consumer = Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": f"feblam-live-{time.time_ns()}",
-                             "auto.offset.reset": "latest", "topic.metadata.refresh.interval.ms": 5000})
+        consumer = Consumer(client_config({"bootstrap.servers": stack.bootstrap_servers,
+                                           "group.id": f"feblam-live-{time.time_ns()}", "auto.offset.reset": "latest",
+                                           "topic.metadata.refresh.interval.ms": 5000}))
         destinations = "|".join(re.escape(d) for d in config.destinations)
         consumer.subscribe([f"^gw\\.({destinations})$", "hits", "gw.refused-events"])
         tally, last = Tally(), time.monotonic()

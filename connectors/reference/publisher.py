@@ -18,6 +18,7 @@ from confluent_kafka import KafkaException, Producer
 
 from connectors.contracts import REFERENCE_CONTRACT, ReferenceDecoder, encoder
 from connectors.kafka import replay, startup_positions
+from connectors.kafka_clients import client_config
 from connectors.reference.diff import Diff
 from connectors.registry import RegistryClient
 from connectors.topics import COMPACTED, TopicError, TopicSpec, ensure_topics
@@ -63,8 +64,8 @@ def publish(bootstrap_servers: str, registry: RegistryClient, topic: str, change
     if not changes:
         return
     entries = encoder(registry, topic, REFERENCE_CONTRACT, register=True)
-    producer = Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
-                         "acks": "all", "linger.ms": 5})
+    producer = Producer(client_config({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
+                                       "acks": "all", "linger.ms": 5}))
     failures: list[str] = []
 
     def delivered(error, message) -> None:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from connectors.kafka_clients import client_config
 from feblam.bench import stats
 from feblam.bench.rss import RssSampler, cluster_rss_mb, this_machine
 
@@ -144,7 +145,7 @@ class Log:
 def _admin(endpoints: Endpoints):
     from confluent_kafka.admin import AdminClient
 
-    return AdminClient({"bootstrap.servers": endpoints.bootstrap_servers})
+    return AdminClient(client_config({"bootstrap.servers": endpoints.bootstrap_servers}))
 
 
 def create_topic(endpoints: Endpoints, name: str, partitions: int, config: dict | None = None) -> str:
@@ -169,8 +170,8 @@ def delete_topics(endpoints: Endpoints, names: list[str]) -> None:
 def end_offsets_total(endpoints: Endpoints, topic: str) -> int:
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": endpoints.bootstrap_servers, "group.id": "feblam-bench-offsets",
-                         "enable.auto.commit": False})
+    consumer = Consumer(client_config({"bootstrap.servers": endpoints.bootstrap_servers,
+                                       "group.id": "feblam-bench-offsets", "enable.auto.commit": False}))
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions)
@@ -182,8 +183,9 @@ def read_outputs(endpoints: Endpoints, topic: str, read_id_of: Callable[[bytes],
     """Every record of `topic` up to its current end: (broker append time ms, read_id)."""
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": endpoints.bootstrap_servers, "group.id": f"feblam-bench-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "fetch.max.bytes": 52428800})
+    consumer = Consumer(client_config({"bootstrap.servers": endpoints.bootstrap_servers,
+                                       "group.id": f"feblam-bench-{uuid.uuid4().hex}",
+                                       "enable.auto.commit": False, "fetch.max.bytes": 52428800}))
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
@@ -326,8 +328,9 @@ class Reads:
 def _producer(endpoints: Endpoints):
     from confluent_kafka import Producer
 
-    return Producer({"bootstrap.servers": endpoints.bootstrap_servers, "linger.ms": 5, "batch.num.messages": 10000,
-                     "queue.buffering.max.messages": 1000000, "compression.type": "lz4"})
+    return Producer(client_config({"bootstrap.servers": endpoints.bootstrap_servers, "linger.ms": 5,
+                                   "batch.num.messages": 10000, "queue.buffering.max.messages": 1000000,
+                                   "compression.type": "lz4"}))
 
 
 def _send(producer, topic: str, reads: Reads, indices: range, pacer=None, sent: dict | None = None) -> None:

@@ -37,6 +37,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from connectors.kafka_clients import client_config
 from feblam.bench.e2e import Endpoints, Log, cancel, create_topic, delete_topics
 from feblam.bench.stats import percentile
 from feblam.commands.submit import submit_detached
@@ -129,8 +130,8 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
         encode = {kind: encoder(registry, topics[topic], contract, register=True).encode for kind, topic, contract in
                   (("hit", "hits", "Hit"), ("sighting", "sightings", "HitSighting"),
                    ("event", "events", "LifecycleEvent"), ("camera", "cameras", "Camera"))}
-        producer = Producer({"bootstrap.servers": endpoints.bootstrap_servers, "linger.ms": 2,
-                             "queue.buffering.max.messages": 1_000_000})
+        producer = Producer(client_config({"bootstrap.servers": endpoints.bootstrap_servers, "linger.ms": 2,
+                                           "queue.buffering.max.messages": 1_000_000}))
         rng = random.Random(settings.seed)
         cameras = [(f"{run}-C{i}", PROVINCES[i % len(PROVINCES)]) for i in range(settings.cameras)]
         for camera_id, province in cameras:
@@ -161,8 +162,9 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
 
         def consume() -> None:
             # Only collects: decoding as they come would take the CPU the gateway needs.
-            consumer = Consumer({"bootstrap.servers": endpoints.bootstrap_servers, "group.id": f"{run}-observer",
-                                 "auto.offset.reset": "earliest", "enable.auto.commit": False})
+            consumer = Consumer(client_config({"bootstrap.servers": endpoints.bootstrap_servers,
+                                               "group.id": f"{run}-observer", "auto.offset.reset": "earliest",
+                                               "enable.auto.commit": False}))
             consumer.subscribe([topics["hits"]] + [destination_topic(d) for d in config.destinations])
             try:
                 while not stop.is_set():

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import fastavro
 
 import schemas
+from connectors.kafka_clients import client_config
 
 WARM_UP = 50
 
@@ -64,8 +65,9 @@ class _Receiver(threading.Thread):
         super().__init__(daemon=True)
         from confluent_kafka import Consumer, TopicPartition
 
-        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"feblam-hop-{uuid.uuid4().hex}",
-                                  "enable.auto.commit": False, "fetch.wait.max.ms": 5})
+        self.consumer = Consumer(client_config({"bootstrap.servers": bootstrap,
+                                                "group.id": f"feblam-hop-{uuid.uuid4().hex}",
+                                                "enable.auto.commit": False, "fetch.wait.max.ms": 5}))
         self.consumer.assign([TopicPartition(topic, 0, 0)])
         self.reader = fastavro.parse_schema(schemas.load("PlateRead"))
         self.arrived: dict[str, float] = {}
@@ -137,11 +139,11 @@ def measure_hop(settings: HopSettings) -> dict:
 
     run = uuid.uuid4().hex[:8]
     vendor, reads, dead, direct = (f"feblam-hop-{run}.{name}" for name in ("vendor", "reads", "dlq", "direct"))
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    admin = AdminClient(client_config({"bootstrap.servers": settings.bootstrap_servers}))
     topics = [vendor, reads, dead, direct]
     for future in admin.create_topics([NewTopic(t, 1, 1) for t in topics]).values():
         future.result(30)
-    producer = Producer({"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 0})
+    producer = Producer(client_config({"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 0}))
     total = WARM_UP + settings.payloads
     ingest = subprocess.Popen(
         [sys.executable, "-m", "feblam.cli", "ingest", "--connector", "vendor-json", "--topic", vendor,

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 
+from connectors.kafka_clients import client_config
 from connectors.sources.base import ReadConnector, RejectedPayload
 from connectors.sources.canonical import canonical_read
 from feblam.ingest.counters import IngestCounters, Progress
@@ -41,13 +42,13 @@ class TopicIngest(IngestLoop):
         from confluent_kafka import Consumer
 
         super().__init__(settings, connector, writer, counters, progress, stop)
-        self.consumer = Consumer({
+        self.consumer = Consumer(client_config({
             "bootstrap.servers": settings.bootstrap_servers,
             "group.id": settings.consumer_group,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "enable.partition.eof": True,
-        })
+        }))
         self._pending: dict[tuple[str, int], int] = {}  # next offset to commit, per partition
         self._assigned: set[tuple[str, int]] = set()
         self._at_end: set[tuple[str, int]] = set()

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 from connectors.contracts import encoder
+from connectors.kafka_clients import client_config
 from connectors.registry import RegistryClient
 from connectors.sources.base import RejectedPayload
 from feblam.ingest.counters import IngestCounters
@@ -55,8 +56,8 @@ class CanonicalWriter:
         self._dead = encoder(registry, dead_letter_topic, "DeadLetter", register=True)
         # Idempotence: a retried send is not written twice; linger 5 ms batches without
         # adding noticeable latency to a read on its way to dispatch.
-        self._producer = Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
-                                   "linger.ms": 5})
+        self._producer = Producer(client_config({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
+                                                 "linger.ms": 5}))
         self._errors: list[str] = []
 
     def _delivered(self, error, message) -> None:

@@ -22,6 +22,8 @@ import json
 import time
 from typing import Callable
 
+from connectors.kafka_clients import client_config
+
 HOUR_MS = 3_600_000
 
 
@@ -138,7 +140,7 @@ class KafkaSink:
         config = {"bootstrap.servers": bootstrap_servers, "linger.ms": 5, "batch.num.messages": 10000,
                   "queue.buffering.max.messages": 500000, "compression.type": "lz4"}
         config.update(producer_config or {})
-        self.producer = Producer(config)
+        self.producer = Producer(client_config(config))
 
     # -- topics -----------------------------------------------------------------------
 
@@ -148,7 +150,7 @@ class KafkaSink:
         from confluent_kafka import KafkaException
         from confluent_kafka.admin import AdminClient, NewTopic
 
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
+        admin = AdminClient(client_config({"bootstrap.servers": self.bootstrap_servers}))
         config = {"cleanup.policy": "compact"} if compacted else {}
         future = admin.create_topics([NewTopic(name, partitions, 1, config=config)])[name]
         try:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from connectors.kafka_clients import client_config
 from feblam.flinkconf import python_path_env
 from feblam.stack.java import java_home
 from feblam.stack.process import Daemon, ServiceStartError
@@ -148,7 +149,7 @@ class Kafka(Service):
     def ready(self) -> bool:
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient({"bootstrap.servers": self.settings.bootstrap_servers, "log_level": 0})
+        admin = AdminClient(client_config({"bootstrap.servers": self.settings.bootstrap_servers, "log_level": 0}))
         metadata = admin.list_topics(timeout=2)
         return bool(metadata.brokers)
 

@@ -18,6 +18,7 @@ import requests
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from connectors.kafka_clients import client_config
 from feblam.stack.settings import StackSettings
 
 
@@ -37,7 +38,7 @@ def stack() -> Endpoints:
         os.environ.get("FLINK_REST_URL", settings.flink_rest_url),
     )
     problems = []
-    admin = AdminClient({"bootstrap.servers": endpoints.bootstrap_servers})
+    admin = AdminClient(client_config({"bootstrap.servers": endpoints.bootstrap_servers}))
     try:
         admin.list_topics(timeout=5)
     except Exception as error:
@@ -56,7 +57,7 @@ def stack() -> Endpoints:
 def new_topic(stack):
     """Factory: creates a topic, uniquely named after `prefix` unless `name` is given,
     and returns its name. Every topic it made is deleted after the test."""
-    admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
+    admin = AdminClient(client_config({"bootstrap.servers": stack.bootstrap_servers}))
     created = []
 
     def make(prefix: str = "test", partitions: int = 1, config: dict | None = None, name: str | None = None) -> str:
@@ -79,7 +80,8 @@ def consume_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 60
     """Read `topic` from the beginning until `expected` messages arrived (or, with
     `distinct`, a function of a message, `expected` distinct values of it) or the
     timeout passed; returns the messages (possibly fewer, for the caller to assert)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-{uuid.uuid4().hex}", "enable.auto.commit": False})
+    consumer = Consumer(client_config({"bootstrap.servers": bootstrap, "group.id": f"test-{uuid.uuid4().hex}",
+                                       "enable.auto.commit": False}))
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics[topic]
         consumer.assign([TopicPartition(topic, p, 0) for p in metadata.partitions])

@@ -14,6 +14,7 @@ import schemas
 from connectors.avro import AvroDecoder
 from connectors.contracts import encoder
 from connectors.gateway_admin import apply_config
+from connectors.kafka_clients import client_config
 from connectors.registry import RegistryClient
 from feblam.stack.settings import PROJECT_ROOT
 from gateway.config import destination_topic
@@ -60,7 +61,7 @@ class GatewayRun:
         self.sighting_encoder = encoder(self.registry, self.sightings, "HitSighting", register=True)
         self.camera_encoder = encoder(self.registry, self.cameras, "Camera", register=True)
         self.event_encoder = encoder(self.registry, self.events, "LifecycleEvent", register=True)
-        self.producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "linger.ms": 5})
+        self.producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers, "linger.ms": 5}))
 
     def name(self, destination: str) -> str:
         return f"t{self.run}-{destination}"
@@ -136,7 +137,7 @@ class GatewayRun:
         """Delete the destination topics and subjects the run's configuration made."""
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient({"bootstrap.servers": self.stack.bootstrap_servers})
+        admin = AdminClient(client_config({"bootstrap.servers": self.stack.bootstrap_servers}))
         for future in admin.delete_topics(self.destination_topics).values() if self.destination_topics else []:
             try:
                 future.result(timeout=30)

@@ -15,6 +15,7 @@ import schemas
 from connectors import governance
 from connectors.avro import AvroDecoder
 from connectors.contracts import encoder as contract_encoder
+from connectors.kafka_clients import client_config
 from connectors.registry import RegistryClient
 from feblam.stack.settings import PROJECT_ROOT
 
@@ -71,7 +72,7 @@ class Feeds:
             (self.hits, "Hit"), (self.sightings, "HitSighting"), (self.dead, "DeadLetter"),
             (self.refusals, "ReferenceRefusal"))])
         assert all(outcome.ok for outcome in outcomes), outcomes
-        self.producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "linger.ms": 5})
+        self.producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers, "linger.ms": 5}))
 
     def entry(self, entry: dict) -> None:
         encoder = self.entry_encoders[entry["list_name"]]

@@ -10,6 +10,7 @@ import uuid
 import requests
 from confluent_kafka import Producer
 
+from connectors.kafka_clients import client_config
 from feblam.stack.settings import PROJECT_ROOT
 
 from .conftest import consume_all
@@ -20,7 +21,7 @@ FEBLAM = [sys.executable, "-m", "feblam.cli"]
 
 def _fill(stack, topic: str, count: int) -> list[str]:
     values = [f"plate-{i}-{uuid.uuid4().hex[:6]}" for i in range(count)]
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+    producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers}))
     for value in values:
         producer.produce(topic, value.encode())
     assert producer.flush(30) == 0

@@ -21,6 +21,8 @@ import pytest
 import requests
 from confluent_kafka import Producer
 
+from connectors.kafka_clients import client_config
+
 from .conftest import consume_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +52,7 @@ def _client_conf(directory: Path) -> Path:
 def test_plain_flink_run_of_the_passthrough_job(stack, new_topic, tmp_path):
     source, sink = new_topic("in"), new_topic("out")
     values = [f"plate-{i}-{uuid.uuid4().hex[:6]}" for i in range(20)]
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+    producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers}))
     for value in values:
         producer.produce(source, value.encode())
     assert producer.flush(30) == 0

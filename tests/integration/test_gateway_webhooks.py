@@ -15,6 +15,7 @@ import schemas
 from connectors.avro import AvroDecoder
 from connectors.contracts import encoder
 from connectors.gateway_codec import message_record
+from connectors.kafka_clients import client_config
 from connectors.webhooks import WebhookBridge
 from gateway.records import DELIVERY, Message, delivery_id
 
@@ -77,7 +78,7 @@ def test_webhooks_retry_dead_letter_and_do_not_hold_each_other_up(stack, new_top
     bridge = None
     try:
         config = run.apply().config
-        producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+        producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers}))
         sent = {}
         for name in ("flaky", "dead", "fast"):
             destination = run.name(name)

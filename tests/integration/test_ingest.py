@@ -19,6 +19,7 @@ from confluent_kafka import Producer
 import schemas
 from connectors.avro import AvroDecoder
 from connectors.contracts import ReadDecoder
+from connectors.kafka_clients import client_config
 from connectors.registry import RegistryClient
 from tests.integration.conftest import consume_all
 from udfs.instant import parse_instant
@@ -72,7 +73,7 @@ def assert_read(expected: dict, actual: dict) -> None:
 def test_vendor_json_payloads_become_canonical_reads_and_dead_letters(stack, new_topic):
     vendor, reads, dead = new_topic("vigilant"), new_topic("reads"), new_topic("reads-dlq")
     cases = samples("vendor-json")
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+    producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers}))
     for payload, _ in cases:
         producer.produce(vendor, payload.read_bytes())
     producer.flush(30)
@@ -139,7 +140,7 @@ def test_sigterm_stops_cleanly_with_every_read_delivered_and_committed(stack, ne
                                               "--commit-interval-s", "30", "--json"),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
-        producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+        producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers}))
         good = json.loads((SAMPLES / "vendor-json" / "good-winter-time.json").read_bytes())
         for i in range(200):
             producer.produce(vendor, json.dumps({**good, "readId": f"VG-SIG-{i:03d}"}).encode())
@@ -172,7 +173,7 @@ def test_the_walkthrough_connector_runs_in_ingest_once_installed(stack, new_topi
                                timeout=300)
     assert installed.returncode == 0, installed.stderr
     vendor, reads, dead = new_topic("acme"), new_topic("reads"), new_topic("reads-dlq")
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+    producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers}))
     for sample in sorted((source / "samples").glob("*.xml")):
         producer.produce(vendor, sample.read_bytes())
     producer.flush(30)
@@ -197,7 +198,7 @@ def test_native_avro_reads_are_validated_at_the_boundary(stack, new_topic):
     read = {"read_id": "AV-1", "camera_id": "CAM-1", "event_time": 1772349302120, "plate_text": "1-ABC-123",
             "plate_country": "B", "ocr_confidence": 0.9, "make": None, "colour": None, "vehicle_type": None,
             "image_ref": None, "source": "firmware-7"}
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+    producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers}))
     bad_confidence = encoder.encode({**read, "read_id": "AV-2", "ocr_confidence": 1.5})
     for value in (encoder.encode(read), bad_confidence, b"not avro at all"):
         producer.produce(native, value)
@@ -217,7 +218,7 @@ def test_two_processes_in_one_group_share_the_partitions(stack, new_topic):
                  for _ in range(2)]
     try:
         time.sleep(10)  # both join the group and get a partition each
-        producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+        producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers}))
         good = json.loads((SAMPLES / "vendor-json" / "good-winter-time.json").read_bytes())
         for i in range(400):
             producer.produce(vendor, json.dumps({**good, "readId": f"VG-{i:03d}"}).encode(), partition=i % 2)

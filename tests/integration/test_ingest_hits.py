@@ -12,6 +12,7 @@ from pathlib import Path
 
 import requests
 
+from connectors.kafka_clients import client_config
 from udfs.instant import parse_instant
 
 from .hitjob import Feeds, cancel, hits, submit, wait_running
@@ -38,7 +39,7 @@ def test_an_ingested_vendor_read_makes_a_hit(stack, new_topic):
         wait_running(stack, job_id)
         from confluent_kafka import Producer
 
-        producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+        producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers}))
         payload = {"readId": "VG-HIT-1", "cam": "ANPR-BRU-0001", "ts": "2026-03-01T08:15:02.120+01:00",
                    "plate": "1-abc-123", "nationality": "B", "confidencePct": 97.0}
         producer.produce(vendor, json.dumps(payload).encode())

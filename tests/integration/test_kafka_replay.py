@@ -7,12 +7,13 @@ import pytest
 from confluent_kafka import Producer
 
 from connectors.kafka import replay
+from connectors.kafka_clients import client_config
 
 pytestmark = pytest.mark.integration
 
 
 def _produce(stack, topic: str, records: list[tuple[int, bytes, bytes | None]]) -> None:
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+    producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers}))
     for partition, key, value in records:
         producer.produce(topic, key=key, value=value, partition=partition)
     assert producer.flush(30) == 0

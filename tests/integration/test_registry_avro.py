@@ -9,6 +9,7 @@ import requests
 from confluent_kafka import Producer
 
 from connectors.avro import AvroDecoder, AvroEncoder
+from connectors.kafka_clients import client_config
 from connectors.registry import RegistryClient
 
 from .conftest import consume_all
@@ -36,7 +37,7 @@ def test_record_round_trips_through_registry_and_kafka(stack, new_topic):
     assert latest["id"] == encoder.schema_id
 
     record = {"read_id": str(uuid.uuid4()), "plate_text": "1-ABC-123", "ocr_confidence": 0.93, "event_time": 1772352900250}
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+    producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers}))
     producer.produce(topic, encoder.encode(record))
     assert producer.flush(30) == 0
 

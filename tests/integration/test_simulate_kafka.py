@@ -10,6 +10,7 @@ import uuid
 
 import schemas
 from connectors.avro import AvroDecoder
+from connectors.kafka_clients import client_config
 from connectors.registry import RegistryClient
 from feblam.stack.settings import PROJECT_ROOT
 
@@ -69,7 +70,7 @@ def test_simulate_writes_avro_records_keyed_by_id_at_the_rate(stack, new_topic):
     finally:
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient({"bootstrap.servers": stack.bootstrap_servers})
+        admin = AdminClient(client_config({"bootstrap.servers": stack.bootstrap_servers}))
         for future in admin.delete_topics(topics).values():
             try:
                 future.result(timeout=30)
