@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from connectors.kafka_clients import client_config
+
 COMPACTED = {"cleanup.policy": "compact"}
 
 
@@ -30,7 +32,7 @@ class TopicSpec:
 
 def ensure_topics(bootstrap_servers: str, wanted: dict[str, TopicSpec], timeout_s: float = 30.0) -> list[str]:
     """Create the topics of `wanted` that do not exist; the names of those created."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    admin = AdminClient(client_config({"bootstrap.servers": bootstrap_servers}))
     existing = admin.list_topics(timeout=timeout_s).topics
     missing = [NewTopic(name, spec.partitions, spec.replication, config=dict(spec.config))
                for name, spec in wanted.items() if name not in existing]
@@ -45,3 +47,9 @@ def ensure_topics(bootstrap_servers: str, wanted: dict[str, TopicSpec], timeout_
             if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise TopicError(f"cannot create topic {name}: {error.args[0].str()}") from error
     return created
+
+
+def topic_names(bootstrap_servers: str, timeout_s: float = 10.0) -> set[str]:
+    """The names of every topic on the cluster; KafkaException when it does not answer."""
+    admin = AdminClient(client_config({"bootstrap.servers": bootstrap_servers}))
+    return set(admin.list_topics(timeout=timeout_s).topics)

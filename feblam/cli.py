@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 from feblam import __version__
+from feblam.errors import CommandError
 
 # Order is the order shown by `feblam --help`.
 COMMANDS = (
@@ -51,19 +53,56 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"feblam {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an error, show the full trace instead of one line")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"feblam.commands.{name}").register(subparsers)
     return parser
 
 
+LOG_FORMAT = "feblam %(levelname)s [%(name)s] %(message)s"
+
+
+def configure_logging() -> None:
+    """FEBLAM's loggers (`feblam.*`, librdkafka's lines under `feblam.kafka` among them)
+    print WARNING and above on stderr, one line each in FEBLAM's format. Idempotent."""
+    logger = logging.getLogger("feblam")
+    if not any(getattr(h, "feblam", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.setLevel(logging.WARNING)
+        handler.feblam = True
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit status. A failure is one line on stderr, prefixed with
+    the command (`feblam jobs: ...`), unless --debug asks for the trace."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging()
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"feblam {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - every failure gets its one line; --debug the rest
+        if args.debug:
+            raise
+        print(f"feblam {args.command}: {_one_line(error)}", file=sys.stderr)
+        return error.exit_code if isinstance(error, CommandError) else 1
+
+
+def _one_line(error: Exception) -> str:
+    if isinstance(error, CommandError):
+        return str(error)
+    first = (str(error).strip().splitlines() or [""])[0][:300]
+    return f"{type(error).__name__}: {first} (`feblam --debug ...` shows the trace)"
 
 
 if __name__ == "__main__":

@@ -86,10 +86,11 @@ def register(subparsers) -> None:
     act = commands.add_parser("act", help="act on a delivery: acknowledge, accept, reject, close",
                               description="Send one lifecycle event for a delivery of a hit.", epilog=ACT_EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    act.add_argument("hit_id", metavar="HIT_ID")
+    act.add_argument("hit_id", metavar="HIT_ID", help="the hit whose delivery is acted on")
     act.add_argument("--destination", required=True, help="whose delivery (e.g. cic-ant)")
     act.add_argument("--action", required=True, type=str.upper,
-                     choices=("ACKNOWLEDGE", "ACCEPT", "REJECT", "CLOSE"))
+                     choices=("ACKNOWLEDGE", "ACCEPT", "REJECT", "CLOSE"),
+                     help="the lifecycle action (REJECT needs --reason, CLOSE --outcome)")
     act.add_argument("--user", required=True, help="who acts; must act for the destination")
     act.add_argument("--reason", type=str.upper, help="for REJECT")
     act.add_argument("--outcome", type=str.upper, help="for CLOSE")

@@ -68,7 +68,7 @@ def register(subparsers) -> None:
                         help="refused payloads go here (default: %(default)s)")
     parser.add_argument("--group-id", help="consumer group of the vendor topics (default: feblam-ingest.<connector>)")
     parser.add_argument("--option", action="append", type=_option, default=[], metavar="KEY=VALUE",
-                        help="a setting of the connector itself (repeatable)")
+                        help="a setting of the connector itself (repeatable; default: none)")
     parser.add_argument("--once", action="store_true",
                         help="stop when drained: topics read to their end, or the files present processed")
     parser.add_argument("--max-idle-s", type=float, metavar="S", help="stop after S seconds without a payload")

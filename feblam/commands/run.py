@@ -24,7 +24,9 @@ pattern the spec forbids; they do not stop the run, and are counted on stderr).
 This is the Kafka job's chain on files: results do not depend on --parallelism,
 reads are considered in file order, and outputs stream to disk as they are made.
 
-Exit status: 0 when the run finished, 2 for a bad argument or configuration.
+Exit status: 0 when the run finished, 1 when every read was a dead letter (the
+wrong file given as --reads, say), 2 for a bad argument, a missing input or a
+bad configuration.
 """
 
 
@@ -83,4 +85,16 @@ def cmd_run(args) -> int:
               f"{counts['dead_letters']} dead letters -> {args.dead_letters} ({counts['seconds']} s)")
         if args.history:
             print(f"history (Parquet, by date and hour) -> {args.history}/{{reads,hits,sightings}}")
+    reads = _lines(args.reads)
+    if reads and counts["dead_letters"] >= reads:
+        reason = max(counts["dead_letters_by_reason"].items(), key=lambda item: item[1])[0]
+        print(f"run: every one of the {reads} reads is a dead letter (most: {reason}); is {args.reads} a file of "
+              f"plate reads? (see {args.dead_letters})", file=sys.stderr)
+        return 1
     return 0
+
+
+def _lines(path: Path) -> int:
+    """The non-blank lines of `path`: the records a JSON Lines input holds."""
+    with path.open("rb") as lines:
+        return sum(1 for line in lines if line.strip())

@@ -92,10 +92,9 @@ def reference_topics(args) -> list[str]:
     if args.lists is not None:
         names = [name.strip() for name in args.lists.split(",") if name.strip()]
         return [reference_topic(args.reference_prefix, name) for name in names]
-    from confluent_kafka.admin import AdminClient
+    from connectors.topics import topic_names
 
-    admin = AdminClient({"bootstrap.servers": args.bootstrap_servers})
-    topics = admin.list_topics(timeout=15).topics
+    topics = topic_names(args.bootstrap_servers, timeout_s=15)
     return sorted(t for t in topics if t.startswith(args.reference_prefix) and len(t) > len(args.reference_prefix))
 
 

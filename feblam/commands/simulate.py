@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from feblam.commands import add_kafka_endpoints
+
 HELP = """\
 Generate a realistic synthetic ANPR network of Belgium, seeded and reproducible
 (the same options give the same bytes), as the JSON Lines files of the embedded
@@ -89,6 +91,7 @@ def _hours(text: str) -> float:
 
 def register(subparsers) -> None:
     from feblam.simulate.simulation import SimulationSettings
+    from feblam.stack.settings import StackSettings
 
     d = SimulationSettings()
     parser = subparsers.add_parser(
@@ -103,9 +106,7 @@ def register(subparsers) -> None:
                  "to the compacted topic <prefix><list> keyed by entry_id (a DELETE is a tombstone), "
                  "then the reads, at --rate per second (as fast as Kafka takes them when unset)")
     kafka.add_argument("--kafka", action="store_true", help="write to Kafka instead of files")
-    kafka.add_argument("--bootstrap-servers", default="127.0.0.1:9092", help="Kafka bootstrap servers")
-    kafka.add_argument("--registry-url", default="http://127.0.0.1:8080/apis/ccompat/v7",
-                       help="schema registry (Confluent-compatible API)")
+    add_kafka_endpoints(kafka, StackSettings.current())
     kafka.add_argument("--rate", type=float, metavar="R", help="reads per second (default: as fast as possible)")
     kafka.add_argument("--reads-topic", default="plate-reads", help="default plate-reads")
     kafka.add_argument("--reference-prefix", default="ref.", help="reference topics are <prefix><list> (default ref.)")
@@ -159,8 +160,11 @@ def cmd_simulate(args) -> int:
     started = time.monotonic()
     progress = Progress(stream=None if args.quiet else sys.stderr)
     if args.kafka:
+        from feblam.reach import require_kafka, require_registry
         from feblam.simulate.kafka_writer import KafkaSink
 
+        require_kafka(args.bootstrap_servers)
+        require_registry(args.registry_url)
         try:
             sink = KafkaSink(args.bootstrap_servers, args.registry_url, reads_topic=args.reads_topic,
                              reference_prefix=args.reference_prefix, cameras_topic=args.cameras_topic,

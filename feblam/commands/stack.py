@@ -48,8 +48,13 @@ def register(subparsers) -> None:
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     up = actions.add_parser("up", help="start every service (or those named) and wait until they answer")
-    for option in ("kafka-port", "kafka-controller-port", "registry-port", "registry-management-port", "flink-rest-port", "flink-rpc-port"):
-        up.add_argument(f"--{option}", type=int, metavar="PORT")
+    defaults = StackSettings()
+    for option in ("kafka-port", "kafka-controller-port", "registry-port", "registry-management-port",
+                   "flink-rest-port", "flink-rpc-port"):
+        field = option.replace("-", "_")
+        up.add_argument(f"--{option}", type=int, metavar="PORT",
+                        help=f"{option.removesuffix('-port').replace('-', ' ')} port (default "
+                             f"{getattr(defaults, field)}, or FEBLAM_{field.upper()})")
     up.add_argument("--taskmanagers", type=int, metavar="N",
                     help="Flink taskmanagers, one task slot each (default 2, or FEBLAM_FLINK_TASKMANAGERS)")
     up.add_argument("services", nargs="*", metavar="SERVICE",

@@ -31,7 +31,11 @@ def register(subparsers) -> None:
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from feblam.stack.settings import StackSettings
+
     parser.add_argument("job", type=Path, help="the job's Python file")
+    parser.add_argument("--flink-url", default=StackSettings.current().flink_rest_url,
+                        help="the cluster's REST address (default: the local stack's, %(default)s)")
     parser.add_argument("--detached", action="store_true", help="return once the job is accepted instead of waiting for it to end")
     parser.add_argument("--parallelism", type=int, help="default parallelism of the job (cluster default otherwise)")
     parser.add_argument("--from-savepoint", metavar="PATH", help="resume from this savepoint or retained checkpoint")
@@ -44,8 +48,11 @@ def register(subparsers) -> None:
 
 def flink_run_command(job: Path, job_args: list[str], detached: bool = False, parallelism: int | None = None,
                       from_savepoint: str | None = None, allow_non_restored_state: bool = False,
-                      ) -> tuple[list[str], dict[str, str]]:
-    """The `flink run -py` command line and environment for `job` on the running stack."""
+                      flink_url: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """The `flink run -py` command line and environment for `job` on the cluster at
+    `flink_url` (its REST address; default: the running stack's)."""
+    from urllib.parse import urlsplit
+
     from feblam.flinkconf import flink_home, python_path_env
     from feblam.stack.java import java_home
     from feblam.stack.services import Flink
@@ -54,7 +61,8 @@ def flink_run_command(job: Path, job_args: list[str], detached: bool = False, pa
     settings = StackSettings.current()
     cluster = Flink(settings)
     cluster.write_config()
-    argv = ["bash", str(flink_home() / "bin" / "flink"), "run", "-m", f"127.0.0.1:{settings.flink_rest_port}"]
+    rest = urlsplit(flink_url or settings.flink_rest_url)
+    argv = ["bash", str(flink_home() / "bin" / "flink"), "run", "-m", f"{rest.hostname}:{rest.port or 8081}"]
     if detached:
         argv.append("--detached")
     if parallelism:
@@ -128,6 +136,10 @@ def cmd_submit(args) -> int:
     if args.allow_non_restored_state and not args.from_savepoint:
         print("submit: --allow-non-restored-state needs --from-savepoint", file=sys.stderr)
         return 2
+    from feblam.reach import require_flink
+
+    # Flink's client retries an absent cluster for a minute, then prints its Java trace.
+    require_flink(args.flink_url)
     argv, env = flink_run_command(args.job, args.job_args, args.detached, args.parallelism, args.from_savepoint,
-                                  args.allow_non_restored_state)
+                                  args.allow_non_restored_state, args.flink_url)
     return subprocess.run(argv, env=env).returncode

@@ -3,7 +3,7 @@
 Every port can be set by an environment variable (so CI or a developer with a
 busy port can move it) or by a `scripts/stack up` option; the values in force
 are written to `var/run/stack.json` by `up`, and read back by `status`, `down`,
-the tests and `feblam submit`.
+the tests and every client command, through `StackSettings.current()`.
 """
 
 from __future__ import annotations
@@ -79,17 +79,20 @@ class StackSettings:
             raise StackSettingsError(f"flink_taskmanagers={self.flink_taskmanagers} is outside 1..16")
 
     @classmethod
-    def from_env(cls, **overrides) -> "StackSettings":
-        """Defaults, then FEBLAM_*_PORT and FEBLAM_FLINK_TASKMANAGERS environment variables,
-        then `overrides` (None = not given)."""
+    def from_env(cls, base: "StackSettings | None" = None, **overrides) -> "StackSettings":
+        """`base` (default: the defaults), then FEBLAM_*_PORT and FEBLAM_FLINK_TASKMANAGERS
+        environment variables, then `overrides` (None = not given)."""
+        base = base or cls()
         values = {
-            "kafka_port": _env_port("FEBLAM_KAFKA_PORT", cls.kafka_port),
-            "kafka_controller_port": _env_port("FEBLAM_KAFKA_CONTROLLER_PORT", cls.kafka_controller_port),
-            "registry_port": _env_port("FEBLAM_REGISTRY_PORT", cls.registry_port),
-            "registry_management_port": _env_port("FEBLAM_REGISTRY_MANAGEMENT_PORT", cls.registry_management_port),
-            "flink_rest_port": _env_port("FEBLAM_FLINK_REST_PORT", cls.flink_rest_port),
-            "flink_rpc_port": _env_port("FEBLAM_FLINK_RPC_PORT", cls.flink_rpc_port),
-            "flink_taskmanagers": _env_count("FEBLAM_FLINK_TASKMANAGERS", cls.flink_taskmanagers),
+            "kafka_port": _env_port("FEBLAM_KAFKA_PORT", base.kafka_port),
+            "kafka_controller_port": _env_port("FEBLAM_KAFKA_CONTROLLER_PORT", base.kafka_controller_port),
+            "registry_port": _env_port("FEBLAM_REGISTRY_PORT", base.registry_port),
+            "registry_management_port": _env_port("FEBLAM_REGISTRY_MANAGEMENT_PORT", base.registry_management_port),
+            "flink_rest_port": _env_port("FEBLAM_FLINK_REST_PORT", base.flink_rest_port),
+            "flink_rpc_port": _env_port("FEBLAM_FLINK_RPC_PORT", base.flink_rpc_port),
+            "flink_taskmanagers": _env_count("FEBLAM_FLINK_TASKMANAGERS", base.flink_taskmanagers),
+            "var_dir": base.var_dir,
+            "python_executable": base.python_executable,
         }
         if os.environ.get("FEBLAM_VAR_DIR"):
             values["var_dir"] = Path(os.environ["FEBLAM_VAR_DIR"]).resolve()
@@ -157,5 +160,9 @@ class StackSettings:
 
     @classmethod
     def current(cls) -> "StackSettings":
-        """The running stack's settings if one was brought up, else those `up` would use."""
-        return cls.load() or cls.from_env()
+        """Where every client finds the stack, the one place that decides it: the
+        FEBLAM_*_PORT environment variables, then the stack last brought up from
+        FEBLAM_VAR_DIR (its var/run/stack.json), then the defaults. A command's own
+        options (--bootstrap-servers, --registry-url, --flink-url) come before all
+        three: they default to what this returns."""
+        return cls.from_env(base=cls.load())

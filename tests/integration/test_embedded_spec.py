@@ -358,3 +358,16 @@ def test_history_holds_every_read_hit_and_sighting_once(run):
 
     sightings = db.execute(f"SELECT hit_id, count(*) FROM {_history(root, 'sightings')} GROUP BY 1").fetchall()
     assert dict(sightings) == {h["hit_id"]: h["sightings"] - 1 for h in run["hits"] if h["sightings"] > 1}
+
+
+def test_a_run_whose_every_read_is_a_dead_letter_fails_and_says_why(tmp_path, capsys):
+    """The cameras file given as --reads: 0 hits and exit 0 would look like a quiet day."""
+    _write(tmp_path / "reference.jsonl", REFERENCE)
+    _write(tmp_path / "cameras.jsonl", CAMERAS)
+    status = main(["run", "--reads", str(tmp_path / "cameras.jsonl"), "--reference", str(tmp_path / "reference.jsonl"),
+                   "--cameras", str(tmp_path / "cameras.jsonl"), "--hits", str(tmp_path / "hits.jsonl"),
+                   "--dead-letters", str(tmp_path / "dead.jsonl")])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert f"every one of the {len(CAMERAS)} reads is a dead letter" in err and "cameras.jsonl a file of plate reads" in err
+    assert len((tmp_path / "dead.jsonl").read_text().splitlines()) == len(CAMERAS)

@@ -114,5 +114,18 @@ def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path, capsys):
         valid_reads = sorted([r["read_id"] for r, _ in CASES] + ["T1", "T2"])
         assert _history_ids(history, "reads", "read_id", len(valid_reads)) == valid_reads
         assert _history_ids(history, "hits", "hit_id", len(expected) + 1) == sorted({h["hit_id"] for h in later})
+
+        # The operator's commands answer in one line: what was done, or why not.
+        jobs = ["jobs", "--flink-url", stack.flink_rest_url]
+        capsys.readouterr()
+        assert main([*jobs, "cancel", job_id]) == 0
+        assert f"cancelled {job_id} (" in capsys.readouterr().out
+        assert main([*jobs, "cancel", job_id]) == 1
+        assert capsys.readouterr().err.strip().endswith("has already ended: CANCELED")
+        assert main([*jobs, "stop", job_id]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "is CANCELED: only a RUNNING job can be stopped" in err[0]
+        assert main([*jobs, "stop", "0" * 32]) == 2
+        assert f"no job {'0' * 32} on the cluster" in capsys.readouterr().err
     finally:
         cancel(stack, job_id)
