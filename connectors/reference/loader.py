@@ -6,10 +6,14 @@ the suite of the list's kind (the row-count guard against the published
 entries), then either
 
 - publish the difference (UPSERTs and tombstones) and record the load (the
-  report folder keeps ``summary.json`` only), or
-- publish nothing, write the refusal report (``summary.json``, the GX data docs,
+  report folder keeps ``summary.json`` and ``report.html``), or
+- publish nothing, write the refusal report (``summary.json``, ``report.html``,
   ``quarantine/<list>.csv`` with the failing rows and the expectations they broke)
   and record the refusal.
+
+``report.html`` (``connectors.reference.report``) is one self-contained page that
+renders with no network: every expectation marked PASS or FAIL, the failing rows
+and their values.
 
 Returns a ``LoadOutcome``; raises ``LoadError`` subclasses (unknown format,
 unreadable file, bad mapping, Kafka) for problems that are not the file's data.
@@ -30,6 +34,7 @@ from connectors.reference.formats import format_of, read_table
 from connectors.reference.mapping import FeedMapping
 from connectors.reference.publisher import ensure_topic, publish, read_published
 from connectors.reference.quality import QualityResult, prepare, validate
+from connectors.reference.report import REPORT_NAME, write_report
 from connectors.registry import RegistryClient
 
 
@@ -60,6 +65,7 @@ class LoadOutcome:
     quality: QualityResult | None = None
     report_dir: Path | None = None
     reasons: tuple[str, ...] = ()
+    report_file: Path | None = None  # report_dir/report.html
 
 
 def _reasons(quality: QualityResult) -> tuple[str, ...]:
@@ -101,11 +107,12 @@ def load(request: LoadRequest) -> LoadOutcome:
     report_dir = Path(request.report_root) / mapping.list_name / stamp
     frame = prepare(raw, mapping)
     quality = validate(frame, mapping, len(published))
-    if not quality.success:  # again in a file context, for the data docs of the refusal
-        quality = validate(frame, mapping, len(published), report_dir)
+    report_file = report_dir / REPORT_NAME
+    page = dict(mapping=mapping, file=request.file, fmt=fmt, topic=topic, frame=frame,
+                published_entries=len(published), quality=quality, dry_run=request.dry_run)
     summary = {"list": mapping.list_name, "kind": mapping.kind, "file": str(request.file), "format": fmt,
                "topic": topic, "rows": len(raw), "published_entries": len(published),
-               "accepted": quality.success, "data_docs": str(quality.docs_index) if quality.docs_index else None,
+               "accepted": quality.success, "report": str(report_file),
                "expectations": [{"expectation": c.expectation, "description": c.description, "column": c.column,
                                  "success": c.success, "failing_rows": list(c.failing_rows),
                                  "observed": c.observed, "error": c.error} for c in quality.checks]}
@@ -115,17 +122,19 @@ def load(request: LoadRequest) -> LoadOutcome:
         summary.update(reasons=list(reasons), quarantined_rows=quarantined,
                        quarantine=str(report_dir / "quarantine" / f"{mapping.list_name}.csv"))
         (report_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        write_report(report_file, **page, quarantine=report_dir / "quarantine" / f"{mapping.list_name}.csv")
         if not request.dry_run:
             history.record_refusal(request.history_file, mapping.list_name, {
                 "at": history.now(), "file": str(request.file), "reasons": list(reasons),
                 "report": str(report_dir)})
         return LoadOutcome(accepted=False, entries=len(published), published_before=len(published),
-                           quality=quality, report_dir=report_dir, reasons=reasons)
+                           quality=quality, report_dir=report_dir, reasons=reasons, report_file=report_file)
     wanted = records(frame, raw, mapping)
     changes = diff(published, wanted)
     summary.update(upserts=len(changes.upserts), deletes=len(changes.deletes), dry_run=request.dry_run)
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_report(report_file, **page, changes=changes)
     if not request.dry_run:
         ensure_topic(request.bootstrap_servers, topic)
         publish(request.bootstrap_servers, registry, topic, changes)
@@ -133,4 +142,4 @@ def load(request: LoadRequest) -> LoadOutcome:
             "at": history.now(), "file": str(request.file), "topic": topic, "entries": len(wanted),
             "upserts": len(changes.upserts), "deletes": len(changes.deletes), "report": str(report_dir)})
     return LoadOutcome(accepted=True, entries=len(wanted), published_before=len(published),
-                       changes=changes, quality=quality, report_dir=report_dir)
+                       changes=changes, quality=quality, report_dir=report_dir, report_file=report_file)

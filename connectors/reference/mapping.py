@@ -104,8 +104,10 @@ def feed_mapping(list_name: str, raw: Any = None) -> FeedMapping:
 
 
 def load_mapping(path: Path | None, list_name: str) -> FeedMapping:
-    """The mapping of ``list_name`` in the YAML file ``path`` (defaults when the file
-    does not name the list, or when ``path`` is ``None``)."""
+    """The mapping of ``list_name`` in the YAML file ``path``; the defaults when ``path``
+    is ``None``. A file without a feed for ``list_name`` raises ``MappingError``: a
+    mapping given and then ignored (a typo in the list's name) would load the export
+    with the wrong columns. A feed may be empty (``name: {}``) to take the defaults."""
     if path is None:
         return feed_mapping(list_name)
     try:
@@ -120,4 +122,6 @@ def load_mapping(path: Path | None, list_name: str) -> FeedMapping:
     feeds = data.get("feeds") or {}
     if not isinstance(feeds, dict):
         raise MappingError(f"{path}: feeds: must map list names to feed mappings")
-    return feed_mapping(list_name, feeds.get(list_name))
+    if list_name not in feeds:
+        raise MappingError(f"{path}: no feed {list_name!r} (its feeds: {', '.join(sorted(map(str, feeds))) or 'none'})")
+    return feed_mapping(list_name, feeds[list_name])

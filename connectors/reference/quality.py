@@ -11,10 +11,11 @@ milliseconds ``valid_from_ms``/``valid_until_ms``, ``severity_ok`` (an integer 0
 
 Required columns: those of the kind (``REQUIRED``), every column the mapping
 names, and every attribute column it lists (copied as ``attributes.<column>``).
-``build_suite`` states the expectations of a kind; ``validate`` runs them in a
-file data context under the report folder (so the HTML data docs are written
-there; or in an ephemeral context, without files) and returns a ``QualityResult``: one ``Check`` per expectation, with the
-file rows that broke it.
+``build_suite`` states the expectations of a kind; ``validate`` runs them in an
+ephemeral data context (no files) and returns a ``QualityResult``: one ``Check``
+per expectation, with the file rows that broke it. The HTML report of a load is
+ours, written from that result by ``connectors.reference.report`` (GX's data docs
+need the internet to render; that module says why).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -59,7 +59,6 @@ class Check:
 class QualityResult:
     success: bool
     checks: tuple[Check, ...]
-    docs_index: Path | None = None
     failures: tuple[Check, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -237,20 +236,13 @@ def build_suite(mapping: FeedMapping, columns: set[str], published_count: int | 
     return suite
 
 
-def validate(frame: pd.DataFrame, mapping: FeedMapping, published_count: int | None,
-             report_dir: Path | None = None) -> QualityResult:
-    """Run the suite of ``mapping.kind`` on ``frame``. With ``report_dir``, in a file
-    context there, writing the HTML data docs under ``report_dir/gx``; without, in an
-    ephemeral context (no files; ``docs_index`` is ``None``)."""
+def validate(frame: pd.DataFrame, mapping: FeedMapping, published_count: int | None) -> QualityResult:
+    """Run the suite of ``mapping.kind`` on ``frame``, in an ephemeral context (no files)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    if report_dir is None:
-        context = gx.get_context(mode="ephemeral")
-    else:
-        report_dir.mkdir(parents=True, exist_ok=True)
-        context = gx.get_context(mode="file", project_root_dir=str(report_dir))
+    context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_or_update_pandas("reference_exports")
     asset = source.add_dataframe_asset(name=mapping.list_name)
@@ -259,8 +251,7 @@ def validate(frame: pd.DataFrame, mapping: FeedMapping, published_count: int | N
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{mapping.list_name}-load", data=batch, suite=suite))
     checkpoint = context.checkpoints.add(gx.Checkpoint(
-        name=f"{mapping.list_name}-checkpoint", validation_definitions=[definition],
-        actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if report_dir else [],
+        name=f"{mapping.list_name}-checkpoint", validation_definitions=[definition], actions=[],
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["_row"]}))
     outcome = checkpoint.run(batch_parameters={"dataframe": frame})
     checks = []
@@ -275,9 +266,7 @@ def validate(frame: pd.DataFrame, mapping: FeedMapping, published_count: int | N
                                 column=config.kwargs.get("column") or config.kwargs.get("column_A"),
                                 success=bool(result.success), failing_rows=rows,
                                 observed=_plain((result.result or {}).get("observed_value")), error=error))
-    docs = report_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html" if report_dir else None
-    return QualityResult(success=bool(outcome.success), checks=tuple(checks),
-                         docs_index=docs if docs and docs.is_file() else None)
+    return QualityResult(success=bool(outcome.success), checks=tuple(checks))
 
 
 def _plain(value: Any) -> Any:

@@ -4,6 +4,7 @@ show the state of each list."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from feblam.commands import add_kafka_endpoints
@@ -35,11 +36,22 @@ compacted Kafka topic <prefix><NAME> (default prefix `ref.`).
    records for new or changed entries, tombstones for entries no longer in the
    file); loading the same file again writes nothing. Exit status 0.
    Refused: nothing is written and the list in force stays as it was; the report
-   folder (--reports/NAME/<time>/) holds summary.json, the GX data docs
-   (gx/uncommitted/data_docs/local_site/index.html) and quarantine/NAME.csv
-   with the failing rows. Exit status 1.
+   folder (--reports/NAME/<time>/) holds summary.json, report.html (every
+   expectation marked PASS or FAIL, the failing rows and their values: one page
+   that opens in any browser, with no network) and quarantine/NAME.csv with the
+   failing rows. Exit status 1. An accepted load's folder holds summary.json
+   and report.html.
 Other problems (unknown format, unreadable file, bad mapping, Kafka) exit 2.
 """
+
+
+# Reports and history live in the stack's var dir, wherever the command runs from.
+_VAR_HELP = "var_dir being FEBLAM_VAR_DIR or the project's var/; here %(default)s"
+
+
+def _default_var_path(settings, name: str) -> Path:
+    """``<var_dir>/reference/<name>``, ``var_dir`` that of ``StackSettings`` (FEBLAM_VAR_DIR or var/)."""
+    return settings.var_dir / "reference" / name
 
 
 def register(subparsers) -> None:
@@ -59,11 +71,17 @@ def register(subparsers) -> None:
     load.add_argument("--format", choices=("csv", "parquet", "jsonl"), help="override the file's format")
     load.add_argument("--prefix", default="ref.", help="reference topic prefix (default: %(default)s)")
     load.add_argument("--topic", help="the list's topic (default: <prefix><NAME>)")
-    load.add_argument("--reports", type=Path, default=Path("var/reference/reports"), metavar="DIR",
-                      help="where load reports go (default: %(default)s)")
-    load.add_argument("--history", type=Path, default=Path("var/reference/history.json"), metavar="FILE",
-                      help="load and refusal history (default: %(default)s)")
+    load.add_argument("--reports", type=Path, default=_default_var_path(settings, "reports"), metavar="DIR",
+                      help=f"where load reports go (default: <var_dir>/reference/reports, {_VAR_HELP})")
+    load.add_argument("--history", type=Path, default=_default_var_path(settings, "history.json"), metavar="FILE",
+                      help=f"load and refusal history (default: <var_dir>/reference/history.json, {_VAR_HELP})")
     load.add_argument("--dry-run", action="store_true", help="check and report the difference; publish and record nothing")
+    load.add_argument("--new-list", action="store_true",
+                      help="create list NAME: without it, NAME must be a list of --config, a feed of --mapping, "
+                           "or a list already on Kafka (a typo would otherwise start a new live alert list)")
+    load.add_argument("--config", type=Path, metavar="YAML",
+                      help="the hit job's list configuration (its --config), whose lists count as known "
+                           "(default: FEBLAM's default lists)")
     add_kafka_endpoints(load, settings)
     load.set_defaults(func=cmd_load)
     status = commands.add_parser("status", help="entries, last load, last refusal and why, of each list",
@@ -72,8 +90,8 @@ def register(subparsers) -> None:
                                  "history file. With --live, also the entries in force on each list's "
                                  "topic now, read from Kafka (what the hit job holds, whoever published it), "
                                  "and the updates the hit job refused, from its refusals topic.")
-    status.add_argument("--history", type=Path, default=Path("var/reference/history.json"), metavar="FILE",
-                        help="load and refusal history (default: %(default)s)")
+    status.add_argument("--history", type=Path, default=_default_var_path(settings, "history.json"), metavar="FILE",
+                        help=f"load and refusal history (default: <var_dir>/reference/history.json, {_VAR_HELP})")
     status.add_argument("--live", action="store_true",
                         help="count each list's entries on its topic too, and show the hit job's refusals")
     status.add_argument("--refusals-topic", default="reference-refusals",
@@ -87,23 +105,29 @@ def cmd_load(args) -> int:
     from confluent_kafka import KafkaException
 
     from connectors.reference.formats import UnknownFormat, UnreadableFile
+    from connectors.reference.list_names import UnknownList
     from connectors.reference.loader import LoadRequest, load
     from connectors.reference.mapping import MappingError, load_mapping
     from connectors.reference.publisher import PublishError
     from connectors.registry import RegistryError
+    from feblam.reach import require_kafka, require_registry
+    from udfs.config import ConfigError
 
     try:
         mapping = load_mapping(args.mapping, args.list_name)
+        require_kafka(args.bootstrap_servers)
+        require_registry(args.registry_url)
+        _check_known(args)
         outcome = load(LoadRequest(file=args.file, mapping=mapping, bootstrap_servers=args.bootstrap_servers,
                                    registry_url=args.registry_url, prefix=args.prefix, topic=args.topic,
                                    format=args.format, report_root=args.reports, history_file=args.history,
                                    dry_run=args.dry_run))
-    except (UnknownFormat, UnreadableFile, MappingError, FileNotFoundError) as error:
-        print(f"reference load: {error}")
+    except (UnknownFormat, UnreadableFile, MappingError, FileNotFoundError, UnknownList, ConfigError) as error:
+        print(f"reference load: {error}", file=sys.stderr)
         return 2
     except (PublishError, RegistryError, KafkaException) as error:
         print(f"reference load: Kafka or registry problem; if publishing had begun the list may be partly "
-              f"updated (loading the file again completes it): {error}")
+              f"updated (loading the file again completes it): {error}", file=sys.stderr)
         return 2
     name = args.list_name
     if not outcome.accepted:
@@ -111,16 +135,32 @@ def cmd_load(args) -> int:
               f"({outcome.published_before} entries) is unchanged.")
         for reason in outcome.reasons:
             print(f"  - {reason}")
-        print(f"report: {outcome.report_dir}/summary.json")
-        if outcome.quality and outcome.quality.docs_index:
-            print(f"data docs: {outcome.quality.docs_index}")
+        print(f"report: {outcome.report_file}")
+        print(f"summary: {outcome.report_dir}/summary.json")
         print(f"quarantine: {outcome.report_dir}/quarantine/{name}.csv")
         return 1
     verb = "would publish" if args.dry_run else "published"
     print(f"{name}: accepted {args.file}: {outcome.entries} entries ({outcome.published_before} before); "
           f"{verb} {len(outcome.changes.upserts)} upserts and {len(outcome.changes.deletes)} deletes.")
-    print(f"report: {outcome.report_dir}/summary.json")
+    print(f"report: {outcome.report_file}")
+    print(f"summary: {outcome.report_dir}/summary.json")
     return 0
+
+
+def _check_known(args) -> None:
+    """Refuse (UnknownList) a list that is neither configured, mapped nor published."""
+    from connectors.reference.list_names import check_list_name
+    from connectors.topics import topic_names
+    from udfs.config import DEFAULT_LISTS, load_settings
+
+    configured = load_settings(args.config).lists if args.config else DEFAULT_LISTS
+    # The mapping has a feed for the list, or load_mapping refused it already.
+    mapped = [args.list_name] if args.mapping else []
+    topics = topic_names(args.bootstrap_servers)
+    published = {topic[len(args.prefix):] for topic in topics if topic.startswith(args.prefix)}
+    if args.topic in topics:
+        published.add(args.list_name)
+    check_list_name(args.list_name, [*configured, *mapped, *published], args.new_list)
 
 
 def _entries_on_topic(args, name: str, topic: str) -> int:
@@ -133,7 +173,11 @@ def _entries_on_topic(args, name: str, topic: str) -> int:
 
 def cmd_status(args) -> int:
     from connectors.reference.history import read_history
+    from feblam.reach import require_kafka, require_registry
 
+    if args.live:
+        require_kafka(args.bootstrap_servers)
+        require_registry(args.registry_url)
     lists = read_history(args.history)["lists"]
     if not lists:
         print(f"no reference load recorded in {args.history}")

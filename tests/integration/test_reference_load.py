@@ -10,9 +10,11 @@ import uuid
 
 from confluent_kafka import Consumer, TopicPartition
 
+from connectors.kafka_clients import client_config
 from connectors.reference.diff import Diff
 from connectors.reference.publisher import publish, read_published
 from connectors.registry import RegistryClient
+from connectors.topics import topic_names
 from feblam.cli import main
 from tests.unit.reference.files import write
 
@@ -20,7 +22,8 @@ LIST = "stolen_vehicles"
 
 
 def _end_offset(stack, topic: str) -> int:
-    consumer = Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": f"t-{uuid.uuid4().hex}"})
+    consumer = Consumer(client_config({"bootstrap.servers": stack.bootstrap_servers,
+                                       "group.id": f"t-{uuid.uuid4().hex}"}))
     try:
         return consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1]
     finally:
@@ -54,7 +57,7 @@ def test_load_publishes_the_difference_once_and_refusals_publish_nothing(stack, 
     assert _end_offset(stack, topic) == 10
     accepted = next(p for p in reports.glob(f"{LIST}/*") if p.name in out)
     assert json.loads((accepted / "summary.json").read_text())["upserts"] == 10
-    assert not (accepted / "gx").exists()
+    assert not (accepted / "gx").exists() and f"report: {accepted / 'report.html'}" in out
 
     # The same export again: nothing to publish.
     status, out = load(first)
@@ -83,7 +86,7 @@ def test_load_publishes_the_difference_once_and_refusals_publish_nothing(stack, 
     report = next(p for p in reports.glob(f"{LIST}/*") if p.name in out)
     summary = json.loads((report / "summary.json").read_text())
     assert summary["accepted"] is False and summary["rows"] == 3 and summary["published_entries"] == 10
-    assert (report / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").is_file()
+    assert f"report: {report / 'report.html'}" in out and "REFUSED" in (report / "report.html").read_text()
 
     # A file with a duplicate id and a bad date is refused; the failing rows are quarantined.
     bad = [dict(r) for r in rows]
@@ -121,7 +124,7 @@ def test_an_unknown_format_exits_2_and_names_the_known_ones(stack, tmp_path, cap
                    "--history", str(tmp_path / "h.json"), "--bootstrap-servers", stack.bootstrap_servers,
                    "--registry-url", stack.schema_registry_url])
     assert status == 2
-    assert "known formats: csv, parquet, jsonl" in capsys.readouterr().out
+    assert "known formats: csv, parquet, jsonl" in capsys.readouterr().err
     assert not (tmp_path / "h.json").exists()
 
 
@@ -150,3 +153,35 @@ def test_a_lez_status_export_publishes_admitted_as_an_attribute_and_dry_run_publ
     assert main(["reference", "load", "--list", "lez_vehicle_status", str(write(tmp_path, rows, "jsonl", "bad")), *common]) == 1
     assert "is a known zone: BXL, ANT: rows 2" in capsys.readouterr().out
     assert _end_offset(stack, topic) == 2
+
+
+def test_a_list_that_is_neither_configured_mapped_nor_published_is_refused(stack, tmp_path, capsys):
+    """A typo would otherwise start a new live alert list; --new-list creates one on purpose,
+    and from then on the list is published and loads without it."""
+    prefix = f"reftest{uuid.uuid4().hex[:8]}."
+    path = write(tmp_path, [{"entry_id": "W1", "plate": "1-ABC-123"}], "csv", "vans")
+    common = ["--prefix", prefix, "--reports", str(tmp_path / "r"), "--history", str(tmp_path / "h.json"),
+              "--bootstrap-servers", stack.bootstrap_servers, "--registry-url", stack.schema_registry_url]
+    capsys.readouterr()
+    assert main(["reference", "load", "--list", "stolen_vehicle", str(path), *common]) == 2
+    err = capsys.readouterr().err
+    assert "no list 'stolen_vehicle'" in err and "did you mean 'stolen_vehicles'" in err and "--new-list" in err
+    assert f"{prefix}stolen_vehicle" not in topic_names(stack.bootstrap_servers)
+
+    assert main(["reference", "load", "--list", "wanted_vans", str(path), "--new-list", *common]) == 0
+    assert "published 1 upserts" in capsys.readouterr().out
+    assert main(["reference", "load", "--list", "wanted_vans", str(path), *common]) == 0
+
+
+def test_an_absent_registry_is_one_line_naming_it(stack, tmp_path, capsys):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    registry = f"http://127.0.0.1:{port}/apis/ccompat/v7"
+    path = write(tmp_path, [{"entry_id": "W1", "plate": "1-ABC-123"}], "csv", "sv")
+    assert main(["reference", "load", "--list", LIST, str(path), "--history", str(tmp_path / "h.json"),
+                 "--bootstrap-servers", stack.bootstrap_servers, "--registry-url", registry]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"no schema registry answers at {registry}" in err[0]

@@ -10,7 +10,7 @@ def test_load_help_explains_mapping_checks_outcomes_and_exit_statuses():
     text = build_parser()._subparsers._group_actions[0].choices["reference"]._subparsers \
         ._group_actions[0].choices["load"].format_help()
     for needed in ("--mapping", "row_count_change", "tombstones", "summary.json", "quarantine",
-                   "data_docs", "Exit status 1", "exit 2", "wildcards", "admitted", "--dry-run"):
+                   "report.html", "Exit status 1", "exit 2", "wildcards", "admitted", "--dry-run"):
         assert needed in text, needed
 
 
@@ -37,3 +37,14 @@ def test_status_shows_entries_last_load_and_last_refusal_with_reasons(tmp_path, 
 def test_status_without_history_says_so(tmp_path, capsys):
     assert main(["reference", "status", "--history", str(tmp_path / "none.json")]) == 0
     assert "no reference load recorded" in capsys.readouterr().out
+
+
+def test_reports_and_history_default_to_the_var_dir_not_the_working_directory(tmp_path, monkeypatch):
+    var_dir = tmp_path / "var"
+    monkeypatch.setenv("FEBLAM_VAR_DIR", str(var_dir))
+    monkeypatch.chdir(tmp_path.parent)
+    load = build_parser().parse_args(["reference", "load", "--list", "stolen_vehicles", "export.csv"])
+    assert load.reports == var_dir.resolve() / "reference" / "reports"
+    assert load.history == var_dir.resolve() / "reference" / "history.json"
+    status = build_parser().parse_args(["reference", "status"])
+    assert status.history == load.history

@@ -59,6 +59,9 @@ def test_a_mapping_renames_columns_and_sets_kind(tmp_path):
     mapping = load_mapping(path, "lez_vehicle_status")
     assert (mapping.kind, mapping.format, mapping.column("plate"), mapping.column("zone")) == ("lez_status", "parquet", "reg", "zone")
     assert mapping.zones == ("BXL",) and mapping.row_count_change == 0.2
+    with pytest.raises(MappingError, match="no feed 'new_list' \\(its feeds: lez_vehicle_status\\)"):
+        load_mapping(path, "new_list")  # a mapping given for a list must be used, not skipped
+    path.write_text("feeds:\n  new_list: {}\n")
     other = load_mapping(path, "new_list")
     assert other.kind == "alert" and other.columns == {}
 

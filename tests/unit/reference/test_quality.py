@@ -18,11 +18,11 @@ MAPPINGS = {
 ROWS = {"alert": alert_rows, "lez_status": status_rows, "lez_permit": permit_rows}
 
 
-def check(tmp_path, kind, rows, fmt, published=None, docs=False):
+def check(tmp_path, kind, rows, fmt, published=None):
     mapping = MAPPINGS[kind]
     path = write(tmp_path, rows, fmt)
     raw = read_table(fmt, path)
-    return validate(prepare(raw, mapping), mapping, published, tmp_path / "report" if docs else None)
+    return validate(prepare(raw, mapping), mapping, published)
 
 
 def _set(rows, index, **values):
@@ -40,17 +40,7 @@ def test_a_good_file_passes_every_expectation(tmp_path, kind, fmt):
     result = check(tmp_path, kind, ROWS[kind](), fmt, published=3)
     assert result.success, [c.description for c in result.failures]
     assert len(result.checks) >= 10
-    assert result.docs_index is None  # no report folder, no files
-
-
-def test_a_refusal_in_a_report_folder_writes_the_data_docs(tmp_path):
-    rows = alert_rows()
-    rows[1]["entry_id"] = "E1"
-    result = check(tmp_path, "alert", rows, "csv", docs=True)
-    assert not result.success
-    assert result.docs_index == tmp_path / "report" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-    page = next(result.docs_index.parent.glob("validations/**/*.html")).read_text()
-    assert "is unique" in page and "E1" in page  # the expectation, described, and the duplicate id
+    assert [p.name for p in tmp_path.iterdir()] == [f"export.{fmt}"]  # validating writes no files
 
 
 # (kind, format, break the rows, expectation type, column, failing file rows)
