@@ -211,3 +211,14 @@ def test_librdkafka_lines_come_out_in_feblams_format():
     lines = done.stderr.strip().splitlines()
     assert lines, "the refused connection was not reported at all"
     assert all(line.startswith(("feblam WARNING [feblam.kafka] ", "feblam ERROR [feblam.kafka] ")) for line in lines), lines
+
+
+def test_reference_load_states_its_row_count_default():
+    from connectors.reference.mapping import DEFAULT_ROW_COUNT_CHANGE
+
+    load = build_parser()._subparsers._group_actions[0].choices["reference"]._subparsers \
+        ._group_actions[0].choices["load"].format_help()
+    percent = f"{DEFAULT_ROW_COUNT_CHANGE:.0%}".replace("%", " %")
+    assert f"row_count_change` (default {percent})" in load
+    walkthrough = (Path(__file__).resolve().parents[2] / "docs" / "adding-a-reference-list.md").read_text()
+    assert f"default {DEFAULT_ROW_COUNT_CHANGE}: {percent}" in walkthrough
