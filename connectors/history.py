@@ -16,7 +16,29 @@ repeats any. Files have no suffix; read them as `part-*`:
     SELECT * FROM read_parquet('<root>/hits/**/part-*', hive_partitioning = true,
                                hive_types = {'date': 'DATE', 'hour': 'INTEGER'})
 
-Times are stored as TIMESTAMP (UTC wall clock, millisecond precision).
+Columns of the Parquet files, in this order (`READ_COLUMNS`, `HIT_COLUMNS`,
+`SIGHTING_COLUMNS` without `event_ms`, then `event_time`):
+
+    reads      read_id, camera_id, plate_text, plate, country, ocr_confidence, make,
+               colour, vehicle_type, image_ref, source, event_time
+    hits       hit_id, read_id, list_name, entry_id, match_kind, substitutions, severity,
+               zone, score, priority, explanation_factors, explanation_values, camera_id,
+               plate, plate_text, country, ocr_confidence, dedup_key, attributes, event_time
+    sightings  hit_id, read_id, camera_id, event_time
+
+plus `date` and `hour`, which are folder names (`hive_partitioning = true` reads
+them; `hour` is text such as `'08'` unless `hive_types` says otherwise).
+`event_time` is a TIMESTAMP (UTC wall clock, millisecond precision, no time
+zone). `event_ms` is not a column: it is the epoch milliseconds the job hands
+over in its rows, from which the sink makes `event_time`, `date` and `hour`.
+
+`plate` is the canonical plate (`udfs.normalise.canon`: `1-abc-123` is
+`1ABC123`), which every match and de-duplication uses; `plate_text` is the
+camera's raw text. Look a vehicle up by `plate`, normalised the same way:
+
+    WHERE plate = '1ABC123'        -- python -c 'from udfs.normalise import canon; print(canon("1-abc-123"))'
+
+(docs/operations.md, "The history").
 """
 
 from __future__ import annotations
@@ -31,7 +53,9 @@ from pyflink.table import StreamTableEnvironment
 STRINGS = Types.BASIC_ARRAY(Types.STRING())
 DOUBLES = Types.BASIC_ARRAY(Types.DOUBLE())
 
-# Columns as (name, Flink type of the Python Row, SQL type in the table).
+# Columns as (name, Flink type of the Python Row, SQL type in the table). A SQL type of
+# None marks `event_ms`, epoch milliseconds in the rows only: the table holds it as
+# `event_time` (TIMESTAMP(3), UTC), its `date` and its `hour` (`_insert`).
 READ_COLUMNS = (
     ("read_id", Types.STRING(), "STRING"),
     ("camera_id", Types.STRING(), "STRING"),
