@@ -14,8 +14,8 @@ Operator uids (kept across upgrades; docs/gateway.md says how to upgrade with a
 savepoint): source-gateway-inputs, decode-inputs, route-and-follow, sink,
 dead-inputs-sink, and the audit's table sink.
 
-Wiring only: the semantics live in the `gateway` package (spec
-../shared/spec/hit-gateway.md).
+Wiring only: the semantics live in the `gateway` package (the rules:
+docs/gateway.md).
 """
 
 from __future__ import annotations

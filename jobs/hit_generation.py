@@ -17,8 +17,8 @@ Only the sources, the codecs (`connectors.codecs`) and the sink differ by mode:
   `feblam submit jobs/hit_generation.py -- --help`): Avro topics in and out,
   runs until cancelled.
 
-This module is wiring only: the semantics live in `udfs` (spec
-../shared/spec/hit-semantics.md).
+This module is wiring only: the semantics live in `udfs` (what a hit is:
+docs/hits.md).
 """
 
 from __future__ import annotations
