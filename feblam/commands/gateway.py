@@ -185,6 +185,14 @@ def cmd_config_check(args) -> int:
     return 0
 
 
+def _require_services(args) -> None:
+    """Kafka and the registry answer, or one line naming the address (feblam.reach)."""
+    from feblam.reach import require_kafka, require_registry
+
+    require_kafka(args.bootstrap_servers)
+    require_registry(args.registry_url)
+
+
 def cmd_config_apply(args) -> int:
     from confluent_kafka import KafkaException
 
@@ -193,6 +201,7 @@ def cmd_config_apply(args) -> int:
     from connectors.topics import TopicError
 
     _load_config(args.file, "config apply")  # refused here, before touching Kafka
+    _require_services(args)
     try:
         applied = apply_config(args.bootstrap_servers, RegistryClient(args.registry_url),
                                args.file.read_text(encoding="utf-8"), str(args.file), args.user,
@@ -214,6 +223,7 @@ def cmd_config_show(args) -> int:
     from connectors.gateway_admin import current_config
     from connectors.registry import RegistryClient, RegistryError
 
+    _require_services(args)
     try:
         version = current_config(args.bootstrap_servers, RegistryClient(args.registry_url))
     except (KafkaException, RegistryError, TimeoutError, ValueError) as error:  # ValueError: AvroDecodeError
@@ -235,10 +245,15 @@ def cmd_act(args) -> int:
 
     from connectors.gateway_admin import PublishError, send_event
     from connectors.registry import RegistryClient, RegistryError
-    from gateway.events import EventError
+    from gateway.events import EventError, parse_event
 
     record = {"hit_id": args.hit_id, "destination": args.destination, "action": args.action, "user": args.user,
               "reason": args.reason, "outcome": args.outcome, "note": args.note, "at": int(time.time() * 1000)}
+    try:
+        parse_event(record)   # a malformed event is refused before any service is asked
+    except EventError as error:
+        return _fail("act", error.reason)
+    _require_services(args)
     try:
         send_event(args.bootstrap_servers, RegistryClient(args.registry_url), record)
     except EventError as error:
@@ -258,6 +273,7 @@ def cmd_webhooks(args) -> int:
     from connectors.webhooks import WebhookBridge
     from gateway.config import parse_config
 
+    _require_services(args)
     registry = RegistryClient(args.registry_url)
     if args.config:
         config = _load_config(args.config, "webhooks")

@@ -100,6 +100,10 @@ def cmd_ingest(args) -> int:
     except IngestSettingsError as error:
         print(f"feblam ingest: {error}", file=sys.stderr)
         return 2
+    from feblam.reach import require_kafka, require_registry
+
+    require_kafka(args.bootstrap_servers)   # one line naming the address, not a minute of retries
+    require_registry(args.registry_url)
     stop = threading.Event()
     counters = IngestCounters()
 

@@ -107,6 +107,11 @@ def cmd_apply(args) -> int:
 
     if not args.reference_prefix:
         return _fail("--reference-prefix must not be empty (every topic would be a reference topic)")
+    from feblam.reach import require_kafka, require_registry
+
+    require_registry(args.registry_url)
+    if args.lists is None:
+        require_kafka(args.bootstrap_servers)
     try:
         references = reference_topics(args)
     except KafkaException as error:

@@ -122,6 +122,7 @@ def _feblam(*args: str, timeout: float = 60.0) -> tuple[subprocess.CompletedProc
 
 
 PORT = _closed_port()
+SAMPLE_ROUTING = Path(__file__).resolve().parents[2] / "flink-conf" / "gateway.yaml"
 KAFKA, FLINK = f"127.0.0.1:{PORT}", f"http://127.0.0.1:{PORT}"
 
 
@@ -133,7 +134,15 @@ KAFKA, FLINK = f"127.0.0.1:{PORT}", f"http://127.0.0.1:{PORT}"
     (["reference", "status", "--live", "--bootstrap-servers", KAFKA], KAFKA),
     (["reference", "load", "--list", "stolen_vehicles", "README.md", "--bootstrap-servers", KAFKA], KAFKA),
     (["simulate", "--kafka", "--reads", "10", "--bootstrap-servers", KAFKA], KAFKA),
-], ids=["jobs-list", "jobs-stop", "jobs-cancel", "submit", "status-kafka", "load", "simulate"])
+    (["gateway", "act", "H1", "--destination", "cic-lie", "--action", "ACCEPT", "--user", "u",
+      "--bootstrap-servers", KAFKA], KAFKA),
+    (["gateway", "config", "show", "--bootstrap-servers", KAFKA], KAFKA),
+    (["gateway", "config", "apply", str(SAMPLE_ROUTING), "--bootstrap-servers", KAFKA], KAFKA),
+    (["schemas", "apply", "--bootstrap-servers", KAFKA], KAFKA),
+    (["schemas", "apply", "--lists", "a", "--registry-url", FLINK], FLINK),
+    (["ingest", "--connector", "vendor-json", "--topic", "t", "--bootstrap-servers", KAFKA], KAFKA),
+], ids=["jobs-list", "jobs-stop", "jobs-cancel", "submit", "status-kafka", "load", "simulate", "gateway-act",
+        "gateway-config-show", "gateway-config-apply", "schemas-kafka", "schemas-registry", "ingest"])
 def test_an_absent_service_is_one_line_naming_its_address_in_seconds(argv, address, tmp_path):
     done, seconds = _feblam(*argv, "--history", str(tmp_path / "h.json")) if argv[:2] == ["reference", "status"] \
         else _feblam(*argv)
