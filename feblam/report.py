@@ -32,7 +32,7 @@ def run_report(hits: Path, dead_letters: Path, history: Path | None = None) -> s
         db.execute(f"CREATE VIEW hits AS SELECT * FROM read_json_auto('{hits}', format='newline_delimited')")
         total = db.execute("SELECT count(*), sum(sightings) FROM hits").fetchone()
         out.append(f"{total[0]} hits from {total[1]} matching reads (later sightings of a vehicle are folded "
-                   "into its hit: spec §7)")
+                   "into its hit: docs/hits.md §7)")
         for column, title in (("list_name", "list"), ("match_kind", "kind"), ("priority", "priority")):
             rows = db.execute(f"SELECT {column}, count(*) AS n FROM hits GROUP BY 1 ORDER BY n DESC, 1").fetchall()
             out += ["", f"hits by {title}:", _table(rows, (title, "hits"))]

@@ -6,7 +6,7 @@
     feblam gateway config show                              the version in force
     feblam gateway act HIT_ID --destination D --action A --user U [...]
     feblam gateway webhooks                                 POST deliveries to the partners' webhooks
-    feblam gateway report --audit ROOT [--from --to]        the figures of spec §7
+    feblam gateway report --audit ROOT [--from --to]        the figures of docs/gateway.md §7
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def register(subparsers) -> None:
     hooks.set_defaults(func=cmd_webhooks)
 
     report = commands.add_parser(
-        "report", help="the gateway's figures for a period, from its audit (spec §7)",
+        "report", help="the gateway's figures for a period, from its audit (docs/gateway.md §7)",
         description="Per destination: deliveries, time to the first action (p50, p90), share escalated, share "
         "never acted on, outcomes; per list entry: feedback received. The period is of the deliveries: "
         "--from and --to are UTC dates or ISO instants (2026-03-01, 2026-03-01T08:00Z); --to is exclusive.")

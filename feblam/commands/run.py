@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 HELP = """\
-Run the hit-generation job on JSON Lines files (spec §10) on the embedded Flink
+Run the hit-generation job on JSON Lines files (docs/hits.md §10) on the embedded Flink
 mini-cluster, with no Kafka, and exit when the input is exhausted.
 
 Inputs: plate reads, reference-list updates (UPSERT/DELETE, applied in file
