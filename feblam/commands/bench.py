@@ -113,6 +113,12 @@ def _run_e2e(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"bench e2e: {error}", file=sys.stderr)
         return 2
+    from feblam.reach import require_flink, require_kafka, require_registry
+
+    require_kafka(endpoints.bootstrap_servers)
+    require_registry(endpoints.registry_url)
+    if not args.embedded:
+        require_flink(endpoints.flink_rest_url, option="--flink-rest-url")
     result = run_e2e(settings, endpoints, Log(quiet=args.quiet))
     return _print(result, args.json, 24)
 
@@ -347,6 +353,12 @@ def _run_gateway(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"bench gateway: {error}", file=sys.stderr)
         return 2
+    from feblam.reach import require_flink, require_kafka, require_registry
+
+    # The benchmark runs on the local stack (the one of FEBLAM_VAR_DIR): its variables move it.
+    require_kafka(endpoints.bootstrap_servers, option="FEBLAM_KAFKA_PORT")
+    require_registry(endpoints.registry_url, option="FEBLAM_REGISTRY_PORT")
+    require_flink(endpoints.flink_rest_url, option="FEBLAM_FLINK_REST_PORT")
     result = run_gateway_bench(settings, endpoints, Log(quiet=args.quiet, name="bench gateway"))
     return _print(result, args.json, 26)
 

@@ -122,6 +122,10 @@ def cmd_measure(args) -> int:
     if args.payloads < 1 or args.rate <= 0:
         print("feblam connectors measure: --payloads and --rate must be positive", file=sys.stderr)
         return 2
+    from feblam.reach import require_kafka, require_registry
+
+    require_kafka(args.bootstrap_servers)
+    require_registry(args.registry_url)
     result = measure_hop(HopSettings(args.bootstrap_servers, args.registry_url, args.payloads, args.rate))
     print(json.dumps(result, indent=2))
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -141,8 +142,11 @@ KAFKA, FLINK = f"127.0.0.1:{PORT}", f"http://127.0.0.1:{PORT}"
     (["schemas", "apply", "--bootstrap-servers", KAFKA], KAFKA),
     (["schemas", "apply", "--lists", "a", "--registry-url", FLINK], FLINK),
     (["ingest", "--connector", "vendor-json", "--topic", "t", "--bootstrap-servers", KAFKA], KAFKA),
+    (["bench", "e2e", "--bootstrap-servers", KAFKA], KAFKA),
+    (["connectors", "measure", "--bootstrap-servers", KAFKA], KAFKA),
 ], ids=["jobs-list", "jobs-stop", "jobs-cancel", "submit", "status-kafka", "load", "simulate", "gateway-act",
-        "gateway-config-show", "gateway-config-apply", "schemas-kafka", "schemas-registry", "ingest"])
+        "gateway-config-show", "gateway-config-apply", "schemas-kafka", "schemas-registry", "ingest", "bench-e2e",
+        "connectors-measure"])
 def test_an_absent_service_is_one_line_naming_its_address_in_seconds(argv, address, tmp_path):
     done, seconds = _feblam(*argv, "--history", str(tmp_path / "h.json")) if argv[:2] == ["reference", "status"] \
         else _feblam(*argv)
@@ -152,6 +156,17 @@ def test_an_absent_service_is_one_line_naming_its_address_in_seconds(argv, addre
     assert address in lines[0] and "scripts/stack up" in lines[0]
     assert "Traceback" not in done.stdout + done.stderr
     assert seconds < 20, f"{seconds:.1f} s to say so"
+
+
+def test_the_gateway_benchmark_names_the_stack_variable_that_moves_it():
+    """bench gateway has no endpoint options: it runs on the local stack, which FEBLAM_*_PORT moves."""
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "feblam.cli", "bench", "gateway", "--json"], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "FEBLAM_KAFKA_PORT": str(PORT)})
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done
+    (line,) = done.stderr.strip().splitlines()
+    assert KAFKA in line and "FEBLAM_KAFKA_PORT" in line and "scripts/stack up" in line
+    assert time.monotonic() - started < 20
 
 
 def test_debug_shows_the_trace():
