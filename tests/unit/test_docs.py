@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,20 @@ def test_hits_page_gives_the_thresholds_of_the_code():
     }
     missing = [f"{what}: {row!r}" for what, row in stated.items() if row not in text]
     assert not missing, "docs/hits.md differs from the code's defaults:\n" + "\n".join(missing)
+
+
+# -- the docs' one-line commands print what the docs say they print ----------------------------
+
+ONE_LINER = re.compile(r"python -c '([^']+)'\s+(?:#|--)\s*(\S+)")
+
+
+def test_every_documented_one_liner_prints_what_its_comment_says():
+    """`python -c '...'    # RESULT` in a page or a docstring: how to normalise a plate
+    before looking it up, for one, which a wrong example would make a query find nothing."""
+    found = []
+    for path in [*PAGES, ROOT / "connectors" / "history.py"]:
+        found += [(path, code, result) for code, result in ONE_LINER.findall(path.read_text(encoding="utf-8"))]
+    assert found, "no documented one-liner found: the pattern no longer matches the docs"
+    for path, code, expected in found:
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and done.stdout.strip() == expected, (path.name, code, done.stdout, done.stderr)
