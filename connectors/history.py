@@ -118,7 +118,7 @@ def read_row(read) -> Row:
 
 
 def hit_row(record: dict) -> Row:
-    """A hit record (`jobs.operators.hit_record`) as a history row."""
+    """A hit record (`udfs.model.Hit.output_record`) as a history row."""
     factors = [str(f) for f, _ in record["explanation"]]
     values = [float(v) for _, v in record["explanation"]]
     return Row(record["hit_id"], record["read_id"], record["list_name"], record["entry_id"], record["match_kind"],

@@ -27,7 +27,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer
 
 from connectors.kafka_clients import client_config
-from feblam.commands.submit import submit_detached
+from feblam.stack.submission import submit_detached
 from feblam.flinkrest import FlinkRest, FlinkRestError
 from feblam.stack.settings import PROJECT_ROOT, StackSettings
 

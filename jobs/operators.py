@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from pyflink.common import Row, Types
 from pyflink.common.watermark_strategy import TimestampAssigner
@@ -314,7 +313,7 @@ class Deduplicate(KeyedProcessFunction):
                                allowed_lateness_ms=self.lateness)
         key = dedup_key_text(candidate)
         if decision.emit:
-            record = hit_record(hit, read, key)
+            record = hit.output_record(read, key)
             if self.history:
                 yield HISTORY_HITS, hit_row(record)
             yield Row(*self.codec.hit(record, offset))
@@ -357,15 +356,3 @@ def subtask_index(runtime_context: RuntimeContext) -> int:
 def dedup_key_text(candidate) -> str:
     """The dedup key of spec §7 of a candidate as one string (Flink key, Kafka message key)."""
     return "|".join(candidate[0].dedup_key)
-
-
-def hit_record(hit, read, dedup_key: str) -> dict:
-    """The hit of spec §10, with its read's raw text, country and confidence, its
-    dedup key and its first sighting (its own read)."""
-    record: dict[str, Any] = hit.to_record()
-    record["dedup_key"] = dedup_key
-    record["sightings"] = 1
-    record["plate_text"] = read.plate_text
-    record["country"] = read.country
-    record["ocr_confidence"] = read.ocr_confidence
-    return record

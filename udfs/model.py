@@ -140,6 +140,19 @@ class Hit:
             "attributes": dict(self.attributes),
         }
 
+    def output_record(self, read: "PlateRead", dedup_key: str) -> dict:
+        """The hit as the job sends it (spec §10): `to_record()` with its read's raw
+        text, country and confidence, its dedup key as one text, and its first
+        sighting (its own read). The one shape of a hit on every output: the Avro
+        `Hit`, the JSON Lines hits file and the Parquet history (`connectors.history`)."""
+        record = self.to_record()
+        record["dedup_key"] = dedup_key
+        record["sightings"] = 1
+        record["plate_text"] = read.plate_text
+        record["country"] = read.country
+        record["ocr_confidence"] = read.ocr_confidence
+        return record
+
 
 def _pickle_as_tuple(cls) -> None:
     """Pickle `cls` as (cls, field values): reads and hits cross every Flink operator

@@ -209,7 +209,7 @@ def read_outputs(endpoints: Endpoints, topic: str, read_id_of: Callable[[bytes],
 
 
 def submit(engine: str, endpoints: Endpoints, job_args: list[str], parallelism: int) -> str:
-    from feblam.commands.submit import submit_detached
+    from feblam.stack.submission import submit_detached
     from feblam.stack.settings import PROJECT_ROOT
 
     return submit_detached(PROJECT_ROOT / JOB_FILES[engine], job_args, parallelism)

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from connectors.kafka_clients import client_config
 from feblam.bench.e2e import Endpoints, Log, cancel, create_topic, delete_topics
 from feblam.bench.stats import percentile
-from feblam.commands.submit import submit_detached
+from feblam.stack.submission import submit_detached
 from feblam.stack.settings import PROJECT_ROOT
 
 PROVINCES = ("Brussels-Capital Region", "Antwerpen", "Oost-Vlaanderen", "West-Vlaanderen", "Vlaams-Brabant",

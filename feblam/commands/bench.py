@@ -43,7 +43,7 @@ def _print(result: dict, as_json: bool, width: int) -> int:
 
 
 def _run_matching(args: argparse.Namespace) -> int:
-    from udfs.bench_matching import run  # numpy work; imported only when asked for
+    from feblam.bench.matching import run  # numpy work; imported only when asked for
 
     result = run(args.entries, reads=args.reads, seed=args.seed, pin_cpu=args.pin,
                  passes=args.passes)

@@ -117,7 +117,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_measure(args) -> int:
-    from feblam.ingest.hop import HopSettings, measure_hop
+    from feblam.bench.hop import HopSettings, measure_hop
 
     if args.payloads < 1 or args.rate <= 0:
         print("feblam connectors measure: --payloads and --rate must be positive", file=sys.stderr)

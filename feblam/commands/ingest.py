@@ -84,10 +84,10 @@ def cmd_ingest(args) -> int:
     from connectors.registry import RegistryError
     from connectors.sources.base import ConnectorError
     from connectors.sources.discovery import UnknownConnectorError
-    from feblam.ingest import run_ingest
-    from feblam.ingest.counters import IngestCounters
-    from feblam.ingest.settings import IngestSettings, IngestSettingsError
-    from feblam.ingest.writer import DeliveryError
+    from ingest import run_ingest
+    from ingest.counters import IngestCounters
+    from ingest.settings import IngestSettings, IngestSettingsError
+    from ingest.writer import DeliveryError
 
     try:
         settings = IngestSettings(

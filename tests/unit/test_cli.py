@@ -34,7 +34,7 @@ def test_unknown_service_is_refused(capsys):
 
 
 def test_submit_passes_savepoint_options_to_flink_run(tmp_path, monkeypatch):
-    from feblam.commands.submit import flink_run_command
+    from feblam.stack.submission import flink_run_command
     from feblam.stack.settings import StackSettings
 
     monkeypatch.setenv("FEBLAM_VAR_DIR", str(tmp_path))
@@ -56,7 +56,7 @@ def test_submit_refuses_non_restored_state_without_a_savepoint(tmp_path, capsys)
 
 
 def test_submit_keeps_job_options_away_from_flink_run(tmp_path, monkeypatch):
-    from feblam.commands.submit import flink_run_command
+    from feblam.stack.submission import flink_run_command
     from feblam.stack.settings import StackSettings
 
     monkeypatch.setenv("FEBLAM_VAR_DIR", str(tmp_path))

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from connectors.sources.csv_folder import CsvFolderReads
-from feblam.ingest.counters import IngestCounters, Progress
-from feblam.ingest.folder import FolderIngest
-from feblam.ingest.settings import IngestSettings, IngestSettingsError
-from feblam.ingest.writer import DeliveryError, SourcePosition
+from ingest.counters import IngestCounters, Progress
+from ingest.folder import FolderIngest
+from ingest.settings import IngestSettings, IngestSettingsError
+from ingest.writer import DeliveryError, SourcePosition
 
 HEADER = b"read_id,camera_id,event_time,plate,confidence\n"
 

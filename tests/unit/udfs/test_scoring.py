@@ -126,4 +126,16 @@ def test_spec_10_hit_record_has_the_required_fields():
                  "zone", "score", "priority", "explanation", "event_time", "camera_id",
                  "plate"):
         assert name in record
+
+
+def test_the_output_record_adds_what_the_read_and_de_duplication_give():
+    """§10 on every output: the read's raw text, country and confidence, the dedup key
+    as text, and the hit as its own first sighting, over the engine's record."""
+    eng = HitEngine()
+    eng.apply(entry())
+    r = read("1-abc-123")
+    (hit,) = eng.evaluate(r)
+    record = hit.output_record(r, "|".join(hit.dedup_key))
+    assert record == {**hit.to_record(), "dedup_key": "|".join(hit.dedup_key), "sightings": 1,
+                      "plate_text": "1-abc-123", "country": r.country, "ocr_confidence": r.ocr_confidence}
     assert record["plate"] == "1ABC123"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 
 from connectors.sources.base import ReadConnector
-from feblam.ingest.counters import IngestCounters, Progress
-from feblam.ingest.settings import IngestSettings
-from feblam.ingest.writer import CanonicalWriter
+from ingest.counters import IngestCounters, Progress
+from ingest.settings import IngestSettings
+from ingest.writer import CanonicalWriter
 
 
 class IngestLoop:

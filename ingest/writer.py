@@ -18,7 +18,7 @@ from connectors.contracts import encoder
 from connectors.kafka_clients import client_config
 from connectors.registry import RegistryClient
 from connectors.sources.base import RejectedPayload
-from feblam.ingest.counters import IngestCounters
+from ingest.counters import IngestCounters
 
 
 class DeliveryError(RuntimeError):

@@ -4,7 +4,7 @@ import argparse
 import json
 
 from feblam.commands import bench
-from udfs.bench_matching import run
+from feblam.bench.matching import run
 
 
 def test_bench_matching_reports_the_required_figures():

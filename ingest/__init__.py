@@ -16,9 +16,9 @@ import threading
 from connectors.registry import RegistryClient
 from connectors.sources.base import ConnectorContext, FolderConnector, TopicConnector
 from connectors.sources.discovery import discover
-from feblam.ingest.counters import IngestCounters, Progress
-from feblam.ingest.settings import IngestSettings, IngestSettingsError
-from feblam.ingest.writer import CanonicalWriter
+from ingest.counters import IngestCounters, Progress
+from ingest.settings import IngestSettings, IngestSettingsError
+from ingest.writer import CanonicalWriter
 
 
 def run_ingest(settings: IngestSettings, stop: threading.Event | None = None,
@@ -40,11 +40,11 @@ def run_ingest(settings: IngestSettings, stop: threading.Event | None = None,
                              settings.dead_letter_topic, counters)
     progress = Progress(counters, settings.connector, settings.progress_s, progress_out)
     if isinstance(connector, FolderConnector):
-        from feblam.ingest.folder import FolderIngest
+        from ingest.folder import FolderIngest
 
         FolderIngest(settings, connector, writer, counters, progress, stop).run()
     else:
-        from feblam.ingest.topics import TopicIngest
+        from ingest.topics import TopicIngest
 
         TopicIngest(settings, connector, writer, counters, progress, stop).run()
     writer.flush()

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from connectors.sources.base import FolderConnector, RejectedPayload
 from connectors.sources.canonical import canonical_read
-from feblam.ingest.counters import IngestCounters, Progress
-from feblam.ingest.loop import IngestLoop
-from feblam.ingest.settings import IngestSettings
-from feblam.ingest.writer import CanonicalWriter, SourcePosition
+from ingest.counters import IngestCounters, Progress
+from ingest.loop import IngestLoop
+from ingest.settings import IngestSettings
+from ingest.writer import CanonicalWriter, SourcePosition
 
 
 class FolderIngest(IngestLoop):

@@ -16,10 +16,10 @@ import time
 from connectors.kafka_clients import client_config
 from connectors.sources.base import ReadConnector, RejectedPayload
 from connectors.sources.canonical import canonical_read
-from feblam.ingest.counters import IngestCounters, Progress
-from feblam.ingest.loop import IngestLoop
-from feblam.ingest.settings import IngestSettings
-from feblam.ingest.writer import CanonicalWriter, SourcePosition
+from ingest.counters import IngestCounters, Progress
+from ingest.loop import IngestLoop
+from ingest.settings import IngestSettings
+from ingest.writer import CanonicalWriter, SourcePosition
 from udfs.validation import MALFORMED
 
 BATCH = 500
