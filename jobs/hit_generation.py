@@ -31,6 +31,7 @@ from pyflink.common import Duration, Types, WatermarkStrategy
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
 from connectors.codecs import FileCodec, KafkaCodec
+from connectors.contracts import DEFAULT_REFERENCE_PREFIX, feed
 from connectors.file_outputs import OutputCounts, write_outputs
 from connectors.files import FileFeed, line_source, output_sink
 from connectors.history import attach_history
@@ -193,17 +194,17 @@ class KafkaJobSettings:
 
     bootstrap_servers: str = "127.0.0.1:9092"
     registry_url: str = "http://127.0.0.1:8080/apis/ccompat/v7"
-    reads_topic: str = "plate-reads"
-    reference_prefix: str = "ref."
-    cameras_topic: str = "cameras"
-    hits_topic: str = "hits"
-    dead_letter_topic: str = "plate-reads.dlq"
+    reads_topic: str = feed("reads").default_topic
+    reference_prefix: str = DEFAULT_REFERENCE_PREFIX
+    cameras_topic: str = feed("cameras").default_topic
+    hits_topic: str = feed("hits").default_topic
+    dead_letter_topic: str = feed("dead-letter").default_topic
     group_id: str = "feblam-hit-generation"
     matching: MatchingSettings = field(default_factory=MatchingSettings)
     parallelism: int | None = None
     history: str | None = None
-    sightings_topic: str = "hit-sightings"
-    refusals_topic: str = "reference-refusals"
+    sightings_topic: str = feed("sightings").default_topic
+    refusals_topic: str = feed("refusals").default_topic
     batch_records: int = BATCH_RECORDS
     batch_delay_ms: int = BATCH_DELAY_MS
 
@@ -252,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from jobs.environment import JobHelpFormatter, add_deployment_arguments
+    from jobs.options import add_matching_arguments, matching_settings
 
     defaults = KafkaJobSettings()
     parser = argparse.ArgumentParser(
@@ -260,31 +262,46 @@ def main(argv: list[str] | None = None) -> int:
         "`feblam submit jobs/hit_generation.py -- [options]`; it runs until cancelled.",
         formatter_class=JobHelpFormatter,
     )
-    parser.add_argument("--bootstrap-servers", default=defaults.bootstrap_servers, help="Kafka bootstrap servers")
-    parser.add_argument("--registry-url", default=defaults.registry_url, help="schema registry (Confluent-compatible API)")
-    parser.add_argument("--reads-topic", default=defaults.reads_topic, help="plate reads, Avro PlateRead")
-    parser.add_argument("--reference-prefix", default=defaults.reference_prefix,
-                        help="reference lists are the compacted topics <prefix><list name>, Avro ReferenceEntry")
-    parser.add_argument("--cameras-topic", default=defaults.cameras_topic, help="the camera registry, compacted, Avro Camera")
-    parser.add_argument("--hits-topic", default=defaults.hits_topic, help="where hits go, Avro Hit, key = dedup key")
-    parser.add_argument("--sightings-topic", default=defaults.sightings_topic,
-                        help="where later reads of a hit's vehicle go, Avro HitSighting, key = dedup key")
-    parser.add_argument("--dead-letter-topic", default=defaults.dead_letter_topic, help="where invalid reads go, Avro DeadLetter")
-    parser.add_argument("--refusals-topic", default=defaults.refusals_topic,
-                        help="where refused reference and camera updates go, Avro ReferenceRefusal")
-    parser.add_argument("--group-id", default=defaults.group_id, help="consumer group prefix (offsets are kept in Flink checkpoints)")
-    parser.add_argument("--config", type=Path, help="list configuration (YAML); the spec's defaults otherwise")
-    parser.add_argument("--history", help="root of the Parquet history (a path or URI the cluster can write); none if unset")
+    kafka = parser.add_argument_group("Kafka and the schema registry")
+    kafka.add_argument("--bootstrap-servers", default=defaults.bootstrap_servers, help="Kafka bootstrap servers")
+    kafka.add_argument("--registry-url", default=defaults.registry_url, help="schema registry (Confluent-compatible API)")
+    kafka.add_argument("--reads-topic", default=defaults.reads_topic, help="plate reads, Avro PlateRead")
+    kafka.add_argument("--reference-prefix", default=defaults.reference_prefix,
+                       help="reference lists are the compacted topics <prefix><list name>, Avro ReferenceEntry")
+    kafka.add_argument("--cameras-topic", default=defaults.cameras_topic, help="the camera registry, compacted, Avro Camera")
+    kafka.add_argument("--hits-topic", default=defaults.hits_topic, help="where hits go, Avro Hit, key = dedup key")
+    kafka.add_argument("--sightings-topic", default=defaults.sightings_topic,
+                       help="where later reads of a hit's vehicle go, Avro HitSighting, key = dedup key")
+    kafka.add_argument("--dead-letter-topic", default=defaults.dead_letter_topic,
+                       help="where invalid reads go, Avro DeadLetter")
+    kafka.add_argument("--refusals-topic", default=defaults.refusals_topic,
+                       help="where refused reference and camera updates go, Avro ReferenceRefusal")
+    kafka.add_argument("--group-id", default=defaults.group_id,
+                       help="consumer group prefix (offsets are kept in Flink checkpoints)")
+    add_matching_arguments(parser)
+    flow = parser.add_argument_group("batches and history")
+    flow.add_argument("--batch-records", type=int, default=defaults.batch_records, metavar="N",
+                      help="reads and reference updates enter Python in batches of at most N: larger batches "
+                           "give more reads a second and longer waits")
+    flow.add_argument("--batch-delay-ms", type=int, default=defaults.batch_delay_ms, metavar="MS",
+                      help="no record waits longer than this for its batch to close: the latency a batch adds")
+    flow.add_argument("--history", default=defaults.history,
+                      help="root of the Parquet history (a path or URI the cluster can write); none if unset")
     add_deployment_arguments(parser)
     args = parser.parse_args(argv)
-
-    from udfs.config import load_settings
+    if args.batch_records < 1 or args.batch_delay_ms < 0:
+        parser.error("--batch-records must be at least 1 and --batch-delay-ms at least 0")
+    try:
+        matching = matching_settings(args)
+    except (ValueError, OSError) as error:   # ConfigError is a ValueError
+        parser.error(f"{args.config or 'the matching options'}: {error}")
 
     settings = KafkaJobSettings(
-        args.bootstrap_servers, args.registry_url, args.reads_topic, args.reference_prefix, args.cameras_topic,
-        args.hits_topic, args.dead_letter_topic, args.group_id,
-        load_settings(args.config) if args.config else MatchingSettings(), args.parallelism,
-        history=args.history, sightings_topic=args.sightings_topic, refusals_topic=args.refusals_topic,
+        bootstrap_servers=args.bootstrap_servers, registry_url=args.registry_url, reads_topic=args.reads_topic,
+        reference_prefix=args.reference_prefix, cameras_topic=args.cameras_topic, hits_topic=args.hits_topic,
+        dead_letter_topic=args.dead_letter_topic, group_id=args.group_id, matching=matching,
+        parallelism=args.parallelism, history=args.history, sightings_topic=args.sightings_topic,
+        refusals_topic=args.refusals_topic, batch_records=args.batch_records, batch_delay_ms=args.batch_delay_ms,
     )
     env = execution_environment(embedded=args.embedded, parallelism=settings.parallelism, jars=args.jars)
     build_kafka_job(env, settings)

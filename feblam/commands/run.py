@@ -49,19 +49,23 @@ def register(subparsers) -> None:
     parser.add_argument("--history", type=Path, metavar="DIR",
                         help="also write every read, hit and sighting as Parquet under DIR (reads/, hits/, sightings/, "
                         "partitioned by date and hour), for DuckDB")
-    parser.add_argument("--config", type=Path, metavar="FILE", help="list configuration (YAML); the spec's defaults otherwise")
     parser.add_argument("--parallelism", type=int, default=1, metavar="N", help="parallelism of the matching and de-duplication steps (default 1)")
     parser.add_argument("--json", action="store_true", help="print the run's summary as one JSON object")
+    from jobs.options import add_matching_arguments
+
+    add_matching_arguments(parser)   # the Kafka job's own options, read the same way
     parser.set_defaults(func=cmd_run)
 
 
 def cmd_run(args) -> int:
-    from udfs.config import ConfigError, MatchingSettings, load_settings
+    from jobs.options import matching_settings
+    from udfs.config import ConfigError
 
     try:
-        matching = load_settings(args.config) if args.config else MatchingSettings()
+        matching = matching_settings(args)
     except (ConfigError, OSError) as error:
-        print(f"run: --config {args.config}: {error}", file=sys.stderr)
+        where = f"--config {args.config}" if args.config else "the matching options"
+        print(f"run: {where}: {error}", file=sys.stderr)
         return 2
     from jobs.hit_generation import FileJobSettings, run_files
 
