@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from connectors.contracts import feed
+
 
 class IngestSettingsError(ValueError):
     """Options that cannot work together (e.g. a folder connector given a topic)."""
@@ -30,8 +32,8 @@ class IngestSettings:
     registry_url: str
     topics: tuple[str, ...] = ()
     folder: Path | None = None
-    reads_topic: str = "plate-reads"
-    dead_letter_topic: str = "plate-reads.dlq"
+    reads_topic: str = feed("reads").default_topic
+    dead_letter_topic: str = feed("dead-letter").default_topic
     group_id: str | None = None
     once: bool = False
     max_idle_s: float | None = None

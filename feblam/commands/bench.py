@@ -126,29 +126,36 @@ def _run_e2e(args: argparse.Namespace) -> int:
 def _register_e2e(benches) -> None:
     from pathlib import Path
 
+    from feblam.bench.e2e import E2eSettings
+
+    defaults = E2eSettings()
     parser = benches.add_parser(
         "e2e", help="FEBLAM's job against a plain Flink SQL join, end to end on the stack",
         description=E2E_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--entries", type=_positive, default=1_000_000, metavar="N",
-                        help="reference entries in all lists (default: 1000000)")
-    parser.add_argument("--reads", type=_positive, default=1_000_000, metavar="M",
-                        help="backlog of reads for the throughput figure; at FEBLAM's rate here it lasts about 20 s (default: 1000000)")
-    parser.add_argument("--rate", type=float, default=5_000.0, metavar="R",
-                        help="offered reads per second for the latency figures (default: 5000)")
-    parser.add_argument("--latency-seconds", type=float, default=30.0, metavar="S",
-                        help="how long reads are offered at --rate (default: 30)")
-    parser.add_argument("--warmup-reads", type=_positive, default=2_000, metavar="W",
-                        help="reads sent until the job's first output, not measured (default: 2000)")
-    parser.add_argument("--parallelism", type=_positive, default=2, help="both jobs' parallelism (default: 2)")
-    parser.add_argument("--vehicles", type=_positive, default=50_000, help="simulated fleet (default: 50000)")
-    parser.add_argument("--cameras", type=_positive, default=1_000, help="simulated cameras (default: 1000)")
-    parser.add_argument("--seed", type=int, default=7, help="seed of the simulation (default: 7)")
-    parser.add_argument("--engines", default="feblam,baseline",
-                        help="which jobs to run, comma-separated (default: feblam,baseline)")
-    parser.add_argument("--png", type=Path, default=Path("var/bench/e2e.png"),
-                        help="where to write the chart (default: var/bench/e2e.png; 'none' for no chart)")
-    parser.add_argument("--timeout", type=float, default=1_200.0, metavar="S",
-                        help="give up on one engine after S seconds (default: 1200)")
+    parser.add_argument("--entries", type=_positive, default=defaults.entries, metavar="N",
+                        help="reference entries in all lists (default: %(default)s)")
+    parser.add_argument("--reads", type=_positive, default=defaults.reads, metavar="M",
+                        help="backlog of reads for the throughput figure; at FEBLAM's rate here it lasts about "
+                             "20 s (default: %(default)s)")
+    parser.add_argument("--rate", type=float, default=defaults.rate, metavar="R",
+                        help="offered reads per second for the latency figures (default: %(default)s)")
+    parser.add_argument("--latency-seconds", type=float, default=defaults.latency_seconds, metavar="S",
+                        help="how long reads are offered at --rate (default: %(default)s)")
+    parser.add_argument("--warmup-reads", type=_positive, default=defaults.warmup_reads, metavar="W",
+                        help="reads sent until the job's first output, not measured (default: %(default)s)")
+    parser.add_argument("--parallelism", type=_positive, default=defaults.parallelism,
+                        help="both jobs' parallelism (default: %(default)s)")
+    parser.add_argument("--vehicles", type=_positive, default=defaults.vehicles,
+                        help="simulated fleet (default: %(default)s)")
+    parser.add_argument("--cameras", type=_positive, default=defaults.cameras,
+                        help="simulated cameras (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the simulation (default: %(default)s)")
+    parser.add_argument("--engines", default=",".join(defaults.engines),
+                        help="which jobs to run, comma-separated (default: %(default)s)")
+    parser.add_argument("--png", type=Path, default=defaults.png,
+                        help="where to write the chart (default: %(default)s; 'none' for no chart)")
+    parser.add_argument("--timeout", type=float, default=defaults.timeout_s, metavar="S",
+                        help="give up on one engine after S seconds (default: %(default)s)")
     parser.add_argument("--keep-topics", action="store_true", help="do not delete the run's topics")
     parser.add_argument("--job-config", type=Path, metavar="YAML",
                         help="FEBLAM's list configuration, passed to its job as --config (e.g. 'clones: "
@@ -206,21 +213,26 @@ def _run_replay(args: argparse.Namespace) -> int:
 def _register_replay(benches) -> None:
     from pathlib import Path
 
+    from feblam.bench.replay import ReplaySettings
+
+    defaults = ReplaySettings()
     parser = benches.add_parser(
         "replay", help="the file mode's replay rate and memory on a simulated day",
         description=REPLAY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--reads", type=_positive, default=1_000_000, metavar="N",
-                        help="reads to replay (default: 1000000)")
-    parser.add_argument("--entries", type=_positive, default=1_000_000, metavar="E",
-                        help="reference entries in all lists, about (default: 1000000)")
-    parser.add_argument("--parallelism", type=_positive, default=1,
+    parser.add_argument("--reads", type=_positive, default=defaults.reads, metavar="N",
+                        help="reads to replay (default: %(default)s)")
+    parser.add_argument("--entries", type=_positive, default=defaults.entries, metavar="E",
+                        help="reference entries in all lists, about (default: %(default)s)")
+    parser.add_argument("--parallelism", type=_positive, default=defaults.parallelism,
                         help="the job's parallelism; the embedded mini-cluster runs all of it under "
-                             "one Python interpreter (default: 1)")
-    parser.add_argument("--vehicles", type=_positive, default=50_000, help="simulated fleet (default: 50000)")
-    parser.add_argument("--cameras", type=_positive, default=1_000, help="simulated cameras (default: 1000)")
-    parser.add_argument("--seed", type=int, default=7, help="seed of the simulation (default: 7)")
-    parser.add_argument("--data", type=Path, default=Path("var/bench/replay"),
-                        help="where data sets are simulated and kept (default: var/bench/replay)")
+                             "one Python interpreter (default: %(default)s)")
+    parser.add_argument("--vehicles", type=_positive, default=defaults.vehicles,
+                        help="simulated fleet (default: %(default)s)")
+    parser.add_argument("--cameras", type=_positive, default=defaults.cameras,
+                        help="simulated cameras (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the simulation (default: %(default)s)")
+    parser.add_argument("--data", type=Path, default=defaults.data,
+                        help="where data sets are simulated and kept (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of aligned lines")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=_run_replay)

@@ -42,6 +42,7 @@ NOT_FOUND, FALSE_READ, OTHER (with --note); the configuration may name others.
 
 
 def register(subparsers) -> None:
+    from connectors.contracts import feed
     from feblam.stack.settings import StackSettings
 
     stack = StackSettings.current()
@@ -105,7 +106,8 @@ def register(subparsers) -> None:
         "the partner never takes goes to the dead-delivery topic. Uses the configuration in force on "
         "gw.config unless --config is given. Stop with Ctrl-C.")
     hooks.add_argument("--config", type=Path, help="a configuration file instead of the one in force")
-    hooks.add_argument("--dead-deliveries-topic", default="gw.dead-deliveries", help="default: %(default)s")
+    hooks.add_argument("--dead-deliveries-topic", default=feed("dead-deliveries").default_topic,
+                       help="default: %(default)s")
     hooks.add_argument("--group-prefix", default="feblam-webhooks",
                        help="consumer groups are <prefix>.<destination> (default: %(default)s)")
     hooks.add_argument("--report-every", type=float, default=60.0, metavar="S",

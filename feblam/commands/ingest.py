@@ -50,6 +50,15 @@ def _option(text: str) -> tuple[str, str]:
     return key, value
 
 
+def _defaults() -> dict:
+    """IngestSettings' defaults by field: the options show and pass the settings' own."""
+    import dataclasses
+
+    from ingest.settings import IngestSettings
+
+    return {f.name: f.default for f in dataclasses.fields(IngestSettings) if f.default is not dataclasses.MISSING}
+
+
 def register(subparsers) -> None:
     from feblam.stack.settings import StackSettings
 
@@ -63,8 +72,9 @@ def register(subparsers) -> None:
                         help="a vendor topic, for a topic connector (repeat for several)")
     source.add_argument("--folder", type=Path, metavar="DIR", help="the drop folder, for a folder connector")
     add_kafka_endpoints(parser, stack)
-    parser.add_argument("--reads-topic", default="plate-reads", help="canonical reads go here (default: %(default)s)")
-    parser.add_argument("--dead-letter-topic", default="plate-reads.dlq",
+    defaults = _defaults()
+    parser.add_argument("--reads-topic", default=defaults["reads_topic"], help="canonical reads go here (default: %(default)s)")
+    parser.add_argument("--dead-letter-topic", default=defaults["dead_letter_topic"],
                         help="refused payloads go here (default: %(default)s)")
     parser.add_argument("--group-id", help="consumer group of the vendor topics (default: feblam-ingest.<connector>)")
     parser.add_argument("--option", action="append", type=_option, default=[], metavar="KEY=VALUE",
@@ -72,9 +82,9 @@ def register(subparsers) -> None:
     parser.add_argument("--once", action="store_true",
                         help="stop when drained: topics read to their end, or the files present processed")
     parser.add_argument("--max-idle-s", type=float, metavar="S", help="stop after S seconds without a payload")
-    parser.add_argument("--progress-s", type=float, default=5.0, metavar="S",
+    parser.add_argument("--progress-s", type=float, default=defaults["progress_s"], metavar="S",
                         help="progress line on stderr every S seconds (default: %(default)s)")
-    parser.add_argument("--commit-interval-s", type=float, default=1.0, metavar="S",
+    parser.add_argument("--commit-interval-s", type=float, default=defaults["commit_interval_s"], metavar="S",
                         help="flush and commit every S seconds (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the final counters as one JSON object on stdout")
     parser.set_defaults(func=cmd_ingest)

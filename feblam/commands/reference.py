@@ -55,6 +55,7 @@ def _default_var_path(settings, name: str) -> Path:
 
 
 def register(subparsers) -> None:
+    from connectors.contracts import DEFAULT_REFERENCE_PREFIX, feed
     from feblam.stack.settings import StackSettings
 
     settings = StackSettings.current()
@@ -69,7 +70,7 @@ def register(subparsers) -> None:
     load.add_argument("file", type=Path, metavar="FILE", help="the export to load")
     load.add_argument("--mapping", type=Path, metavar="YAML", help="per-feed column mapping file")
     load.add_argument("--format", choices=("csv", "parquet", "jsonl"), help="override the file's format")
-    load.add_argument("--prefix", default="ref.", help="reference topic prefix (default: %(default)s)")
+    load.add_argument("--prefix", default=DEFAULT_REFERENCE_PREFIX, help="reference topic prefix (default: %(default)s)")
     load.add_argument("--topic", help="the list's topic (default: <prefix><NAME>)")
     load.add_argument("--reports", type=Path, default=_default_var_path(settings, "reports"), metavar="DIR",
                       help=f"where load reports go (default: <var_dir>/reference/reports, {_VAR_HELP})")
@@ -94,7 +95,7 @@ def register(subparsers) -> None:
                         help=f"load and refusal history (default: <var_dir>/reference/history.json, {_VAR_HELP})")
     status.add_argument("--live", action="store_true",
                         help="count each list's entries on its topic too, and show the hit job's refusals")
-    status.add_argument("--refusals-topic", default="reference-refusals",
+    status.add_argument("--refusals-topic", default=feed("refusals").default_topic,
                         help="the hit job's refusals topic, with --live (default: %(default)s)")
     add_kafka_endpoints(status, settings, ", with --live")
     status.set_defaults(func=cmd_status)

@@ -90,6 +90,7 @@ def _hours(text: str) -> float:
 
 
 def register(subparsers) -> None:
+    from connectors.contracts import DEFAULT_REFERENCE_PREFIX, feed
     from feblam.simulate.simulation import SimulationSettings
     from feblam.stack.settings import StackSettings
 
@@ -108,9 +109,10 @@ def register(subparsers) -> None:
     kafka.add_argument("--kafka", action="store_true", help="write to Kafka instead of files")
     add_kafka_endpoints(kafka, StackSettings.current())
     kafka.add_argument("--rate", type=float, metavar="R", help="reads per second (default: as fast as possible)")
-    kafka.add_argument("--reads-topic", default="plate-reads", help="default plate-reads")
-    kafka.add_argument("--reference-prefix", default="ref.", help="reference topics are <prefix><list> (default ref.)")
-    kafka.add_argument("--cameras-topic", default="cameras", help="default cameras")
+    kafka.add_argument("--reads-topic", default=feed("reads").default_topic, help="default: %(default)s")
+    kafka.add_argument("--reference-prefix", default=DEFAULT_REFERENCE_PREFIX,
+                       help="reference topics are <prefix><list> (default: %(default)s)")
+    kafka.add_argument("--cameras-topic", default=feed("cameras").default_topic, help="default: %(default)s")
     kafka.add_argument("--read-partitions", type=_positive, default=1, metavar="N",
                        help="partitions of the reads topic when it is created (default 1)")
     parser.add_argument("--reads", type=_positive, default=d.reads, metavar="N",
