@@ -1,4 +1,4 @@
-"""Resident memory of the Flink cluster's processes, read from /proc.
+"""Resident memory of the Flink cluster's processes, read through psutil.
 
 The stack starts the jobmanager and each taskmanager as the leader of its own
 process group (var/run/flink-*.pid); in thread mode the Python interpreter lives
@@ -12,12 +12,15 @@ import os
 import threading
 from pathlib import Path
 
+import psutil
+
 from feblam.stack.process import processes
 
 PID_FILES = "flink-*.pid"  # the jobmanager and every taskmanager
 
 
 def group_leaders(run_dir: Path) -> list[int]:
+    """The pids in the Flink daemons' pid files under `run_dir` (unreadable ones skipped)."""
     leaders = []
     for path in sorted(Path(run_dir).glob(PID_FILES)):
         try:
@@ -27,30 +30,33 @@ def group_leaders(run_dir: Path) -> list[int]:
     return leaders
 
 
-def rss_kib(pid: int, proc: Path = Path("/proc")) -> int:
-    """VmRSS of one process in KiB (0 when it is gone)."""
+def rss_kib(pid: int) -> int:
+    """Resident set of one process in KiB (the kernel's VmRSS); 0 when it is gone."""
     try:
-        for line in (proc / str(pid) / "status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
+        return psutil.Process(pid).memory_info().rss // 1024
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return 0
 
 
-def group_members(groups: set[int], proc: Path = Path("/proc")) -> list[int]:
+def group_members(groups: set[int]) -> list[int]:
     """Pids whose process group is one of `groups`."""
-    return [pid for pid, _, group in processes(proc) if group in groups]
+    return [pid for pid, _, group in processes() if group in groups]
 
 
-def cluster_rss_mb(run_dir: Path, proc: Path = Path("/proc")) -> float:
+def groups_rss_mb(groups: set[int]) -> float:
+    """Resident MiB of every process of the process groups `groups`."""
+    return sum(rss_kib(pid) for pid in group_members(groups)) / 1024.0
+
+
+def cluster_rss_mb(run_dir: Path) -> float:
     """Resident MiB of every process of the Flink process groups."""
-    groups = set(group_leaders(run_dir))
-    return sum(rss_kib(pid, proc) for pid in group_members(groups, proc)) / 1024.0
+    return groups_rss_mb(set(group_leaders(run_dir)))
 
 
 class RssSampler:
-    """Samples `cluster_rss_mb` every `interval_s` until `stop()`; `peak_mb` is the largest."""
+    """Samples the resident MiB of the process groups `groups` (default: the Flink
+    cluster's, from the pid files in `run_dir`, looked up at every sample) every
+    `interval_s` until `stop()`; `peak_mb` is the largest sample."""
 
     def __init__(self, run_dir: Path, interval_s: float = 0.5, groups: list[int] | None = None):
         self.run_dir = run_dir
@@ -63,10 +69,7 @@ class RssSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            if self.groups is None:
-                value = cluster_rss_mb(self.run_dir)
-            else:
-                value = sum(rss_kib(pid) for pid in group_members(set(self.groups))) / 1024.0
+            value = cluster_rss_mb(self.run_dir) if self.groups is None else groups_rss_mb(set(self.groups))
             self.samples.append(value)
             self.peak_mb = max(self.peak_mb, value)
             self._stop.wait(self.interval_s)
@@ -76,6 +79,7 @@ class RssSampler:
         return self
 
     def stop(self) -> float:
+        """Stop sampling; returns `peak_mb`."""
         self._stop.set()
         self._thread.join(timeout=5)
         return self.peak_mb
