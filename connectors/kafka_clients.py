@@ -19,13 +19,16 @@ logs a message's key or value, so no plate, read or hit reaches them. The only
 lines that come close (librdkafka's `debug` contexts, such as `msg`) are logged at
 syslog level 7, which is below `log_level` 4 and the logger's WARNING, so they are
 dropped twice over even if a caller turns `debug` on.
+
+`produce` is how FEBLAM hands a record to a Producer: it waits while the
+producer's local queue is full instead of failing with BufferError.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Callable
 
 LOGGER_NAME = "feblam.kafka"
 
@@ -55,3 +58,38 @@ def client_config(config: Mapping[str, Any]) -> dict[str, Any]:
     routed.setdefault("logger", LOGGER)
     routed.setdefault("log_level", SYSLOG_WARNING)
     return routed
+
+
+# How long one wait for room in a full local queue serves delivery reports: short,
+# so a producer that is merely ahead of the broker resumes within a few milliseconds.
+QUEUE_FULL_WAIT_S = 0.05
+
+
+def produce(producer, topic: str, value: bytes | None, key: bytes | None = None, *, timestamp: int = 0,
+            headers: list | None = None, on_delivery: Callable | None = None) -> None:
+    """Hand one record to `producer` (a confluent-kafka Producer), waiting while its
+    local queue is full.
+
+    `Producer.produce` raises BufferError when the queue already holds
+    `queue.buffering.max.messages` records (or `queue.buffering.max.kbytes`): the
+    broker has not taken them yet, nothing is lost. Here each BufferError is met
+    with `producer.poll(QUEUE_FULL_WAIT_S)`, which serves delivery reports and so
+    frees room, and the record is offered again, for as long as it takes: a broker
+    that takes nothing still ends the wait, since librdkafka fails a queued record
+    after `message.timeout.ms` (5 minutes by default), which frees its room too.
+
+    `value` None is a tombstone; `timestamp` 0 lets Kafka stamp the record;
+    `headers` and `on_delivery` are as `Producer.produce` takes them. Delivery
+    reports of records produced without a wait are served only by the caller's own
+    `poll` or `flush`."""
+    options: dict[str, Any] = {"value": value, "key": key, "timestamp": timestamp}
+    if headers:
+        options["headers"] = headers
+    if on_delivery is not None:
+        options["on_delivery"] = on_delivery
+    while True:
+        try:
+            producer.produce(topic, **options)
+            return
+        except BufferError:
+            producer.poll(QUEUE_FULL_WAIT_S)
