@@ -24,10 +24,10 @@ output methods never raise for a record the job made.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.dead_letters import bounded, dead_letter_record, file_dead_letter, now_ms
 from udfs.reference import MALFORMED, InvalidEntry
 from udfs.validation import MALFORMED as READ_MALFORMED, InvalidRead
 
@@ -35,20 +35,8 @@ CAMERA = "camera"
 REFERENCE = "reference"
 # Output topics of the file mode: the folders of the job's work directory.
 HITS, SIGHTINGS, DEAD_LETTERS, REFUSALS = "hits", "sightings", "dead_letters", "refusals"
-# Spec §3: what a dead letter (or a refusal) adds to the original bytes is bounded.
-MAX_DETAIL_BYTES = 1024
 
 Output = tuple[str, bytes | None, bytes]  # (topic, key, value) for the sink
-
-
-def bounded(detail: str | None) -> str | None:
-    """`detail` cut to at most MAX_DETAIL_BYTES of UTF-8 (a detail may quote the record)."""
-    if not detail:
-        return None
-    encoded = detail.encode("utf-8")
-    if len(encoded) <= MAX_DETAIL_BYTES:
-        return detail
-    return encoded[:MAX_DETAIL_BYTES - 3].decode("utf-8", errors="ignore") + "..."
 
 
 def refusal_reason(error: Exception) -> str:
@@ -101,9 +89,9 @@ class FileCodec(_Codec):
 
     def dead_letter(self, invalid: InvalidRead, value: bytes | None, topic: str, partition: int,
                     offset: int) -> Output:
-        record = {"reason": invalid.reason, "read_id": invalid.read_id, "detail": bounded(invalid.detail),
-                  "original": _text(value), "position": offset}
-        return DEAD_LETTERS, None, self._line(offset, record)
+        record = dead_letter_record(invalid.reason, value, detail=invalid.detail, read_id=invalid.read_id,
+                                    offset=offset)
+        return DEAD_LETTERS, None, self._line(offset, file_dead_letter(record))
 
     def refusal(self, kind: str, error: Exception, value: bytes | None, topic: str, partition: int,
                 offset: int) -> Output:
@@ -167,9 +155,8 @@ class KafkaCodec(_Codec):
 
     def dead_letter(self, invalid: InvalidRead, value: bytes | None, topic: str, partition: int,
                     offset: int) -> Output:
-        record = {"reason": invalid.reason, "detail": bounded(invalid.detail), "read_id": invalid.read_id,
-                  "original": value or b"", "source_topic": topic, "source_partition": partition,
-                  "source_offset": offset, "received_at": _now_ms()}
+        record = dead_letter_record(invalid.reason, value, detail=invalid.detail, read_id=invalid.read_id,
+                                    topic=topic, partition=partition, offset=offset)
         return self.dead_letter_topic, _position_key(topic, partition, offset), self._encoders.dead_letter.encode(record)
 
     def refusal(self, kind: str, error: Exception, value: bytes | None, topic: str, partition: int,
@@ -177,16 +164,12 @@ class KafkaCodec(_Codec):
         record = {"kind": kind, "reason": refusal_reason(error),
                   "detail": bounded(getattr(error, "detail", None) or str(error)), "original": value or b"",
                   "source_topic": topic, "source_partition": partition, "source_offset": offset,
-                  "refused_at": _now_ms()}
+                  "refused_at": now_ms()}
         return self.refusals_topic, _position_key(topic, partition, offset), self._encoders.refusal.encode(record)
 
 
 def _position_key(topic: str, partition: int, offset: int) -> bytes:
     return f"{topic}/{partition}/{offset}".encode("utf-8")
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _text(value: bytes | None) -> str:

@@ -11,11 +11,11 @@ positions after a flush, never before (at least once).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from connectors.contracts import encoder
-from connectors.kafka_clients import client_config
+from connectors.dead_letters import dead_letter_record
+from connectors.kafka_clients import client_config, produce
 from connectors.registry import RegistryClient
 from connectors.sources.base import RejectedPayload
 from ingest.counters import IngestCounters
@@ -64,33 +64,19 @@ class CanonicalWriter:
         if error is not None:
             self._errors.append(f"{message.topic()}: {error}")
 
-    def _produce(self, topic: str, key: bytes, value: bytes, headers: list | None = None) -> None:
-        while True:
-            try:
-                extra = {"headers": headers} if headers else {}
-                self._producer.produce(topic, value=value, key=key, on_delivery=self._delivered, **extra)
-                return
-            except BufferError:  # the local queue is full: let the broker catch up
-                self._producer.poll(0.1)
-
     def read(self, record: dict) -> None:
         """A canonical read; keyed by camera, so one camera's reads stay in order."""
-        self._produce(self.reads_topic, record["camera_id"].encode("utf-8"), self._read.encode(record))
+        produce(self._producer, self.reads_topic, self._read.encode(record), record["camera_id"].encode("utf-8"),
+                on_delivery=self._delivered)
         self.counters.reads += 1
 
     def dead_letter(self, rejected: RejectedPayload, position: SourcePosition) -> None:
-        record = {
-            "reason": rejected.reason,
-            "detail": rejected.detail or None,
-            "read_id": rejected.read_id,
-            "original": bytes(rejected.raw or b""),
-            "source_topic": position.topic,
-            "source_partition": position.partition,
-            "source_offset": position.offset,
-            "received_at": int(time.time() * 1000),
-        }
+        """A refused payload as a DeadLetter record (its detail bounded as spec §3 says), keyed by its position."""
+        record = dead_letter_record(rejected.reason, rejected.raw, detail=rejected.detail, read_id=rejected.read_id,
+                                    topic=position.topic, partition=position.partition, offset=position.offset)
         headers = [("source_file", position.file.encode("utf-8"))] if position.file is not None else None
-        self._produce(self.dead_letter_topic, position.key, self._dead.encode(record), headers)
+        produce(self._producer, self.dead_letter_topic, self._dead.encode(record), position.key, headers=headers,
+                on_delivery=self._delivered)
         self.counters.dead_letters[rejected.reason] += 1
 
     def poll(self) -> None:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from connectors.codecs import CAMERA, MAX_DETAIL_BYTES, REFERENCE, FileCodec, bounded
+from connectors.codecs import CAMERA, REFERENCE, FileCodec
 from udfs.reference import InvalidEntry
 from udfs.validation import InvalidRead, validate_read
 
@@ -63,8 +63,7 @@ def test_a_refusal_names_its_source_position_and_reason(codec):
                       "original": '{"plate": "*A*B*"}', "source": "reference", "position": 12}
 
 
-def test_detail_is_bounded_to_one_kib_whatever_it_quotes():
-    huge = "plate " + "Ä" * 900_000
-    cut = bounded(huge)
-    assert len(cut.encode("utf-8")) <= MAX_DETAIL_BYTES and cut.endswith("...")
-    assert bounded("short") == "short" and bounded("") is None
+def test_a_dead_letter_line_bounds_its_detail(codec):
+    invalid = InvalidRead("MALFORMED", b"x", "not JSON: " + "Ä" * 10_000)
+    _, _, value = codec.dead_letter(invalid, b"x", "reads", 0, 1)
+    assert len(json.loads(value.decode().partition("\t")[2])["detail"].encode("utf-8")) <= 1024
