@@ -22,7 +22,7 @@ import json
 import time
 from typing import Callable
 
-from connectors.kafka_clients import client_config
+from connectors.kafka_clients import client_config, produce
 
 HOUR_MS = 3_600_000
 
@@ -131,10 +131,11 @@ class KafkaSink:
         self._entry_encoders: dict[str, object] = {}
         self.counts = {"cameras": 0, "reference": 0, "reads": 0, "reads_raw": 0, "tombstones": 0}
         self.failed: list[str] = []
-        self._known_topics: set[str] = set()
         if create_topics:
-            self._ensure_topic(reads_topic, read_partitions, compacted=False)
-            self._ensure_topic(cameras_topic, 1, compacted=True)
+            from connectors.topics import COMPACTED, TopicSpec, ensure_topics
+
+            ensure_topics(bootstrap_servers, {reads_topic: TopicSpec(read_partitions),
+                                              cameras_topic: TopicSpec(config=COMPACTED)})
         self._read = encoder(self.registry, reads_topic, "PlateRead", register=True)
         self._camera = encoder(self.registry, cameras_topic, "Camera", register=True)
         config = {"bootstrap.servers": bootstrap_servers, "linger.ms": 5, "batch.num.messages": 10000,
@@ -144,22 +145,6 @@ class KafkaSink:
 
     # -- topics -----------------------------------------------------------------------
 
-    def _ensure_topic(self, name: str, partitions: int, compacted: bool) -> None:
-        if name in self._known_topics:
-            return
-        from confluent_kafka import KafkaException
-        from confluent_kafka.admin import AdminClient, NewTopic
-
-        admin = AdminClient(client_config({"bootstrap.servers": self.bootstrap_servers}))
-        config = {"cleanup.policy": "compact"} if compacted else {}
-        future = admin.create_topics([NewTopic(name, partitions, 1, config=config)])[name]
-        try:
-            future.result(timeout=30)
-        except KafkaException as error:
-            if "TOPIC_ALREADY_EXISTS" not in str(error):
-                raise
-        self._known_topics.add(name)
-
     def list_topic(self, list_name: str) -> str:
         return f"{self.reference_prefix}{list_name}"
 
@@ -168,10 +153,11 @@ class KafkaSink:
         if encoder is None:
             from connectors.contracts import REFERENCE_CONTRACT
             from connectors.contracts import encoder as contract_encoder
+            from connectors.topics import COMPACTED, TopicSpec, ensure_topics
 
             topic = self.list_topic(list_name)
             if self.create_topics:
-                self._ensure_topic(topic, 1, compacted=True)
+                ensure_topics(self.bootstrap_servers, {topic: TopicSpec(config=COMPACTED)})
             encoder = self._entry_encoders[list_name] = contract_encoder(
                 self.registry, topic, REFERENCE_CONTRACT, register=True)
         return encoder
@@ -183,13 +169,8 @@ class KafkaSink:
             self.failed.append(f"{message.topic()}: {error}")
 
     def _produce(self, topic: str, value, key: bytes | None = None, timestamp: int = 0) -> None:
-        while True:
-            try:
-                self.producer.produce(topic, value=value, key=key, timestamp=timestamp, on_delivery=self._delivered)
-                break
-            except BufferError:  # the local queue is full: let the broker catch up
-                self.producer.poll(0.05)
-        self.producer.poll(0)
+        produce(self.producer, topic, value, key, timestamp=timestamp, on_delivery=self._delivered)
+        self.producer.poll(0)  # serve delivery reports as they come, so failures are seen early
 
     def add(self, stream: str, payload: dict | str) -> None:
         if stream == "reads":
