@@ -1,7 +1,7 @@
 """The cost of the ingest stage: how long a vendor read takes from its producer to a
 consumer of the reads topic, through `feblam ingest`, against a direct produce and consume.
 
-`measure_hop` creates three throw-away topics, starts `feblam ingest
+`measure_hop` creates four throw-away topics, starts `feblam ingest
 --connector vendor-json` as its own process (as in production), produces
 `payloads` vendor-json reads at `rate` a second, and times each from the
 vendor producer's send call to the moment a consumer of the reads topic has
@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import fastavro
 
 import schemas
-from connectors.kafka_clients import client_config
+from connectors.kafka_clients import client_config, produce
+from feblam.bench.stats import percentile
 
 WARM_UP = 50
 
@@ -47,15 +48,12 @@ def _vendor_payload(i: int) -> bytes:
 
 
 def _summary(latencies_ms: list[float]) -> dict:
+    """Count, p50, p90, p99 (`stats.percentile`), max and mean of latencies in ms."""
     if not latencies_ms:
         return {"n": 0}
-    ordered = sorted(latencies_ms)
-
-    def pct(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 2)
-
-    return {"n": len(ordered), "p50": pct(50), "p90": pct(90), "p99": pct(99),
-            "max": round(ordered[-1], 2), "mean": round(statistics.fmean(ordered), 2)}
+    figures = {f"p{q}": round(percentile(latencies_ms, q), 2) for q in (50, 90, 99)}
+    return {"n": len(latencies_ms), **figures, "max": round(max(latencies_ms), 2),
+            "mean": round(statistics.fmean(latencies_ms), 2)}
 
 
 class _Receiver(threading.Thread):
@@ -105,9 +103,11 @@ def _send(producer, topic: str, ids_and_values, rate: float) -> dict[str, float]
         if pause > 0:
             time.sleep(pause)
         sent[read_id] = time.perf_counter()
-        producer.produce(topic, value=value)
+        produce(producer, topic, value)
         producer.poll(0)
-    producer.flush(30)
+    left = producer.flush(30)
+    if left:
+        raise RuntimeError(f"{left} of the reads sent to {topic} not acknowledged by Kafka within 30 s")
     return sent
 
 
@@ -121,9 +121,12 @@ def _run_phase(settings: HopSettings, producer, send_topic: str, receive_topic: 
             raise RuntimeError(f"the warm-up reads did not reach {receive_topic} within {settings.timeout_s} s")
         measured = values[WARM_UP:]
         sent = _send(producer, send_topic, measured, settings.rate)
-        _wait_for(lambda: all(i in receiver.arrived for i in sent), settings.timeout_s)
-        latencies = [(receiver.arrived[i] - t) * 1000 for i, t in sent.items() if i in receiver.arrived]
-        return {**_summary(latencies), "lost": len(sent) - len(latencies)}
+        if not _wait_for(lambda: all(i in receiver.arrived for i in sent), settings.timeout_s):
+            # Percentiles of the reads that made it would leave out the slowest: none.
+            missing = sum(1 for i in sent if i not in receiver.arrived)
+            raise RuntimeError(f"{missing} of the {len(sent)} measured reads did not reach {receive_topic} "
+                               f"within {settings.timeout_s} s")
+        return _summary([(receiver.arrived[i] - t) * 1000 for i, t in sent.items()])
     finally:
         receiver.done.set()
         receiver.join(10)
@@ -132,17 +135,15 @@ def _run_phase(settings: HopSettings, producer, send_topic: str, receive_topic: 
 def measure_hop(settings: HopSettings) -> dict:
     """Latency percentiles (ms) through ingest and directly; one dict, for JSON."""
     from confluent_kafka import Producer
-    from confluent_kafka.admin import AdminClient, NewTopic
 
     from connectors.contracts import encoder as contract_encoder
     from connectors.registry import RegistryClient
+    from connectors.topics import TopicSpec, delete_topics, ensure_topics
 
     run = uuid.uuid4().hex[:8]
     vendor, reads, dead, direct = (f"feblam-hop-{run}.{name}" for name in ("vendor", "reads", "dlq", "direct"))
-    admin = AdminClient(client_config({"bootstrap.servers": settings.bootstrap_servers}))
     topics = [vendor, reads, dead, direct]
-    for future in admin.create_topics([NewTopic(t, 1, 1) for t in topics]).values():
-        future.result(30)
+    ensure_topics(settings.bootstrap_servers, {topic: TopicSpec() for topic in topics})
     producer = Producer(client_config({"bootstrap.servers": settings.bootstrap_servers, "linger.ms": 0}))
     total = WARM_UP + settings.payloads
     ingest = subprocess.Popen(
@@ -167,11 +168,7 @@ def measure_hop(settings: HopSettings) -> dict:
             ingest.wait(30)
         except subprocess.TimeoutExpired:
             ingest.kill()
-        for future in admin.delete_topics(topics).values():
-            try:
-                future.result(30)
-            except Exception:
-                pass
+        delete_topics(settings.bootstrap_servers, topics)
     return {"connector": "vendor-json", "payloads": settings.payloads, "rate_per_s": settings.rate,
             "through_ingest_ms": through, "direct_ms": straight,
             # Tails are dominated by the machine's scheduling, not by the stage: only the

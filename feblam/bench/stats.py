@@ -12,23 +12,23 @@ leaves out start-up (submission, loading the lists) and the tail.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from typing import Iterable, Sequence
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0..100), linear interpolation between order statistics;
-    None for no values."""
-    if not values:
+    """The q-th percentile of `values`, q in 0..100 (fractions too: 99.9); None for no
+    values. Every benchmark's percentiles are this one definition: numpy's default,
+    linear interpolation between order statistics (rank (n - 1) * q / 100, as
+    `statistics.quantiles(..., method="inclusive")` and most tools take it), so that
+    figures from different benchmarks compare."""
+    if not len(values):
         return None
     if not 0 <= q <= 100:
         raise ValueError(f"q must be in [0, 100], got {q}")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100.0
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    import numpy  # only when a figure is computed: the CLI imports this module to build its help
+
+    return float(numpy.percentile(values, q))
 
 
 def progress(observations: Iterable[tuple[int, int]], bin_ms: int = 250) -> list[tuple[float, float]]:

@@ -1,3 +1,5 @@
+import statistics
+
 import pytest
 
 from feblam.bench import stats
@@ -13,6 +15,27 @@ def test_percentile_interpolates_between_order_statistics():
     assert stats.percentile([], 50) is None
     with pytest.raises(ValueError):
         stats.percentile([1], 101)
+    with pytest.raises(ValueError):
+        stats.percentile([1], -0.1)
+
+
+def test_percentile_is_linear_not_nearest_rank():
+    # Nearest rank would give 3 (an observed value) and 50; linear interpolation does not.
+    assert stats.percentile([1, 2, 3, 4], 50) == pytest.approx(2.5)
+    assert stats.percentile([10, 20, 30, 40, 50], 90) == pytest.approx(46.0)
+    assert stats.percentile([0, 100], 99) == pytest.approx(99.0)
+
+
+def test_percentile_takes_fractional_q():
+    values = list(range(1, 1001))
+    assert stats.percentile(values, 99.9) == pytest.approx(999.001)
+    assert stats.percentile(values, 99.95) == pytest.approx(999.5005)
+
+
+def test_percentile_agrees_with_the_standard_librarys_inclusive_quantiles():
+    values = [3.2, 11.0, 0.4, 7.7, 7.7, 19.5, 2.0, 5.1, 14.9]
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    assert [stats.percentile(values, q) for q in range(1, 100)] == pytest.approx(cuts)
 
 
 def test_progress_takes_the_median_read_of_each_bin():
