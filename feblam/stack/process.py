@@ -5,6 +5,10 @@ process group, children included), writes its output to one log file and its
 pid to one pid file. `stop` sends SIGTERM, waits, then SIGKILL: after it
 returns, no process of the group is left. Processes are looked at through
 psutil rather than by reading /proc.
+
+`wait_ready` polls a readiness probe and treats only the errors that mean "not
+answering yet" (`not_ready_yet`) as a reason to poll again; any other error is
+a bug or a misconfiguration and propagates at once.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +47,38 @@ def log_tail(path: Path, lines: int = 40) -> str:
         f.seek(max(0, f.tell() - 64 * 1024))
         text = f.read().decode("utf-8", errors="replace")
     return "\n".join(text.splitlines()[-lines:])
+
+
+# HTTP statuses of a server that listens but is not serving yet: Quarkus' health
+# check says 503 until the registry is ready, Flink's REST API 503 (or 404 before
+# its handlers are registered) while the dispatcher starts.
+_STARTING_HTTP = frozenset({404, 500, 502, 503, 504})
+
+
+def not_ready_yet(error: BaseException) -> bool:
+    """True when `error`, raised by a readiness probe, means the service is not
+    answering yet: refused, reset or timed-out connections (also wrapped by
+    urllib), HTTP 404/5xx, and Kafka's transport, timeout and broker-unavailable
+    errors. False for anything else, such as a TypeError or KeyError of a bug."""
+    if isinstance(error, (ConnectionError, TimeoutError)):
+        return True
+    if isinstance(error, urllib.error.HTTPError):
+        return error.code in _STARTING_HTTP
+    if isinstance(error, urllib.error.URLError):
+        return isinstance(error.reason, (ConnectionError, TimeoutError))
+    return _kafka_not_ready(error)
+
+
+def _kafka_not_ready(error: BaseException) -> bool:
+    from confluent_kafka import KafkaError, KafkaException
+
+    if not isinstance(error, KafkaException) or not error.args or not isinstance(error.args[0], KafkaError):
+        return False
+    kafka_error = error.args[0]
+    return kafka_error.retriable() or kafka_error.code() in {
+        KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN,
+        KafkaError.BROKER_NOT_AVAILABLE, KafkaError.LEADER_NOT_AVAILABLE,
+    }
 
 
 @dataclass
@@ -91,21 +128,29 @@ class Daemon:
         self.pid_file.write_text(f"{proc.pid}\n")
         return proc.pid
 
-    def wait_ready(self, ready: Callable[[], bool], timeout: float) -> None:
-        """Poll `ready` until it is true; raise ServiceStartError with the log tail if the
-        process dies or `timeout` seconds pass first."""
+    def wait_ready(self, ready: Callable[[], bool], timeout: float, poll_s: float = 0.5) -> None:
+        """Poll `ready` every `poll_s` seconds until it returns true.
+
+        False, or an error for which `not_ready_yet` is true, means "poll again".
+        Raises ServiceStartError with the log tail if the process dies or `timeout`
+        seconds pass first (naming the probe's last error, if any); any other error
+        of `ready` propagates at once, since waiting cannot cure a bug."""
         deadline = time.monotonic() + timeout
+        last_error: BaseException | None = None
         while time.monotonic() < deadline:
             if not self.running():
                 raise ServiceStartError(f"{self.name} exited during start-up. Last lines of {self.log_file}:\n{log_tail(self.log_file)}")
             try:
                 if ready():
                     return
-            except Exception:  # not answering yet is the normal case while starting
-                pass
-            time.sleep(0.5)
+            except Exception as error:
+                if not not_ready_yet(error):
+                    raise
+                last_error = error
+            time.sleep(poll_s)
+        last = f" (last answer: {type(last_error).__name__}: {last_error})" if last_error else ""
         raise ServiceStartError(
-            f"{self.name} did not answer within {timeout:.0f} s. Last lines of {self.log_file}:\n{log_tail(self.log_file)}"
+            f"{self.name} did not answer within {timeout:.0f} s{last}. Last lines of {self.log_file}:\n{log_tail(self.log_file)}"
         )
 
     def stop(self, grace: float = 30.0) -> bool:

@@ -1,4 +1,4 @@
-"""Daemon pids, process groups and resident memory, on processes of the test's own."""
+"""Daemon start-up waits, process groups and resident memory, on processes of the test's own."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 
 from feblam.bench.rss import RssSampler, cluster_rss_mb, group_members, rss_kib
-from feblam.stack.process import Daemon, processes
+from feblam.stack.process import Daemon, ServiceStartError, not_ready_yet, processes
 
 
 def _daemon(tmp_path, pid: int) -> Daemon:
@@ -18,6 +20,73 @@ def _daemon(tmp_path, pid: int) -> Daemon:
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.write_text(f"{pid}\n")
     return Daemon("x", pid_file, tmp_path / "log" / "x.log")
+
+
+class Probe:
+    """Raises each of `errors` in turn, then answers `answer`."""
+
+    def __init__(self, *errors: BaseException, answer: bool = True):
+        self.errors = list(errors)
+        self.answer = answer
+        self.calls = 0
+
+    def __call__(self) -> bool:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return self.answer
+
+
+def test_a_probe_that_is_refused_a_few_times_then_answers_is_waited_for(tmp_path):
+    probe = Probe(ConnectionRefusedError(111, "Connection refused"), ConnectionResetError(), ConnectionError())
+    _daemon(tmp_path, os.getpid()).wait_ready(probe, timeout=10, poll_s=0.01)
+    assert probe.calls == 4
+
+
+@pytest.mark.parametrize("bug", [TypeError("'NoneType' object is not subscriptable"), KeyError("status"),
+                                 AttributeError("no attribute 'brokers'")])
+def test_a_bug_in_the_probe_propagates_at_once(tmp_path, bug):
+    probe = Probe(bug)
+    started = time.monotonic()
+    with pytest.raises(type(bug)):
+        _daemon(tmp_path, os.getpid()).wait_ready(probe, timeout=30, poll_s=0.5)
+    assert probe.calls == 1 and time.monotonic() - started < 1
+
+
+def test_a_service_that_never_answers_names_its_last_error(tmp_path):
+    probe = Probe(*[ConnectionRefusedError(111, "Connection refused")] * 1000)
+    with pytest.raises(ServiceStartError, match=r"did not answer within 0 s \(last answer: ConnectionRefusedError"):
+        _daemon(tmp_path, os.getpid()).wait_ready(probe, timeout=0.2, poll_s=0.01)
+
+
+def test_a_process_that_exited_during_start_up_is_reported(tmp_path):
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    with pytest.raises(ServiceStartError, match="exited during start-up"):
+        _daemon(tmp_path, child.pid).wait_ready(Probe(answer=False), timeout=5, poll_s=0.01)
+
+
+def _http(code: int) -> urllib.error.HTTPError:
+    return urllib.error.HTTPError("http://127.0.0.1:8081/overview", code, "x", {}, None)
+
+
+@pytest.mark.parametrize("error, expected", [
+    (ConnectionRefusedError(111, "Connection refused"), True),
+    (TimeoutError("timed out"), True),
+    (urllib.error.URLError(ConnectionRefusedError(111, "Connection refused")), True),
+    (urllib.error.URLError(TimeoutError("timed out")), True),
+    (_http(503), True),
+    (_http(404), True),
+    (_http(401), False),
+    (urllib.error.URLError("unknown url type: htp"), False),
+    (KafkaException(KafkaError(KafkaError._TRANSPORT)), True),
+    (KafkaException(KafkaError(KafkaError._TIMED_OUT)), True),
+    (KafkaException(KafkaError(KafkaError._INVALID_ARG)), False),
+    (ValueError("bad config"), False),
+    (TypeError("bug"), False),
+])
+def test_not_ready_yet_tells_a_starting_service_from_a_bug(error, expected):
+    assert not_ready_yet(error) is expected
 
 
 def test_a_live_process_has_a_pid_and_a_zombie_does_not(tmp_path):
