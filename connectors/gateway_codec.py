@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.contracts import feed
 from gateway.config import destination_topic
 from gateway.events import EventError, parse_event
 from gateway.records import (
@@ -57,13 +58,13 @@ class Input:
 class GatewayTopics:
     """The topics the gateway reads and writes; each has a default in connectors.contracts.FEEDS."""
 
-    hits: str = "hits"
-    sightings: str = "hit-sightings"
-    lifecycle_events: str = "gw.lifecycle-events"
-    cameras: str = "cameras"
-    config: str = "gw.config"
-    refused_events: str = "gw.refused-events"
-    dead_inputs: str = "gw.dead-inputs"
+    hits: str = feed("hits").default_topic
+    sightings: str = feed("sightings").default_topic
+    lifecycle_events: str = feed("lifecycle-events").default_topic
+    cameras: str = feed("cameras").default_topic
+    config: str = feed("gateway-config").default_topic
+    refused_events: str = feed("refused-events").default_topic
+    dead_inputs: str = feed("gateway-dead-inputs").default_topic
 
 
 @dataclass

@@ -128,10 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     add_deployment_arguments(parser)
     args = parser.parse_args(argv)
     settings = GatewayJobSettings(
-        args.bootstrap_servers, args.registry_url,
-        GatewayTopics(args.hits, args.sightings, args.lifecycle_events, args.cameras, args.config,
-                      args.refused_events, args.dead_inputs),
-        args.group_id, args.parallelism, args.audit, args.buffer_timeout_ms)
+        bootstrap_servers=args.bootstrap_servers, registry_url=args.registry_url,
+        topics=GatewayTopics(hits=args.hits, sightings=args.sightings, lifecycle_events=args.lifecycle_events,
+                             cameras=args.cameras, config=args.config, refused_events=args.refused_events,
+                             dead_inputs=args.dead_inputs),
+        group_id=args.group_id, parallelism=args.parallelism, audit=args.audit,
+        buffer_timeout_ms=args.buffer_timeout_ms)
     env = execution_environment(embedded=args.embedded, parallelism=settings.parallelism, jars=args.jars)
     build_gateway_job(env, settings)
     env.execute("feblam-hit-gateway")

@@ -93,3 +93,17 @@ def test_a_bad_value_is_a_usage_error(argv, capsys):
         hit_generation.main(argv)
     assert done.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_the_gateway_builds_its_settings_by_name(monkeypatch):
+    import jobs.hit_gateway as hit_gateway
+
+    captured = {}
+    monkeypatch.setattr(hit_gateway, "execution_environment", lambda **kwargs: _Env())
+    monkeypatch.setattr(hit_gateway, "build_gateway_job", lambda env, settings: captured.setdefault("s", settings))
+    assert hit_gateway.main([]) == 0
+    assert captured["s"] == hit_gateway.GatewayJobSettings()
+    captured.clear()
+    assert hit_gateway.main(["--lifecycle-events", "events", "--refused-events", "refused", "--audit", "/a"]) == 0
+    topics = captured["s"].topics
+    assert (topics.lifecycle_events, topics.refused_events, captured["s"].audit) == ("events", "refused", "/a")
