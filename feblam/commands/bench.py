@@ -32,6 +32,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _add_network_options(parser: argparse.ArgumentParser, vehicles: int, cameras: int, seed: int) -> None:
+    """--vehicles, --cameras and --seed of a benchmark that simulates its network."""
+    parser.add_argument("--vehicles", type=_positive, default=vehicles, help="simulated fleet (default: %(default)s)")
+    parser.add_argument("--cameras", type=_positive, default=cameras, help="simulated cameras (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=seed, help="seed of the simulation (default: %(default)s)")
+
+
 def _print(result: dict, as_json: bool, width: int) -> int:
     """A benchmark's figures: one JSON object, or one aligned line per figure."""
     if as_json:
@@ -145,11 +152,7 @@ def _register_e2e(benches) -> None:
                         help="reads sent until the job's first output, not measured (default: %(default)s)")
     parser.add_argument("--parallelism", type=_positive, default=defaults.parallelism,
                         help="both jobs' parallelism (default: %(default)s)")
-    parser.add_argument("--vehicles", type=_positive, default=defaults.vehicles,
-                        help="simulated fleet (default: %(default)s)")
-    parser.add_argument("--cameras", type=_positive, default=defaults.cameras,
-                        help="simulated cameras (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the simulation (default: %(default)s)")
+    _add_network_options(parser, defaults.vehicles, defaults.cameras, defaults.seed)
     parser.add_argument("--engines", default=",".join(defaults.engines),
                         help="which jobs to run, comma-separated (default: %(default)s)")
     parser.add_argument("--png", type=Path, default=defaults.png,
@@ -226,11 +229,7 @@ def _register_replay(benches) -> None:
     parser.add_argument("--parallelism", type=_positive, default=defaults.parallelism,
                         help="the job's parallelism; the embedded mini-cluster runs all of it under "
                              "one Python interpreter (default: %(default)s)")
-    parser.add_argument("--vehicles", type=_positive, default=defaults.vehicles,
-                        help="simulated fleet (default: %(default)s)")
-    parser.add_argument("--cameras", type=_positive, default=defaults.cameras,
-                        help="simulated cameras (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the simulation (default: %(default)s)")
+    _add_network_options(parser, defaults.vehicles, defaults.cameras, defaults.seed)
     parser.add_argument("--data", type=Path, default=defaults.data,
                         help="where data sets are simulated and kept (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of aligned lines")
@@ -340,9 +339,7 @@ def _register_clone_truth(benches) -> None:
                                 "on the simulated network", description=CLONE_TRUTH_HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reads", type=_positive, default=200_000, help="simulated reads (default: %(default)s)")
-    parser.add_argument("--vehicles", type=_positive, default=50_000, help="simulated fleet (default: %(default)s)")
-    parser.add_argument("--cameras", type=_positive, default=1_000, help="simulated cameras (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=7, help="seed of the simulation (default: %(default)s)")
+    _add_network_options(parser, vehicles=50_000, cameras=1_000, seed=7)
     parser.add_argument("--invalid-rate", type=float, default=0.005,
                         help="share of reads broken on purpose, as `feblam simulate` (default: %(default)s)")
     parser.add_argument("--config", type=Path, metavar="YAML",
