@@ -178,11 +178,13 @@ def _rss() -> int:
         ctypes.CDLL("libc.so.6").malloc_trim(0)  # give freed heap back, so RSS is live memory
     except OSError:
         pass
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    import psutil
+
+    return psutil.Process().memory_info().rss
 
 
 def _cpu_model() -> str:
+    # Neither psutil nor platform names the CPU model on Linux; /proc/cpuinfo does.
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:

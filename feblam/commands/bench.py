@@ -19,7 +19,7 @@ Prints one JSON object: entries, build_s (bulk load of all lists), reads_per_s
 (the match step: camera zones, index look-up, verification, LEZ decision; best
 of --passes passes, reads_per_s_median beside it),
 bytes_per_entry (resident memory grown by the build divided by entries,
-measured with /proc/self/statm after malloc_trim), evaluate_reads_per_s (match
+measured (psutil) after malloc_trim), evaluate_reads_per_s (match
 plus scoring, hit_id and Hit objects), the hit mix, the seed, the CPU and the
 load average at the end (other processes on the machine skew the figures).
 """
