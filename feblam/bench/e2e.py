@@ -21,9 +21,15 @@ One run:
      `--latency-seconds`, each with its send time as record timestamp; a read's
      latency is its first output's append time minus that;
    - the Flink processes' peak resident memory is sampled throughout;
-   - the job is cancelled (always).
+   - the job is cancelled (always), and waited for until it has ended: one left
+     running would hold its task slots while the next engine is measured;
+   - its outputs are read back, every partition to its end.
 3. Topics are deleted unless `--keep-topics`; one JSON object is returned, and
    the chart is written as a PNG.
+
+A run that does not complete (an engine that times out, a job that cannot be
+cancelled, outputs not read to their end in time, a topic Kafka will not
+delete) raises, and there are no figures: none are computed on part of a run.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from connectors.kafka_clients import client_config
+from connectors.kafka_clients import client_config, produce
 from feblam.bench import stats
 from feblam.bench.rss import RssSampler, cluster_rss_mb, this_machine
 
@@ -46,6 +52,10 @@ FEBLAM = "feblam"
 BASELINE = "baseline"
 ENGINES = (FEBLAM, BASELINE)
 JOB_FILES = {FEBLAM: "jobs/hit_generation.py", BASELINE: "jobs/baseline_sql_join.py"}
+ENDED = ("FINISHED", "CANCELED", "FAILED")  # a Flink job's terminal states
+APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}
+READ_OUTPUTS_S = 300.0   # reading an engine's outputs back, after its job has stopped
+CANCEL_S = 60.0          # a cancelled job reaching a terminal state
 
 
 @dataclass(frozen=True)
@@ -142,31 +152,6 @@ class Log:
 # -- Kafka plumbing ---------------------------------------------------------------------
 
 
-def _admin(endpoints: Endpoints):
-    from confluent_kafka.admin import AdminClient
-
-    return AdminClient(client_config({"bootstrap.servers": endpoints.bootstrap_servers}))
-
-
-def create_topic(endpoints: Endpoints, name: str, partitions: int, config: dict | None = None) -> str:
-    from confluent_kafka.admin import NewTopic
-
-    admin = _admin(endpoints)  # kept alive until the future resolves
-    admin.create_topics([NewTopic(name, partitions, 1, config=config or {})])[name].result(timeout=30)
-    return name
-
-
-def delete_topics(endpoints: Endpoints, names: list[str]) -> None:
-    if not names:
-        return
-    admin = _admin(endpoints)
-    for future in admin.delete_topics(names).values():
-        try:
-            future.result(timeout=30)
-        except Exception:
-            pass
-
-
 def end_offsets_total(endpoints: Endpoints, topic: str) -> int:
     from confluent_kafka import Consumer, TopicPartition
 
@@ -179,8 +164,11 @@ def end_offsets_total(endpoints: Endpoints, topic: str) -> int:
         consumer.close()
 
 
-def read_outputs(endpoints: Endpoints, topic: str, read_id_of: Callable[[bytes], str]) -> list[tuple[int, str]]:
-    """Every record of `topic` up to its current end: (broker append time ms, read_id)."""
+def read_outputs(endpoints: Endpoints, topic: str, read_id_of: Callable[[bytes], str],
+                 deadline_s: float = READ_OUTPUTS_S) -> list[tuple[int, str]]:
+    """Every record of `topic` up to its current end: (broker append time ms, read_id).
+    RuntimeError when a partition is not read to its end within `deadline_s`: figures
+    on part of the outputs would understate the engine, so there are none."""
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer(client_config({"bootstrap.servers": endpoints.bootstrap_servers,
@@ -192,14 +180,20 @@ def read_outputs(endpoints: Endpoints, topic: str, read_id_of: Callable[[bytes],
         left = {p for p, end in ends.items() if end > 0}
         consumer.assign([TopicPartition(topic, p, 0) for p in left])
         outputs = []
-        deadline = time.monotonic() + 300
+        last_error = None
+        deadline = time.monotonic() + deadline_s
         while left and time.monotonic() < deadline:
             for message in consumer.consume(10_000, 1.0):
-                if message.error():
+                if message.error():  # mostly passing (a broker restarting); said below if the deadline passes
+                    last_error = message.error()
                     continue
                 outputs.append((message.timestamp()[1], read_id_of(message.value())))
                 if message.offset() >= ends[message.partition()] - 1:
                     left.discard(message.partition())
+        if left:
+            why = f"; last consumer error: {last_error.str()}" if last_error is not None else ""
+            raise RuntimeError(f"{topic}: {len(left)} of {len(ends)} partitions not read to their end "
+                               f"within {deadline_s:g} s ({len(outputs):,} outputs read){why}")
         return outputs
     finally:
         consumer.close()
@@ -248,6 +242,7 @@ class EmbeddedJob:
             raise RuntimeError(f"embedded job exited with {self.process.returncode}:\n{tail}")
 
     def stop(self) -> None:
+        """Stop the process group: SIGTERM, then SIGKILL; RuntimeError if it outlives both."""
         import os
         import signal
 
@@ -262,6 +257,9 @@ class EmbeddedJob:
                 self.process.wait(wait_s)
             except subprocess.TimeoutExpired:
                 continue
+        if self.process.poll() is None:
+            raise RuntimeError(f"embedded job {self.job_id} (process group {self.process.pid}) did not stop "
+                               "on SIGTERM nor on SIGKILL")
 
 
 def quiet_for(endpoints: Endpoints, topic: str, seconds: float) -> Callable[[], bool]:
@@ -298,15 +296,27 @@ def reads_consumed(endpoints: Endpoints, job_id: str) -> int:
     return 0
 
 
-def cancel(endpoints: Endpoints, job_id: str) -> None:
-    from feblam.flinkrest import FlinkRest
+def cancel(endpoints: Endpoints, job_id: str, timeout_s: float = CANCEL_S) -> str:
+    """Cancel the job and wait until it is in a terminal state; that state. A job
+    that has already ended is left as it is. RuntimeError, naming the job, when the
+    cluster refuses or does not answer, or the job is not ended within `timeout_s`:
+    a job left running holds its task slots, and the next engine measured would
+    share the machine with it."""
+    import requests
+
+    from feblam.flinkrest import FlinkRest, FlinkRestError
 
     rest = FlinkRest(endpoints.flink_rest_url)
     try:
-        rest.cancel(job_id)
-        rest.wait_until_terminal(job_id, 60)
-    except Exception:
-        pass
+        try:
+            rest.cancel(job_id)
+        except FlinkRestError:
+            if rest.job(job_id)["state"] not in ENDED:  # refused only because it had ended: done
+                raise
+        return rest.wait_until_terminal(job_id, timeout_s)
+    except (FlinkRestError, requests.RequestException) as error:
+        raise RuntimeError(f"job {job_id} could not be cancelled, it may still hold task slots "
+                           f"(`feblam jobs cancel {job_id}`): {error}") from error
 
 
 # -- the run ----------------------------------------------------------------------------
@@ -338,12 +348,7 @@ def _send(producer, topic: str, reads: Reads, indices: range, pacer=None, sent: 
         if pacer is not None:
             pacer.wait()
         timestamp = int(time.time() * 1000)
-        while True:
-            try:
-                producer.produce(topic, value=reads.values[i], timestamp=timestamp)
-                break
-            except BufferError:
-                producer.poll(0.05)
+        produce(producer, topic, reads.values[i], timestamp=timestamp)
         producer.poll(0)
         if sent is not None:
             sent[reads.ids[i]] = timestamp
@@ -437,17 +442,17 @@ def _wait(what: str, condition: Callable[[], bool], deadline: float, check: Call
 
 def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics: dict, reads: Reads,
                run: str, log: Log) -> EngineRun:
+    from connectors.topics import TopicSpec, ensure_topics
     from feblam.simulate.kafka_writer import RatePacer
 
     p = settings.parallelism
     engine_run = EngineRun(engine, f"bench-{run}-{engine}-reads", f"bench-{run}-{engine}-out")
     side_topics = [f"{engine_run.reads_topic}.{name}" for name in ("dlq", "sightings", "refusals")]
     topics.setdefault("created", []).extend([engine_run.reads_topic, engine_run.output_topic, *side_topics])
-    create_topic(endpoints, engine_run.reads_topic, p)
     # The broker stamps each output with its append time: when the job wrote it.
-    create_topic(endpoints, engine_run.output_topic, p, {"message.timestamp.type": "LogAppendTime"})
-    for topic in side_topics:
-        create_topic(endpoints, topic, 1)
+    ensure_topics(endpoints.bootstrap_servers, {engine_run.reads_topic: TopicSpec(p),
+                                                engine_run.output_topic: TopicSpec(p, APPEND_TIME),
+                                                **{topic: TopicSpec() for topic in side_topics}})
     if engine == FEBLAM:
         _apply_contracts(endpoints, engine_run)
     producer = _producer(endpoints)
@@ -475,7 +480,7 @@ def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics:
                 embedded.check()
                 return
             state = job_state(endpoints, engine_run.job_id)
-            if state in ("FAILED", "CANCELED", "FINISHED"):
+            if state in ENDED:
                 raise RuntimeError(f"{engine}: job {engine_run.job_id} is {state} (see var/log/flink-*.log)")
 
         def consumed(count: int) -> Callable[[], bool]:
@@ -495,11 +500,13 @@ def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics:
         _wait("the latency reads", consumed(reads.latency.stop), deadline, alive)
         time.sleep(3)  # outputs of the last reads leave the sink (linger, network buffers)
     finally:
-        if embedded is not None:
-            embedded.stop()
-        elif engine_run.job_id:
-            cancel(endpoints, engine_run.job_id)
-        engine_run.rss_peak_mb = sampler.stop()
+        try:
+            if embedded is not None:
+                embedded.stop()
+            elif engine_run.job_id:
+                cancel(endpoints, engine_run.job_id)
+        finally:
+            engine_run.rss_peak_mb = sampler.stop()
     engine_run.outputs = read_outputs(endpoints, engine_run.output_topic, _read_id_of(engine, endpoints.registry_url))
     log(f"{engine}: {len(engine_run.outputs):,} outputs, peak RSS {engine_run.rss_peak_mb:,.0f} MB")
     return engine_run
@@ -536,7 +543,11 @@ def figures(engine_run: EngineRun, reads: Reads) -> dict:
 
 
 def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
-    """Run the benchmark; the result dict (see `feblam bench e2e --help`)."""
+    """Run the benchmark; the result dict (see `feblam bench e2e --help`). Any failure
+    (an engine that times out, a job that cannot be cancelled, outputs not read to
+    their end) raises: there are no figures of a run that did not complete."""
+    from connectors.topics import delete_topics
+
     run = uuid.uuid4().hex[:8]
     started = time.monotonic()
     idle_rss = cluster_rss_mb(endpoints.run_dir)
@@ -550,8 +561,9 @@ def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
             results[engine] = figures(engine_run, reads)
     finally:
         if not settings.keep_topics:
-            delete_topics(endpoints, [*topics.get("created", []), *topics.get("lists", []),
-                                      *[t for k, t in topics.items() if k in ("cameras", "template_reads")]])
+            delete_topics(endpoints.bootstrap_servers,
+                          [*topics.get("created", []), *topics.get("lists", []),
+                           *[t for k, t in topics.items() if k in ("cameras", "template_reads")]])
     result: dict = {}
     main = results.get(FEBLAM) or {}
     base = results.get(BASELINE) or {}

@@ -37,15 +37,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from connectors.kafka_clients import client_config
-from feblam.bench.e2e import Endpoints, Log, cancel, create_topic, delete_topics
+from connectors.kafka_clients import client_config, produce
+from feblam.bench.e2e import APPEND_TIME, Endpoints, Log, cancel
 from feblam.bench.stats import percentile
 from feblam.stack.submission import submit_detached
 from feblam.stack.settings import PROJECT_ROOT
 
 PROVINCES = ("Brussels-Capital Region", "Antwerpen", "Oost-Vlaanderen", "West-Vlaanderen", "Vlaams-Brabant",
              "Limburg", "Brabant wallon", "Hainaut", "Liège", "Luxembourg", "Namur")
-APPEND_TIME = {"message.timestamp.type": "LogAppendTime"}
 
 
 @dataclass(frozen=True)
@@ -100,11 +99,12 @@ class Observed:
 
 
 def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log: Log) -> dict:
-    from confluent_kafka import Consumer, Producer
+    from confluent_kafka import Producer
 
     from connectors.contracts import encoder
     from connectors.gateway_admin import apply_config
     from connectors.registry import RegistryClient
+    from connectors.topics import COMPACTED, TopicSpec, delete_topics, ensure_topics
     from feblam.flinkrest import FlinkRest
     from gateway.config import destination_topic, parse_config
 
@@ -116,13 +116,14 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
                                                    "dead-inputs", "dead-deliveries")}
     made: list[str] = []
     job_id = None
+    observer = None
     try:
-        for name, topic in topics.items():
-            compact = {"cleanup.policy": "compact"} if name in ("cameras", "config") else {}
-            made.append(create_topic(endpoints, topic, settings.partitions if name in ("hits", "sightings", "events")
-                                     else 1, {**APPEND_TIME, **compact}))
-        for destination in config.destinations:
-            made.append(create_topic(endpoints, destination_topic(destination), 1, APPEND_TIME))
+        wanted = {topic: TopicSpec(settings.partitions if name in ("hits", "sightings", "events") else 1,
+                                   {**APPEND_TIME, **(COMPACTED if name in ("cameras", "config") else {})})
+                  for name, topic in topics.items()}
+        wanted.update({destination_topic(d): TopicSpec(1, APPEND_TIME) for d in config.destinations})
+        made.extend(wanted)   # before creating: a creation that fails half-way is cleaned up too
+        ensure_topics(endpoints.bootstrap_servers, wanted)
         apply_config(endpoints.bootstrap_servers, registry, text, "bench", "bench",
                      topics={"lifecycle-events": topics["events"], "refused-events": topics["refused"],
                              "gateway-config": topics["config"], "dead-deliveries": topics["dead-deliveries"],
@@ -135,19 +136,17 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
         rng = random.Random(settings.seed)
         cameras = [(f"{run}-C{i}", PROVINCES[i % len(PROVINCES)]) for i in range(settings.cameras)]
         for camera_id, province in cameras:
-            producer.produce(topics["cameras"], key=camera_id.encode(), value=encode["camera"](
+            produce(producer, topics["cameras"], encode["camera"](
                 {"camera_id": camera_id, "lat": 50.8, "lon": 4.3, "lez_zones": [], "police_zone": "PZ",
-                 "province": province}))
-        producer.flush(30)
+                 "province": province}), camera_id.encode())
+        _flush(producer, 30)
         if settings.backlog:
             log(f"backlog: encoding and offering {settings.rate * settings.seconds:,.0f} hits with "
                 f"{settings.sightings} sighting(s) each before the gateway starts")
             schedule = _schedule(settings, config, run, 0, cameras, encode, rng, topics)
-            for i, (_, topic, key, value) in enumerate(schedule, 1):
-                producer.produce(topic, key=key, value=value)
-                if i % 100_000 == 0:
-                    producer.flush(60)   # far below the local queue's bound: produce never fails
-            producer.flush(60)
+            for _, topic, key, value in schedule:
+                produce(producer, topic, value, key)
+            _flush(producer, 300)
         log(f"{run}: {len(config.destinations)} destinations, {settings.cameras} cameras; submitting the gateway")
         job_id = submit_detached(PROJECT_ROOT / "jobs" / "hit_gateway.py", [
             "--bootstrap-servers", endpoints.bootstrap_servers, "--registry-url", endpoints.registry_url,
@@ -157,24 +156,8 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
             "--dead-inputs-topic", topics["dead-inputs"], "--group-id", run], settings.parallelism)
 
         observed = Observed()
-        stop = threading.Event()
-        raw: list[tuple[str, int, bytes]] = []   # (topic, append ms, value), decoded after the run
-
-        def consume() -> None:
-            # Only collects: decoding as they come would take the CPU the gateway needs.
-            consumer = Consumer(client_config({"bootstrap.servers": endpoints.bootstrap_servers,
-                                               "group.id": f"{run}-observer", "auto.offset.reset": "earliest",
-                                               "enable.auto.commit": False}))
-            consumer.subscribe([topics["hits"]] + [destination_topic(d) for d in config.destinations])
-            try:
-                while not stop.is_set():
-                    for message in consumer.consume(5000, 0.2):
-                        if not message.error():
-                            raw.append((message.topic(), message.timestamp()[1], message.value()))
-            finally:
-                consumer.close()
-
-        observer = threading.Thread(target=consume, daemon=True)
+        observer = _Observer(endpoints.bootstrap_servers, f"{run}-observer",
+                             [topics["hits"]] + [destination_topic(d) for d in config.destinations])
         observer.start()
         rest = FlinkRest(endpoints.flink_rest_url)
 
@@ -185,16 +168,16 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
                 observed.state_bytes.append((round(at, 1), int(latest.get("state_size", 0))))
 
         if settings.backlog:
-            return _drain(settings, observed, raw, stop, observer, topics["hits"], registry, schedule, log)
+            return _drain(settings, observed, observer, topics["hits"], registry, schedule, log)
         # Warm-up: hits until the first delivery (the job is running and has loaded its context).
         log("warm-up: hits until the first delivery")
         deadline, n = time.monotonic() + 300, 0
-        while not any(topic != topics["hits"] for topic, _, _ in raw):
+        while not any(topic != topics["hits"] for topic, _, _ in observer.raw):
             if time.monotonic() > deadline:
                 raise RuntimeError("no delivery within 300 s of submission")
             warm = _hit(run, n, "P2", cameras[0], None)
-            producer.produce(topics["hits"], key=warm["dedup_key"].encode(), value=encode["hit"](warm))
-            producer.flush(10)
+            produce(producer, topics["hits"], encode["hit"](warm), warm["dedup_key"].encode())
+            _flush(producer, 10)
             n += 1
             time.sleep(0.5)
         warmup = {f"{run}-h{i}" for i in range(n)}
@@ -207,7 +190,7 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
             now = time.monotonic() - began
             while i < len(schedule) and schedule[i][0] <= now:
                 _, topic, key, value = schedule[i]
-                producer.produce(topic, key=key, value=value)
+                produce(producer, topic, value, key)
                 i += 1
             producer.poll(0)
             if time.monotonic() >= next_state:
@@ -217,7 +200,7 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
                 next_log = time.monotonic() + 10
                 log(f"{i:,} of {len(schedule):,} records sent")
             time.sleep(0.001)
-        producer.flush(30)
+        _flush(producer, 30)
         # The last escalations come ack_timeout after the last hits; the state is sampled on.
         # A loaded machine can complete no checkpoint within a short offer: wait for one
         # (bounded) rather than report a run without its state figure.
@@ -231,20 +214,72 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
         if not observed.state_bytes:
             raise RuntimeError("the gateway completed no checkpoint within 120 s of the offer's end: "
                                "no state figure (see var/log/flink-jobmanager.log)")
-        stop.set()
-        observer.join(30)
-        _observe(observed, raw, topics["hits"], registry)
+        _observe(observed, observer.finish(), topics["hits"], registry)
         sent = sum(1 for _, topic, _, _ in schedule if topic == topics["hits"])
         return _figures(settings, observed, warmup, sent, time.monotonic() - began)
     finally:
-        if job_id is not None:
-            cancel(endpoints, job_id)
-        if not settings.keep_topics:
-            delete_topics(endpoints, made)
+        try:
+            if observer is not None:
+                observer.stopping.set()   # idle once the run has failed or its figures are taken
+            if job_id is not None:
+                cancel(endpoints, job_id)
+        finally:
+            if not settings.keep_topics:
+                delete_topics(endpoints.bootstrap_servers, made)
 
 
-def _drain(settings: GatewayBenchSettings, observed: Observed, raw: list, stop: threading.Event,
-           observer: threading.Thread, hits_topic: str, registry, schedule: list, log: Log) -> dict:
+def _flush(producer, timeout_s: float) -> None:
+    """Wait until Kafka has every record produced so far: a run measured on part of
+    its inputs would report on what it was not offered."""
+    left = producer.flush(timeout_s)
+    if left:
+        raise RuntimeError(f"{left:,} records not acknowledged by Kafka within {timeout_s:g} s")
+
+
+class _Observer(threading.Thread):
+    """Collects every record of `topics` from their start, as (topic, append ms,
+    value) in `raw`, until `finish`. Only collects: decoding as they come would
+    take the CPU the gateway needs."""
+
+    def __init__(self, bootstrap_servers: str, group: str, topics: list[str]):
+        super().__init__(daemon=True)
+        self.bootstrap_servers = bootstrap_servers
+        self.group = group
+        self.topics = topics
+        self.raw: list[tuple[str, int, bytes]] = []
+        self.stopping = threading.Event()
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        from confluent_kafka import Consumer
+
+        consumer = Consumer(client_config({"bootstrap.servers": self.bootstrap_servers, "group.id": self.group,
+                                           "auto.offset.reset": "earliest", "enable.auto.commit": False}))
+        try:
+            consumer.subscribe(self.topics)
+            while not self.stopping.is_set():
+                for message in consumer.consume(5000, 0.2):
+                    if not message.error():   # an event of the client (a connection lost, retried), not a record
+                        self.raw.append((message.topic(), message.timestamp()[1], message.value()))
+        except Exception as error:  # noqa: BLE001 - handed to the main thread by finish()
+            self.error = error
+        finally:
+            consumer.close()
+
+    def finish(self, timeout_s: float = 30.0) -> list[tuple[str, int, bytes]]:
+        """Stop collecting; what was collected. RuntimeError if the observer failed or
+        does not stop: figures on part of the outputs are not the gateway's."""
+        self.stopping.set()
+        self.join(timeout_s)
+        if self.is_alive():
+            raise RuntimeError(f"the observer of the gateway's outputs did not stop within {timeout_s:g} s")
+        if self.error is not None:
+            raise RuntimeError(f"the observer of the gateway's outputs failed: {self.error}") from self.error
+        return self.raw
+
+
+def _drain(settings: GatewayBenchSettings, observed: Observed, observer: _Observer, hits_topic: str, registry,
+           schedule: list, log: Log) -> dict:
     """The figures of a backlog run: how fast the gateway works off the inputs that
     were all there before it started (its capacity), from its first delivery to its last."""
     hits = sum(1 for _, topic, _, _ in schedule if topic == hits_topic)
@@ -254,11 +289,9 @@ def _drain(settings: GatewayBenchSettings, observed: Observed, raw: list, stop: 
             raise RuntimeError(f"backlog not worked off within 600 s: {out:,} messages out for {hits:,} hits")
         seen = out
         time.sleep(5)
-        out = sum(1 for topic, _, _ in raw if topic != hits_topic)
+        out = sum(1 for topic, _, _ in observer.raw if topic != hits_topic)
         log(f"{out:,} messages out so far")
-    stop.set()
-    observer.join(30)
-    _observe(observed, raw, hits_topic, registry)
+    _observe(observed, observer.finish(), hits_topic, registry)
     missing = hits - len(observed.first_delivery)
     if missing:
         raise RuntimeError(f"backlog worked off with {missing:,} hits never delivered")
