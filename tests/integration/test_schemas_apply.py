@@ -114,4 +114,5 @@ def test_an_unreachable_registry_is_one_line_and_exit_2(stack, capsys):
     run = uuid.uuid4().hex[:8]
     status, out, err = _apply(stack, capsys, run, "--lists", "", "--registry-url", "http://127.0.0.1:1/apis/ccompat/v7")
     assert status == 2 and out == ""
-    assert err.count("\n") == 1 and "unreachable" in err and err.startswith("schemas apply: ")
+    assert err.count("\n") == 1 and err.startswith("feblam schemas: no schema registry answers at http://127.0.0.1:1")
+    assert "scripts/stack up" in err and "--registry-url" in err
