@@ -40,6 +40,9 @@ def match(self, plate: str, country: str | None, t: int,
     matches: list[Match] | None = None
     rec = self._rec
     # Alert entries: the chain of the read's OCR-class key (EXACT and OCR).
+    # The open-addressing probe is written out here and for the LEZ table below
+    # rather than called: a call costs about 40 ns a probe (148 against 107 ns in a
+    # timeit of the two forms, Python 3.11 here), on a read path of about 3 µs.
     table = self._by_key
     pairs = table.pairs
     j = ((key % PRIME) & table.mask) << 1

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import pytest
 import requests
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from connectors.kafka_clients import client_config
+from connectors.topics import TopicSpec, delete_topics, ensure_topics
 from feblam.stack.settings import StackSettings
 
 
@@ -56,24 +57,19 @@ def stack() -> Endpoints:
 @pytest.fixture
 def new_topic(stack):
     """Factory: creates a topic, uniquely named after `prefix` unless `name` is given,
-    and returns its name. Every topic it made is deleted after the test."""
-    admin = AdminClient(client_config({"bootstrap.servers": stack.bootstrap_servers}))
+    and returns its name. Every topic it made is deleted after the test (a topic the
+    test deleted itself counts as deleted; any other refusal fails the teardown)."""
     created = []
 
     def make(prefix: str = "test", partitions: int = 1, config: dict | None = None, name: str | None = None) -> str:
         name = name or f"{prefix}-{uuid.uuid4().hex[:10]}"
-        futures = admin.create_topics([NewTopic(name, partitions, 1, config=config or {})])
-        futures[name].result(timeout=30)
+        if not ensure_topics(stack.bootstrap_servers, {name: TopicSpec(partitions, dict(config or {}))}):
+            raise AssertionError(f"topic {name} already exists: a test's topic must be new")
         created.append(name)
         return name
 
     yield make
-    if created:
-        for future in admin.delete_topics(created).values():
-            try:
-                future.result(timeout=30)
-            except Exception:
-                pass
+    delete_topics(stack.bootstrap_servers, created)
 
 
 def consume_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 60.0, distinct=None) -> list:
@@ -97,3 +93,16 @@ def consume_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 60
         return messages
     finally:
         consumer.close()
+
+
+def assert_passthrough_ran(stack: Endpoints, client_stdout: str, sink: str, values: list[str]) -> None:
+    """jobs/kafka_passthrough.py, submitted by a client that printed `client_stdout`, ran
+    on the standalone cluster to its end, its Python map saw every record, and `sink`
+    holds every value upper-cased."""
+    job_id = next(line.split()[-1] for line in client_stdout.splitlines() if "submitted with JobID" in line)
+    job = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=10).json()
+    assert job["state"] == "FINISHED"
+    python_map = next(v for v in job["vertices"] if "upper-case" in v["name"])
+    assert python_map["metrics"]["read-records"] == len(values)
+    out = sorted(m.value().decode() for m in consume_all(stack.bootstrap_servers, sink, expected=len(values)))
+    assert out == sorted(v.upper() for v in values)

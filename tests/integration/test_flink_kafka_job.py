@@ -7,13 +7,12 @@ import subprocess
 import sys
 import uuid
 
-import requests
 from confluent_kafka import Producer
 
 from connectors.kafka_clients import client_config
 from feblam.stack.settings import PROJECT_ROOT
 
-from .conftest import consume_all
+from .conftest import assert_passthrough_ran, consume_all
 
 JOB = PROJECT_ROOT / "jobs" / "kafka_passthrough.py"
 FEBLAM = [sys.executable, "-m", "feblam.cli"]
@@ -50,13 +49,4 @@ def test_passthrough_submitted_to_standalone_cluster(stack, new_topic):
     source, sink = new_topic("in"), new_topic("out")
     values = _fill(stack, source, 20)
     result = _run([*FEBLAM, "submit", str(JOB), "--", *_job_args(stack, source, sink)])
-    job_id = next(line.split()[-1] for line in result.stdout.splitlines() if "submitted with JobID" in line)
-
-    # The job really ran on the standalone cluster, and the Python map saw every record.
-    job = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=10).json()
-    assert job["state"] == "FINISHED"
-    python_map = next(v for v in job["vertices"] if "upper-case" in v["name"])
-    assert python_map["metrics"]["read-records"] == 20
-
-    out = sorted(m.value().decode() for m in consume_all(stack.bootstrap_servers, sink, expected=20))
-    assert out == sorted(v.upper() for v in values)
+    assert_passthrough_ran(stack, result.stdout, sink, values)

@@ -18,12 +18,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-import requests
 from confluent_kafka import Producer
 
 from connectors.kafka_clients import client_config
 
-from .conftest import consume_all
+from .conftest import assert_passthrough_ran
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,11 +78,4 @@ def test_plain_flink_run_of_the_passthrough_job(stack, new_topic, tmp_path):
     }
     result = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"flink run failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    job_id = next(line.split()[-1] for line in result.stdout.splitlines() if "submitted with JobID" in line)
-
-    job = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=10).json()
-    assert job["state"] == "FINISHED"
-    python_map = next(v for v in job["vertices"] if "upper-case" in v["name"])
-    assert python_map["metrics"]["read-records"] == 20
-    out = sorted(m.value().decode() for m in consume_all(stack.bootstrap_servers, sink, expected=20))
-    assert out == sorted(v.upper() for v in values)
+    assert_passthrough_ran(stack, result.stdout, sink, values)
