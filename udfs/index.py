@@ -97,24 +97,10 @@ class ReferenceIndex:
         return lid
 
     def zone_id(self, zone: str | None) -> int:
-        zid = self._zone_ids.get(zone)
-        if zid is None:
-            zid = len(self._zones)
-            if zid > MAX_ZONES:
-                raise ValueError(f"more than {MAX_ZONES} LEZ zones")
-            self._zones.append(zone)
-            self._zone_ids[zone] = zid
-        return zid
+        return _intern(zone, self._zones, self._zone_ids, MAX_ZONES, "LEZ zones")
 
     def country_id(self, code: str | None) -> int:
-        cid = self._country_ids.get(code)
-        if cid is None:
-            cid = len(self._countries)
-            if cid > MAX_COUNTRIES:
-                raise ValueError(f"more than {MAX_COUNTRIES} countries")
-            self._countries.append(code)
-            self._country_ids[code] = cid
-        return cid
+        return _intern(code, self._countries, self._country_ids, MAX_COUNTRIES, "countries")
 
     def __len__(self) -> int:
         """Entries held: plain, wildcard and never-matching ones."""
@@ -312,3 +298,16 @@ class ReferenceIndex:
         columns = (self._rec, self._severity, self._eid_off, self._eid_len)
         return (sum(c.itemsize * len(c) for c in columns) + len(self._eid_blob)
                 + self._by_key.nbytes + self._by_code.nbytes + self._by_id.nbytes)
+
+
+def _intern(value: str | None, values: list, ids: dict, limit: int, what: str) -> int:
+    """The small id of `value` in `values` (its position) and `ids` (the reverse), given
+    on first sight; ValueError past `limit`, the largest id a slot's bits hold."""
+    found = ids.get(value)
+    if found is None:
+        found = len(values)
+        if found > limit:
+            raise ValueError(f"more than {limit} {what}")
+        values.append(value)
+        ids[value] = found
+    return found
