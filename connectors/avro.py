@@ -86,8 +86,11 @@ class AvroDecoder:
         return writer
 
     def decode(self, raw: bytes) -> dict:
-        if raw is None or len(raw) < HEADER.size:
-            raise AvroDecodeError("message shorter than the 5-byte wire-format header", raw)
+        if raw is None:
+            raise AvroDecodeError("no value (a null message)", raw)
+        if len(raw) < HEADER.size:
+            shown = "an empty value (0 bytes)" if not raw else f"a value of {len(raw)} byte(s)"
+            raise AvroDecodeError(f"{shown}, shorter than the 5-byte wire-format header", raw)
         magic, schema_id = HEADER.unpack_from(raw)
         if magic != MAGIC:
             raise AvroDecodeError(f"unknown magic byte {magic} (expected {MAGIC})", raw)
@@ -97,10 +100,16 @@ class AvroDecoder:
             # Only the registry's own "no such schema" makes it the record's fault; any
             # other RegistryError (down, a wrong URL) raises, rather than dead-letter every record.
             raise AvroDecodeError(f"no schema with id {schema_id} in the registry", raw) from error
+        body = io.BytesIO(raw[HEADER.size :])
         try:
-            return fastavro.schemaless_reader(io.BytesIO(raw[HEADER.size :]), writer, reader)
+            record = fastavro.schemaless_reader(body, writer, reader)
         except Exception as error:
             raise AvroDecodeError(f"body does not decode with schema {schema_id}: {error}", raw) from error
+        # Exact decoding (spec §3): bytes after the record mean it is not what its writer wrote.
+        left = len(raw) - HEADER.size - body.tell()
+        if left:
+            raise AvroDecodeError(f"{left} byte(s) left over after the record of schema {schema_id}", raw)
+        return record
 
 
 def _canonical(schema, millis: bool):

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import schemas
 from connectors.avro import AvroDecoder, AvroEncoder
 from connectors.registry import NotFoundError, RegistryClient
+from udfs.reference import KEY_MISMATCH, WRONG_LIST, InvalidEntry
 
 COMPATIBILITY = "BACKWARD"
 
@@ -147,9 +148,22 @@ class ReferenceDecoder:
         return topic[len(self.prefix):]
 
     def entry(self, topic: str, key: bytes | None, value: bytes | None) -> dict:
+        """The update of `topic`'s list. The topic decides the list and the key names
+        the entry (a tombstone deletes by key alone), so a record naming another list,
+        or whose entry_id is not its key, is refused (`InvalidEntry` WRONG_LIST or
+        KEY_MISMATCH): applied, it would write into another list, or be an entry no
+        tombstone can ever delete."""
         if value is None:
             return {"list_name": self.list_name(topic), "entry_id": (key or b"").decode("utf-8"), "op": "DELETE"}
-        return self._entry.decode(value)  # valid_from/valid_until stay milliseconds (millis=True)
+        record = self._entry.decode(value)  # valid_from/valid_until stay milliseconds (millis=True)
+        list_name, entry_id = record.get("list_name"), record.get("entry_id")
+        if isinstance(list_name, str) and list_name != self.list_name(topic):
+            raise InvalidEntry(WRONG_LIST, value, f"list_name {list_name!r} on the topic of list "
+                                                  f"{self.list_name(topic)!r}")
+        if isinstance(entry_id, str) and key != entry_id.encode("utf-8"):
+            shown = "no key" if key is None else f"key {key[:80]!r}"
+            raise InvalidEntry(KEY_MISMATCH, value, f"{shown} for entry_id {entry_id[:80]!r}")
+        return record
 
     def camera(self, value: bytes) -> dict:
         return self._camera.decode(value)

@@ -22,7 +22,10 @@ BAD_WILDCARD = "BAD_WILDCARD"    # more than two wildcards or fewer than four ot
 BAD_VALIDITY = "BAD_VALIDITY"    # valid_from/valid_until not an instant
 BAD_SEVERITY = "BAD_SEVERITY"    # severity not an integer 0..100
 BAD_ATTRIBUTES = "BAD_ATTRIBUTES"  # attributes not a map of text to text
-BAD_CAMERA = "BAD_CAMERA"
+BAD_CAMERA = "BAD_CAMERA"        # no camera_id, zones not names, a position not a finite number in range
+# On Kafka, where a topic is one list and a message key names what a tombstone deletes:
+WRONG_LIST = "WRONG_LIST"        # the record's list_name is not the list of the topic it came on
+KEY_MISMATCH = "KEY_MISMATCH"    # the message key is not the record's entry_id
 
 MAX_WILDCARDS = 2
 MIN_LITERALS = 4
@@ -127,11 +130,15 @@ def parse_camera(raw: Any) -> Camera:
     zones = raw.get("lez_zones") or []
     if not isinstance(zones, (list, tuple)) or not all(isinstance(z, str) and z for z in zones):
         raise InvalidEntry(BAD_CAMERA, raw, "lez_zones must be a list of zone names")
-    for name in ("lat", "lon"):
+    for name, limit in (("lat", 90.0), ("lon", 180.0)):
         value = raw.get(name)
-        if value is not None and (isinstance(value, bool)
-                                  or not isinstance(value, (int, float))):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise InvalidEntry(BAD_CAMERA, raw, f"{name} is not a number")
+        # NaN compares false to everything, so this refuses it with the infinities.
+        if not -limit <= value <= limit:
+            raise InvalidEntry(BAD_CAMERA, raw, f"{name} {value} is not a finite number in [-{limit:g}, {limit:g}]")
     return Camera(
         camera_id=raw["camera_id"],
         lat=raw.get("lat"),

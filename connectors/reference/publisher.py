@@ -17,6 +17,7 @@ import re
 from confluent_kafka import KafkaException, Producer
 
 from connectors.contracts import REFERENCE_CONTRACT, ReferenceDecoder, encoder
+from udfs.reference import InvalidEntry
 from connectors.kafka import replay, startup_positions
 from connectors.kafka_clients import client_config
 from connectors.reference.diff import Diff
@@ -47,7 +48,10 @@ def read_published(bootstrap_servers: str, registry: RegistryClient, topic: str,
     entries: dict[str, dict] = {}
     try:
         for _, _, _, key, value in replay(bootstrap_servers, upto, timeout_s):
-            record = decoder.entry(topic, key, value)
+            try:
+                record = decoder.entry(topic, key, value)
+            except InvalidEntry:
+                continue   # the job refuses it too: not in force
             entry_id = (key or b"").decode("utf-8")
             if record.get("op") == "DELETE":
                 entries.pop(entry_id, None)

@@ -89,8 +89,16 @@ class Feeds:
     def read(self, read: dict) -> None:
         self.producer.produce(self.reads, value=self.read_encoder.encode(_read_record(read)))
 
-    def raw_read(self, value: bytes) -> None:
+    def raw_read(self, value: bytes | None) -> None:
         self.producer.produce(self.reads, value=value)
+
+    def encoded_read(self, read: dict) -> bytes:
+        return self.read_encoder.encode(_read_record(read))
+
+    def raw_entry(self, list_name: str, key: bytes | None, entry: dict) -> None:
+        """`entry` encoded as it is, on `list_name`'s topic, with `key`: whatever they say."""
+        self.producer.produce(self.topics[list_name], key=key,
+                              value=self.entry_encoders[list_name].encode(_entry_record(entry)))
 
     def flush(self) -> None:
         assert self.producer.flush(30) == 0

@@ -19,6 +19,7 @@ from .conftest import consume_all
 from .hitjob import Feeds, cancel, decoded, hits, submit
 from .test_embedded_spec import CAMERAS, CASES, REFERENCE, expected_hits, expected_refusals, expected_sightings
 
+LEFT_OVER = "_left_over"  # bytes appended to a read's encoded value
 BAD_KAFKA_READS = [
     ("MALFORMED", None, b"not avro at all"),
     ("MALFORMED", None, b"\x00\x00\x0f\x42\x3f" + b"\x02"),  # wire format, but no schema 999999
@@ -26,7 +27,27 @@ BAD_KAFKA_READS = [
     ("PLATE_TOO_LONG", "K4", {"read_id": "K4", "camera_id": "CAM-A", "event_time": "2026-03-01T08:00:00Z", "plate_text": "ABCDEFGHIJKLM", "plate_country": None, "ocr_confidence": 0.9}),
     ("BAD_CONFIDENCE", "K5", {"read_id": "K5", "camera_id": "CAM-A", "event_time": "2026-03-01T08:00:00Z", "plate_text": "1ABC123", "plate_country": None, "ocr_confidence": 1.5}),
     ("BAD_CONFIDENCE", "K6", {"read_id": "K6", "camera_id": "CAM-A", "event_time": "2026-03-01T08:00:00Z", "plate_text": "1ABC123", "plate_country": None, "ocr_confidence": math.nan}),
+    ("MALFORMED", None, None),  # no value at all: a null message
+    ("MALFORMED", None, b""),   # an empty one, told apart by its detail
+    # A valid read with a byte after it: spec §3 decodes exactly or not at all.
+    ("MALFORMED", None, {"read_id": "K7", "camera_id": "CAM-A", "event_time": "2026-03-01T08:00:00Z", "plate_text": "1ABC123", "plate_country": None, "ocr_confidence": 0.9, LEFT_OVER: b"\x00"}),
 ]
+# Updates a reference topic must refuse: the topic decides the list, the key names the entry.
+BAD_KAFKA_ENTRIES = [
+    ("WRONG_LIST", "W1", b"W1", {"list_name": "judicial_alerts", "entry_id": "W1", "op": "UPSERT", "plate": "8WRO888"}),
+    ("KEY_MISMATCH", "W2", b"NOT-W2", {"list_name": "stolen_vehicles", "entry_id": "W2", "op": "UPSERT", "plate": "8KEY888"}),
+]
+
+
+def _send_bad_read(feeds, payload) -> None:
+    if payload is None or isinstance(payload, bytes):
+        feeds.raw_read(payload)
+    elif LEFT_OVER in payload:
+        read = {k: v for k, v in payload.items() if k != LEFT_OVER}
+        feeds.raw_read(feeds.encoded_read(read) + payload[LEFT_OVER])
+    else:
+        feeds.read(payload)
+
 
 def _history_ids(root, table: str, column: str, expected: int, timeout_s: float = 60) -> list[str]:
     deadline = time.monotonic() + timeout_s
@@ -53,6 +74,8 @@ def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path, capsys):
         feeds.camera(camera)
     for entry in REFERENCE:
         feeds.entry(entry)
+    for _, _, key, entry in BAD_KAFKA_ENTRIES:
+        feeds.raw_entry("stolen_vehicles", key, entry)
     feeds.flush()
     history = tmp_path / "history"
     job_id = submit(stack, feeds, "--parallelism", str(parallelism), "--history", str(history))
@@ -60,7 +83,7 @@ def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path, capsys):
         for read, _ in CASES:
             feeds.read(read)
         for _, _, payload in BAD_KAFKA_READS:
-            feeds.raw_read(payload) if isinstance(payload, bytes) else feeds.read(payload)
+            _send_bad_read(feeds, payload)
         feeds.flush()
 
         expected = [{k: h[k] for k in FIELDS} for h in expected_hits()]
@@ -74,9 +97,10 @@ def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path, capsys):
         by_key = {h["hit_id"]: h["dedup_key"] for h in got}
         assert all(by_key[e["hit_id"]] == e["dedup_key"] for e in events)
 
-        refusals = decoded(stack, feeds, feeds.refusals, "ReferenceRefusal", len(expected_refusals()))
+        wanted = expected_refusals() + [(reason, entry_id) for reason, entry_id, _, _ in BAD_KAFKA_ENTRIES]
+        refusals = decoded(stack, feeds, feeds.refusals, "ReferenceRefusal", len(wanted))
         assert sorted((r["reason"], r["original"] and feeds.entry_id_of(r["original"])) for r in refusals) == \
-            sorted((reason, entry_id) for reason, entry_id in expected_refusals())
+            sorted(wanted)
         assert all(r["source_topic"].startswith(feeds.prefix) and r["source_offset"] >= 0 for r in refusals)
         # ... and `feblam reference status --live` shows them from that topic, by reason and position.
         capsys.readouterr()
@@ -85,8 +109,9 @@ def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path, capsys):
                      "--registry-url", stack.schema_registry_url]) == 0
         shown = capsys.readouterr().out
         refused_topic = feeds.topics["judicial_alerts"]
-        assert f"refused by the hit job ({feeds.refusals}): 1 update(s)" in shown
+        assert f"refused by the hit job ({feeds.refusals}): {len(wanted)} update(s)" in shown
         assert f"  {refused_topic}: 1" in shown and "BAD_WILDCARD (reference)" in shown
+        assert f"  {feeds.topics['stolen_vehicles']}: {len(BAD_KAFKA_ENTRIES)}" in shown
         assert "*A*B*" not in shown  # the record itself is not printed
 
         dead_decoder = AvroDecoder(feeds.registry, schemas.load("DeadLetter"))
@@ -94,6 +119,9 @@ def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path, capsys):
         assert sorted((d["reason"], d["read_id"] or "") for d in dead) == sorted((r, i or "") for r, i, _ in BAD_KAFKA_READS)
         raw_bad = {p for _, _, p in BAD_KAFKA_READS if isinstance(p, bytes)}
         assert raw_bad <= {d["original"] for d in dead}
+        details = [d["detail"] for d in dead]
+        assert any("null" in d for d in details) and any("empty value" in d for d in details)
+        assert any("1 byte(s) left over" in d for d in details)
         assert all(d["source_topic"] == feeds.reads and d["source_offset"] is not None for d in dead)
 
         # While the job runs: a tombstone stops a hit; an entry on a list that was empty

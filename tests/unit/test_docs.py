@@ -155,7 +155,7 @@ DECLARED = {
     "list": [*config.DEFAULT_LISTS, clones.CLONE_LIST],
     "refusal reason": [reference.MALFORMED, reference.BAD_OP, reference.EMPTY_PLATE, reference.BAD_WILDCARD,
                        reference.BAD_VALIDITY, reference.BAD_SEVERITY, reference.BAD_ATTRIBUTES,
-                       reference.BAD_CAMERA],
+                       reference.BAD_CAMERA, reference.WRONG_LIST, reference.KEY_MISMATCH],
     "explanation factor": explanation_factors(),
 }
 

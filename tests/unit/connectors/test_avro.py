@@ -68,7 +68,8 @@ def test_writer_schema_is_fetched_once_per_id():
 @pytest.mark.parametrize(
     "raw, reason",
     [
-        (b"", "shorter than the 5-byte"),
+        (b"", "an empty value \\(0 bytes\\), shorter than the 5-byte"),
+        (b"\x00\x00", "a value of 2 byte\\(s\\), shorter than the 5-byte"),
         (b"\x01\x00\x00\x00\x64abc", "unknown magic byte 1"),
         (b"\x00\x00\x00\x03\xe7abc", "no schema with id 999"),
         (b"\x00\x00\x00\x00\x64\x99", "does not decode"),
@@ -80,6 +81,25 @@ def test_undecodable_messages_carry_their_raw_bytes(raw, reason):
     with pytest.raises(AvroDecodeError, match=reason) as error:
         AvroDecoder(registry, V1).decode(raw)
     assert error.value.raw == raw
+
+
+def test_a_null_value_is_told_apart_from_an_empty_one():
+    registry = MemoryRegistry()
+    with pytest.raises(AvroDecodeError, match=r"^no value \(a null message\)$"):
+        AvroDecoder(registry, V1).decode(None)
+    with pytest.raises(AvroDecodeError, match="empty value"):
+        AvroDecoder(registry, V1).decode(b"")
+
+
+def test_bytes_left_over_after_the_record_make_it_undecodable():
+    """Spec §3: a value decodes exactly, or not at all."""
+    registry = MemoryRegistry()
+    raw = AvroEncoder(registry.register("s", V1), V1).encode({"plate": "1ABC123"})
+    assert AvroDecoder(registry, V1).decode(raw) == {"plate": "1ABC123"}
+    for extra in (b"\x00", b"trailing garbage"):
+        with pytest.raises(AvroDecodeError, match=f"{len(extra)} byte\\(s\\) left over") as error:
+            AvroDecoder(registry, V1).decode(raw + extra)
+        assert error.value.raw == raw + extra
 
 
 def test_an_unreachable_registry_is_not_the_record_s_fault():

@@ -84,6 +84,22 @@ def test_spec_1_camera_parsing_and_invalid_cameras():
         assert info.value.reason == BAD_CAMERA
 
 
+@pytest.mark.parametrize("name, value", [("lat", float("nan")), ("lon", float("nan")), ("lat", float("inf")),
+                                         ("lon", float("-inf")), ("lat", 90.5), ("lat", -91), ("lon", 180.01),
+                                         ("lon", -200)])
+def test_a_camera_position_must_be_a_finite_number_in_range(name, value):
+    """A NaN latitude was accepted, and a distance from it is NaN: clone suspicion and
+    the gateway's places would be silently wrong."""
+    with pytest.raises(InvalidEntry) as info:
+        parse_camera({"camera_id": "C1", "lat": 50.8, "lon": 4.3, name: value})
+    assert info.value.reason == BAD_CAMERA and name in info.value.detail
+
+
+def test_the_edges_of_the_globe_are_positions():
+    for lat, lon in ((90, 180), (-90, -180), (0, 0)):
+        assert (parse_camera({"camera_id": "C", "lat": lat, "lon": lon}).lat, lon) == (lat, lon)
+
+
 def test_refused_upsert_leaves_the_previous_version_in_place():
     """§1 (reading): a refused UPSERT changes nothing, it does not delete."""
     from udfs.engine import HitEngine
