@@ -13,8 +13,15 @@ from __future__ import annotations
 
 import time
 
-# Spec §3: what a dead letter (or a refusal) adds to the original bytes is bounded.
+# Spec §3: what a dead letter (or a refusal) adds to the original bytes is bounded:
+# its detail, and its read_id, which is a copy of part of the original.
 MAX_DETAIL_BYTES = 1024
+MAX_READ_ID_BYTES = 1024
+# What a dead letter or a refusal may add to its original bytes, with room to spare:
+# the bounded detail and read_id, the reason, the source position, the Avro framing,
+# the message key (the position as text) and Kafka's record overhead. Their topics
+# accept records this much larger than their inputs do (connectors.topics.make_room).
+HEADROOM_BYTES = 64 * 1024
 
 
 def bounded(detail: str | None) -> str | None:
@@ -37,12 +44,13 @@ def dead_letter_record(reason: str, original: bytes | None, *, detail: str | Non
                        read_id: str | None = None, topic: str | None = None, partition: int | None = None,
                        offset: int | None = None, received_at: int | None = None) -> dict:
     """The DeadLetter contract's record: `original` exactly as received (no bytes are
-    empty bytes), `detail` bounded, the source position (`topic` None for a file, whose
+    empty bytes), `detail` bounded, `read_id` dropped when longer than
+    MAX_READ_ID_BYTES (it is in `original`), the source position (`topic` None for a file, whose
     line number is `offset`), and `received_at` in epoch ms, now unless given."""
     return {
         "reason": reason,
         "detail": bounded(detail),
-        "read_id": read_id,
+        "read_id": read_id if read_id is None or len(read_id.encode("utf-8")) <= MAX_READ_ID_BYTES else None,
         "original": bytes(original or b""),
         "source_topic": topic,
         "source_partition": partition,

@@ -10,6 +10,12 @@ not its message text, says so.
 `delete_topics(bootstrap_servers, names)` deletes topics; one that is not there
 (UNKNOWN_TOPIC_OR_PART) counts as deleted, by error code again, so a clean-up
 may name topics a failed run never got to create.
+
+`make_room(bootstrap_servers, output, inputs, headroom)` sees to it that a topic
+that keeps other topics' records whole (a dead-letter or refusals topic) accepts
+a record larger than the largest its inputs accept: it creates it so, or raises
+its `max.message.bytes`, and returns the size for the producer's
+`max.request.size`. A dead letter must always be writable (docs/hits.md §3).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic, ResourceType
 
 from connectors.kafka_clients import client_config
 
@@ -81,3 +87,61 @@ def topic_names(bootstrap_servers: str, timeout_s: float = 10.0) -> set[str]:
     """The names of every topic on the cluster; KafkaException when it does not answer."""
     admin = AdminClient(client_config({"bootstrap.servers": bootstrap_servers}))
     return set(admin.list_topics(timeout=timeout_s).topics)
+
+
+MAX_MESSAGE_BYTES = "max.message.bytes"
+# Kafka's own default for a topic that sets no max.message.bytes (the broker's
+# message.max.bytes): what an input that does not exist yet will accept.
+KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
+
+
+def max_message_bytes(bootstrap_servers: str, topics: Iterable[str], timeout_s: float = 30.0) -> dict[str, int]:
+    """The `max.message.bytes` in force for each of `topics` that exists (the topic's
+    own, or the broker's default); a topic that does not exist is left out."""
+    admin = AdminClient(client_config({"bootstrap.servers": bootstrap_servers}))
+    wanted = list(dict.fromkeys(topics))
+    if not wanted:
+        return {}
+    futures = admin.describe_configs([ConfigResource(ResourceType.TOPIC, name) for name in wanted],
+                                     request_timeout=timeout_s)
+    sizes = {}
+    for resource, future in futures.items():
+        try:
+            sizes[resource.name] = int(future.result(timeout=timeout_s)[MAX_MESSAGE_BYTES].value)
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise TopicError(f"cannot read the configuration of topic {resource.name}: "
+                                 f"{error.args[0].str()}") from error
+        except TimeoutError:
+            raise TopicError(f"cannot read the configuration of topic {resource.name}: no answer from Kafka "
+                             f"within {timeout_s:g} s") from None
+    return sizes
+
+
+def make_room(bootstrap_servers: str, output: str, inputs: Iterable[str], headroom: int,
+              timeout_s: float = 30.0) -> int:
+    """Make `output` accept records of the largest input's size plus `headroom` bytes:
+    create it with that `max.message.bytes` when it is missing, raise its own when it
+    is lower, leave it when it is enough. Returns the size a record may reach. A broker
+    that refuses (no right to alter the topic, say) is a TopicError saying what is needed."""
+    inputs = list(inputs)
+    sizes = max_message_bytes(bootstrap_servers, [output, *inputs], timeout_s)
+    needed = max([sizes[name] for name in inputs if name in sizes] or [KAFKA_DEFAULT_MAX_MESSAGE_BYTES]) + headroom
+    if output not in sizes:
+        ensure_topics(bootstrap_servers, {output: TopicSpec(config={MAX_MESSAGE_BYTES: str(needed)})}, timeout_s)
+        # Another process may have made it first, with its own size: check it as any existing topic.
+        sizes = max_message_bytes(bootstrap_servers, [output], timeout_s)
+    if sizes.get(output, 0) >= needed:
+        return max(needed, sizes[output])
+    admin = AdminClient(client_config({"bootstrap.servers": bootstrap_servers}))
+    entry = ConfigEntry(MAX_MESSAGE_BYTES, str(needed), incremental_operation=AlterConfigOpType.SET)
+    futures = admin.incremental_alter_configs([ConfigResource(ResourceType.TOPIC, output, incremental_configs=[entry])],
+                                              request_timeout=timeout_s)
+    for future in futures.values():
+        try:
+            future.result(timeout=timeout_s)
+        except (KafkaException, TimeoutError) as error:
+            why = error.args[0].str() if isinstance(error, KafkaException) else f"no answer within {timeout_s:g} s"
+            raise TopicError(f"topic {output} accepts records up to {sizes.get(output)} bytes, its inputs up to "
+                             f"{needed - headroom}: set its {MAX_MESSAGE_BYTES} to at least {needed} ({why})") from None
+    return needed

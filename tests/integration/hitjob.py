@@ -45,6 +45,9 @@ def _read_record(read: dict) -> dict:
             **read, "event_time": _ms(read["event_time"])}
 
 
+LARGE_READ_TOPIC = 2_000_000  # max.message.bytes of the test's reads topic
+
+
 class Feeds:
     """Topics of one test run, and Avro producers for them."""
 
@@ -52,7 +55,8 @@ class Feeds:
         self.stack = stack
         run = uuid.uuid4().hex[:8]
         self.prefix = f"ref{run}."
-        self.reads = new_topic("reads", partitions=read_partitions)
+        # Reads may be larger than Kafka's default 1 MB here: the job must still dead-letter them.
+        self.reads = new_topic("reads", partitions=read_partitions, config={"max.message.bytes": str(LARGE_READ_TOPIC)})
         self.cameras = new_topic("cameras", config={"cleanup.policy": "compact"})
         self.hits = new_topic("hits")
         self.sightings = new_topic("sightings")
@@ -72,7 +76,8 @@ class Feeds:
             (self.hits, "Hit"), (self.sightings, "HitSighting"), (self.dead, "DeadLetter"),
             (self.refusals, "ReferenceRefusal"))])
         assert all(outcome.ok for outcome in outcomes), outcomes
-        self.producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers, "linger.ms": 5}))
+        self.producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers, "linger.ms": 5,
+                                                "message.max.bytes": LARGE_READ_TOPIC}))
 
     def entry(self, entry: dict) -> None:
         encoder = self.entry_encoders[entry["list_name"]]

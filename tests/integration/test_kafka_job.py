@@ -27,6 +27,9 @@ BAD_KAFKA_READS = [
     ("PLATE_TOO_LONG", "K4", {"read_id": "K4", "camera_id": "CAM-A", "event_time": "2026-03-01T08:00:00Z", "plate_text": "ABCDEFGHIJKLM", "plate_country": None, "ocr_confidence": 0.9}),
     ("BAD_CONFIDENCE", "K5", {"read_id": "K5", "camera_id": "CAM-A", "event_time": "2026-03-01T08:00:00Z", "plate_text": "1ABC123", "plate_country": None, "ocr_confidence": 1.5}),
     ("BAD_CONFIDENCE", "K6", {"read_id": "K6", "camera_id": "CAM-A", "event_time": "2026-03-01T08:00:00Z", "plate_text": "1ABC123", "plate_country": None, "ocr_confidence": math.nan}),
+    # Larger than Kafka's default record limit: its dead letter, which keeps it whole, would
+    # not fit a dead-letter topic of the default size; the job makes room at submission.
+    ("PLATE_TOO_LONG", "K8", {"read_id": "K8", "camera_id": "CAM-A", "event_time": "2026-03-01T08:00:00Z", "plate_text": "A" * 1_500_000, "plate_country": None, "ocr_confidence": 0.9}),
     ("MALFORMED", None, None),  # no value at all: a null message
     ("MALFORMED", None, b""),   # an empty one, told apart by its detail
     # A valid read with a byte after it: spec §3 decodes exactly or not at all.
@@ -119,6 +122,7 @@ def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path, capsys):
         assert sorted((d["reason"], d["read_id"] or "") for d in dead) == sorted((r, i or "") for r, i, _ in BAD_KAFKA_READS)
         raw_bad = {p for _, _, p in BAD_KAFKA_READS if isinstance(p, bytes)}
         assert raw_bad <= {d["original"] for d in dead}
+        assert max(len(d["original"]) for d in dead) > 1_500_000   # K8, whole
         details = [d["detail"] for d in dead]
         assert any("null" in d for d in details) and any("empty value" in d for d in details)
         assert any("1 byte(s) left over" in d for d in details)

@@ -68,3 +68,14 @@ def test_the_kafka_codec_writes_the_record_ingest_writes():
     expected = dead_letter_record("PLATE_TOO_LONG", b"raw", detail=invalid.detail, read_id="R2", topic="reads",
                                   partition=1, offset=99, received_at=written["received_at"])
     assert written == expected
+
+
+def test_a_read_id_too_long_to_copy_stays_in_the_original_only():
+    """A read_id is a copy of part of the original: a huge one would double the dead
+    letter, which must stay within its topic's room (spec §3)."""
+    from connectors.dead_letters import MAX_READ_ID_BYTES
+
+    short, long = "R" * MAX_READ_ID_BYTES, "R" * (MAX_READ_ID_BYTES + 1)
+    assert dead_letter_record("MALFORMED", b"x", read_id=short)["read_id"] == short
+    assert dead_letter_record("MALFORMED", b"x", read_id=long)["read_id"] is None
+    assert dead_letter_record("MALFORMED", b"x", read_id="é" * 600)["read_id"] is None   # 1,200 bytes of UTF-8
