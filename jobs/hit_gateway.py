@@ -69,6 +69,7 @@ def build_gateway_job(env: StreamExecutionEnvironment, settings: GatewayJobSetti
     if not any(end > ends.starts.get(tp, 0) for tp, end in ends.ends.items() if tp[0] == topics.config):
         raise NoConfigurationError(f"no routing configuration on {topics.config}: "
                                    "run `feblam gateway config apply FILE` first")
+    largest = _room_for_refused_records(settings)
     codec = GatewayCodec(settings.registry_url, topics)
     # A dispatcher waits on every delivery: network buffers between the steps leave after at
     # most this, not Flink's 100 ms (right for reads at tens of thousands a second).
@@ -91,9 +92,24 @@ def build_gateway_job(env: StreamExecutionEnvironment, settings: GatewayJobSetti
     # Two sinks, not one over a union: the routing step's own is chained to it, so a
     # delivery leaves with no network hop between them (`feblam bench gateway`'s
     # from_routing_p50_ms went from 14 to 6 ms).
-    followed.sink_to(record_sink(settings.bootstrap_servers)).name("outputs").uid("sink")
+    producer = {"max.request.size": str(largest)}
+    followed.sink_to(record_sink(settings.bootstrap_servers, producer)).name("outputs").uid("sink")
     decoded.get_side_output(DEAD_INPUTS) \
-        .sink_to(record_sink(settings.bootstrap_servers)).name("dead-inputs").uid("dead-inputs-sink")
+        .sink_to(record_sink(settings.bootstrap_servers, producer)).name("dead-inputs").uid("dead-inputs-sink")
+
+
+def _room_for_refused_records(settings: GatewayJobSettings) -> int:
+    """Dead inputs and refused events keep their input whole (docs/hits.md §3): their
+    topics are made to take records larger than any of their inputs take, so that one
+    large input cannot be unwritable and restart the gateway. Returns the largest
+    record the sinks may then write."""
+    from connectors.dead_letters import HEADROOM_BYTES
+    from connectors.topics import make_room
+
+    topics, servers = settings.topics, settings.bootstrap_servers
+    return max(make_room(servers, topics.dead_inputs,
+                         [topics.hits, topics.sightings, topics.lifecycle_events, topics.cameras], HEADROOM_BYTES),
+               make_room(servers, topics.refused_events, [topics.lifecycle_events], HEADROOM_BYTES))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,8 @@ import duckdb
 import pytest
 
 from connectors.audit_report import gateway_figures
+from connectors.dead_letters import HEADROOM_BYTES
+from connectors.topics import KAFKA_DEFAULT_MAX_MESSAGE_BYTES, max_message_bytes
 
 from feblam.stack.settings import StackSettings
 
@@ -52,6 +54,10 @@ def test_gateway_routes_follows_and_audits(stack, new_topic, tmp_path):
         run.flush()
         job_id = run.submit("--audit", str(audit), "--parallelism", "2")
         try:
+            # What the gateway refuses it keeps whole: its two topics take more than their inputs.
+            sizes = max_message_bytes(stack.bootstrap_servers, [run.dead_inputs, run.refused])
+            assert sizes == {run.dead_inputs: KAFKA_DEFAULT_MAX_MESSAGE_BYTES + HEADROOM_BYTES,
+                             run.refused: KAFKA_DEFAULT_MAX_MESSAGE_BYTES + HEADROOM_BYTES}
             wait_running(stack, job_id)
             _scenario(run, audit)
         finally:
