@@ -31,7 +31,7 @@ from pyflink.common import Duration, Types, WatermarkStrategy
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
 from connectors.codecs import FileCodec, KafkaCodec
-from connectors.contracts import DEFAULT_REFERENCE_PREFIX, feed
+from connectors import contracts
 from connectors.file_outputs import OutputCounts, write_outputs
 from connectors.files import FileFeed, line_source, output_sink
 from connectors.history import attach_history
@@ -194,17 +194,17 @@ class KafkaJobSettings:
 
     bootstrap_servers: str = "127.0.0.1:9092"
     registry_url: str = "http://127.0.0.1:8080/apis/ccompat/v7"
-    reads_topic: str = feed("reads").default_topic
-    reference_prefix: str = DEFAULT_REFERENCE_PREFIX
-    cameras_topic: str = feed("cameras").default_topic
-    hits_topic: str = feed("hits").default_topic
-    dead_letter_topic: str = feed("dead-letter").default_topic
+    reads_topic: str = contracts.feed("reads").default_topic
+    reference_prefix: str = contracts.DEFAULT_REFERENCE_PREFIX
+    cameras_topic: str = contracts.feed("cameras").default_topic
+    hits_topic: str = contracts.feed("hits").default_topic
+    dead_letter_topic: str = contracts.feed("dead-letter").default_topic
     group_id: str = "feblam-hit-generation"
     matching: MatchingSettings = field(default_factory=MatchingSettings)
     parallelism: int | None = None
     history: str | None = None
-    sightings_topic: str = feed("sightings").default_topic
-    refusals_topic: str = feed("refusals").default_topic
+    sightings_topic: str = contracts.feed("sightings").default_topic
+    refusals_topic: str = contracts.feed("refusals").default_topic
     batch_records: int = BATCH_RECORDS
     batch_delay_ms: int = BATCH_DELAY_MS
 
