@@ -109,9 +109,10 @@ def cmd_apply(args) -> int:
         return _fail("--reference-prefix must not be empty (every topic would be a reference topic)")
     from feblam.reach import require_kafka, require_registry
 
-    require_registry(args.registry_url)
+    # In the order they are used: Kafka's topics name the lists, then the registry.
     if args.lists is None:
         require_kafka(args.bootstrap_servers)
+    require_registry(args.registry_url)
     try:
         references = reference_topics(args)
     except KafkaException as error:
