@@ -93,3 +93,11 @@ def produce(producer, topic: str, value: bytes | None, key: bytes | None = None,
             return
         except BufferError:
             producer.poll(QUEUE_FULL_WAIT_S)
+
+
+def flush_all(producer, timeout_s: float, what: str = "records") -> None:
+    """Wait until Kafka has acknowledged every record handed to `producer`; a
+    RuntimeError saying how many of `what` it has not within `timeout_s`."""
+    left = producer.flush(timeout_s)
+    if left:
+        raise RuntimeError(f"{left:,} {what} not acknowledged by Kafka within {timeout_s:g} s")

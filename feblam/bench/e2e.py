@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from connectors.kafka_clients import client_config, produce
+from connectors.kafka_clients import client_config, flush_all, produce
 from feblam.bench import stats
 from feblam.bench.rss import RssSampler, cluster_rss_mb, this_machine
 
@@ -352,8 +352,7 @@ def _send(producer, topic: str, reads: Reads, indices: range, pacer=None, sent: 
         producer.poll(0)
         if sent is not None:
             sent[reads.ids[i]] = timestamp
-    if producer.flush(120):
-        raise RuntimeError(f"{topic}: reads not acknowledged by Kafka")
+    flush_all(producer, 120, f"reads sent to {topic}")
 
 
 def load_network(settings: E2eSettings, endpoints: Endpoints, run: str, log: Log) -> tuple[dict, Reads]:

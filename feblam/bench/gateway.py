@@ -37,7 +37,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from connectors.kafka_clients import client_config, produce
+from connectors.kafka_clients import client_config, flush_all, produce
 from feblam.bench.e2e import APPEND_TIME, Endpoints, Log, cancel
 from feblam.bench.stats import percentile
 from feblam.stack.submission import submit_detached
@@ -139,14 +139,14 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
             produce(producer, topics["cameras"], encode["camera"](
                 {"camera_id": camera_id, "lat": 50.8, "lon": 4.3, "lez_zones": [], "police_zone": "PZ",
                  "province": province}), camera_id.encode())
-        _flush(producer, 30)
+        flush_all(producer, 30)
         if settings.backlog:
             log(f"backlog: encoding and offering {settings.rate * settings.seconds:,.0f} hits with "
                 f"{settings.sightings} sighting(s) each before the gateway starts")
             schedule = _schedule(settings, config, run, 0, cameras, encode, rng, topics)
             for _, topic, key, value in schedule:
                 produce(producer, topic, value, key)
-            _flush(producer, 300)
+            flush_all(producer, 300)
         log(f"{run}: {len(config.destinations)} destinations, {settings.cameras} cameras; submitting the gateway")
         job_id = submit_detached(PROJECT_ROOT / "jobs" / "hit_gateway.py", [
             "--bootstrap-servers", endpoints.bootstrap_servers, "--registry-url", endpoints.registry_url,
@@ -177,7 +177,7 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
                 raise RuntimeError("no delivery within 300 s of submission")
             warm = _hit(run, n, "P2", cameras[0], None)
             produce(producer, topics["hits"], encode["hit"](warm), warm["dedup_key"].encode())
-            _flush(producer, 10)
+            flush_all(producer, 10)
             n += 1
             time.sleep(0.5)
         warmup = {f"{run}-h{i}" for i in range(n)}
@@ -200,7 +200,7 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
                 next_log = time.monotonic() + 10
                 log(f"{i:,} of {len(schedule):,} records sent")
             time.sleep(0.001)
-        _flush(producer, 30)
+        flush_all(producer, 30)
         # The last escalations come ack_timeout after the last hits; the state is sampled on.
         # A loaded machine can complete no checkpoint within a short offer: wait for one
         # (bounded) rather than report a run without its state figure.
@@ -226,14 +226,6 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
         finally:
             if not settings.keep_topics:
                 delete_topics(endpoints.bootstrap_servers, made)
-
-
-def _flush(producer, timeout_s: float) -> None:
-    """Wait until Kafka has every record produced so far: a run measured on part of
-    its inputs would report on what it was not offered."""
-    left = producer.flush(timeout_s)
-    if left:
-        raise RuntimeError(f"{left:,} records not acknowledged by Kafka within {timeout_s:g} s")
 
 
 class _Observer(threading.Thread):

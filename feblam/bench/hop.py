@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import fastavro
 
 import schemas
-from connectors.kafka_clients import client_config, produce
+from connectors.kafka_clients import client_config, flush_all, produce
 from feblam.bench.stats import percentile
 
 WARM_UP = 50
@@ -105,9 +105,7 @@ def _send(producer, topic: str, ids_and_values, rate: float) -> dict[str, float]
         sent[read_id] = time.perf_counter()
         produce(producer, topic, value)
         producer.poll(0)
-    left = producer.flush(30)
-    if left:
-        raise RuntimeError(f"{left} of the reads sent to {topic} not acknowledged by Kafka within 30 s")
+    flush_all(producer, 30, f"reads sent to {topic}")
     return sent
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.kafka_clients import QUEUE_FULL_WAIT_S, produce
+from connectors.kafka_clients import QUEUE_FULL_WAIT_S, flush_all, produce
 
 
 class QueueFullTwice:
@@ -56,3 +56,23 @@ def test_any_other_error_is_not_retried():
     with pytest.raises(ValueError, match="bad topic"):
         produce(producer, "reads", b"v")
     assert producer.polls == []
+
+
+class Flushing:
+    def __init__(self, left: int):
+        self.left, self.timeouts = left, []
+
+    def flush(self, timeout_s):
+        self.timeouts.append(timeout_s)
+        return self.left
+
+
+def test_flush_all_returns_once_every_record_is_acknowledged():
+    producer = Flushing(0)
+    flush_all(producer, 7)
+    assert producer.timeouts == [7]
+
+
+def test_flush_all_says_how_many_records_kafka_has_not_taken():
+    with pytest.raises(RuntimeError, match=r"^1,234 reads sent to t not acknowledged by Kafka within 30 s$"):
+        flush_all(Flushing(1234), 30, "reads sent to t")
