@@ -15,14 +15,15 @@ from feblam.stack.settings import HOST, StackSettings, StackSettingsError
 HELP = """\
 Run the services FEBLAM needs on this machine, on 127.0.0.1 only:
   kafka     a single-node Apache Kafka broker in KRaft mode (storage formatted on first start)
-  registry  Apicurio Registry, in-memory storage, Confluent-compatible API under /apis/ccompat/v7
+  registry  Apicurio Registry, stored in var/registry/ (kept across restarts), Confluent-compatible API under /apis/ccompat/v7
   flink     a standalone Flink cluster configured from flink-conf/: 1 jobmanager and
             --taskmanagers taskmanagers of 1 task slot each (thread mode runs the Python
             of one taskmanager under one GIL: a job uses N cores through N taskmanagers)
 
 Data, logs and pid files live under var/ (logs in var/log/). `up` waits until each
 service really answers and is harmless when the stack already runs; `down` stops
-every process it started; `status` says what runs where.
+every process it started; `status` says what runs where. Both `up` and `down` take
+service names: `down registry` then `up registry` restarts the registry alone.
 
 Ports (option, environment variable, default):
   --kafka-port             FEBLAM_KAFKA_PORT             9092
@@ -60,7 +61,9 @@ def register(subparsers) -> None:
     up.add_argument("services", nargs="*", metavar="SERVICE",
                     help=f"only these services ({', '.join(SERVICE_NAMES)}); default all")
     up.set_defaults(func=cmd_up)
-    down = actions.add_parser("down", help="stop every service of the stack; no process is left behind")
+    down = actions.add_parser("down", help="stop every service of the stack (or those named); no process is left behind")
+    down.add_argument("services", nargs="*", metavar="SERVICE",
+                      help=f"only these services ({', '.join(SERVICE_NAMES)}); default all")
     down.set_defaults(func=cmd_down)
     status = actions.add_parser("status", help="say what runs where; exit 0 only if everything runs")
     status.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -71,10 +74,15 @@ def _selected(services, names):
     return [s for s in services if not names or s.name in names]
 
 
-def cmd_up(args) -> int:
-    unknown = sorted(set(args.services) - set(SERVICE_NAMES))
+def _unknown_services(names) -> bool:
+    unknown = sorted(set(names) - set(SERVICE_NAMES))
     if unknown:
         print(f"stack: unknown service(s) {unknown}; known: {', '.join(SERVICE_NAMES)}", file=sys.stderr)
+    return bool(unknown)
+
+
+def cmd_up(args) -> int:
+    if _unknown_services(args.services):
         return 2
     try:
         running = StackSettings.load()
@@ -139,8 +147,10 @@ def _refuse_busy_ports(service, settings: StackSettings) -> None:
 
 
 def cmd_down(args) -> int:
+    if _unknown_services(args.services):
+        return 2
     settings = StackSettings.current()
-    for service in reversed(all_services(settings)):
+    for service in reversed(_selected(all_services(settings), args.services)):
         stopped = service.stop()
         print(f"{service.name:9} {'stopped' if stopped else 'was not running'}")
     return 0

@@ -158,7 +158,16 @@ class Kafka(Service):
 
 
 class Registry(Service):
-    """Apicurio Registry with in-memory storage; clients use its Confluent-compatible API."""
+    """Apicurio Registry; clients use its Confluent-compatible API.
+
+    Its storage is Apicurio's SQL store on an H2 database file under
+    `var/registry/`, so a restarted registry keeps every subject, version and
+    id: consumers decode old records by the ids in their headers, and a registry
+    that forgot them (its default in-memory H2) would hand the same ids to other
+    schemas. H2 rather than Apicurio's KafkaSQL store keeps the registry up while
+    the broker is down; a deployment points `apicurio.datasource.url` at
+    PostgreSQL, the same SQL store.
+    """
 
     def __init__(self, settings: StackSettings):
         super().__init__("registry", settings)
@@ -167,9 +176,14 @@ class Registry(Service):
     def daemons(self) -> list[Daemon]:
         return [self._daemon("registry")]
 
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.var_dir / "registry"
+
     def start(self) -> None:
         s = self.settings
         jar = _require(s.lib_dir / "apicurio" / "quarkus-run.jar", "Apicurio Registry")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         java = java_home(21, "FEBLAM_REGISTRY_JAVA_HOME") / "bin" / "java"
         argv = [
             str(java), "-Xmx512m",
@@ -181,6 +195,9 @@ class Registry(Service):
             f"-Dquarkus.management.port={s.registry_management_port}",
             "-Dapicurio.storage.kind=sql",
             "-Dapicurio.storage.sql.kind=h2",
+            # WRITE_DELAY=0: a commit reaches the file before the registry answers, so
+            # even a kill -9 cannot take back an id the registry has handed out.
+            f"-Dapicurio.datasource.url=jdbc:h2:file:{self.data_dir / 'registry'};WRITE_DELAY=0",
             "-jar", str(jar),
         ]
         self.daemons[0].start(argv, cwd=jar.parent)
