@@ -52,6 +52,24 @@ def cluster_config(settings: StackSettings) -> dict[str, Any]:
             # flink-python sits in the cluster's lib/ (see feblam.stack.services.Flink);
             # pemja must come from there too, never from a job's own class loader.
             "classloader.parent-first-patterns.additional": "pemja.",
+            **high_availability(settings),
         }
     )
     return config
+
+
+def high_availability(settings: StackSettings) -> dict[str, Any]:
+    """JobManager high availability with ZooKeeper, as Flink documents it: the
+    leader's address and the pointers to every job's graph and latest completed
+    checkpoint are in ZooKeeper, the graphs and checkpoint metadata in `ha/`. A
+    replaced JobManager (the stack's supervisor starts a new one when one dies)
+    recovers every job from its latest checkpoint with no hand work."""
+    return {
+        "high-availability.type": "zookeeper",
+        "high-availability.zookeeper.quorum": f"{HOST}:{settings.zookeeper_port}",
+        "high-availability.storageDir": f"file://{settings.var_dir / 'flink' / 'ha'}",
+        "high-availability.cluster-id": "/feblam",
+        # Under HA the jobmanager's RPC port comes from this key (jobmanager.rpc.port is
+        # ignored): keep it the stack's fixed port rather than a random one.
+        "high-availability.jobmanager.port": str(settings.flink_rpc_port),
+    }

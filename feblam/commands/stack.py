@@ -16,9 +16,12 @@ HELP = """\
 Run the services FEBLAM needs on this machine, on 127.0.0.1 only:
   kafka     a single-node Apache Kafka broker in KRaft mode (storage formatted on first start)
   registry  Apicurio Registry, stored in var/registry/ (kept across restarts), Confluent-compatible API under /apis/ccompat/v7
+  zookeeper a single ZooKeeper server, the Flink cluster's high-availability store
   flink     a standalone Flink cluster configured from flink-conf/: 1 jobmanager and
             --taskmanagers taskmanagers of 1 task slot each (thread mode runs the Python
-            of one taskmanager under one GIL: a job uses N cores through N taskmanagers)
+            of one taskmanager under one GIL: a job uses N cores through N taskmanagers).
+            Each process is supervised: one that dies is started again, and a new
+            jobmanager resumes every job from its latest checkpoint.
 
 Data, logs and pid files live under var/ (logs in var/log/). `up` waits until each
 service really answers and is harmless when the stack already runs; `down` stops
@@ -32,12 +35,13 @@ Ports (option, environment variable, default):
   --registry-management-port FEBLAM_REGISTRY_MANAGEMENT_PORT 8090
   --flink-rest-port        FEBLAM_FLINK_REST_PORT        8081
   --flink-rpc-port         FEBLAM_FLINK_RPC_PORT         6123
+  --zookeeper-port         FEBLAM_ZOOKEEPER_PORT         2181
   --taskmanagers           FEBLAM_FLINK_TASKMANAGERS     2
 The values in force are kept in var/run/stack.json, which clients and tests read.
 FEBLAM_VAR_DIR moves var/ (data, logs, pids) elsewhere, e.g. for a second stack.
 """
 
-SERVICE_NAMES = ("kafka", "registry", "flink")
+SERVICE_NAMES = ("kafka", "registry", "zookeeper", "flink")
 
 
 def register(subparsers) -> None:
@@ -51,7 +55,7 @@ def register(subparsers) -> None:
     up = actions.add_parser("up", help="start every service (or those named) and wait until they answer")
     defaults = StackSettings()
     for option in ("kafka-port", "kafka-controller-port", "registry-port", "registry-management-port",
-                   "flink-rest-port", "flink-rpc-port"):
+                   "flink-rest-port", "flink-rpc-port", "zookeeper-port"):
         field = option.replace("-", "_")
         up.add_argument(f"--{option}", type=int, metavar="PORT",
                         help=f"{option.removesuffix('-port').replace('-', ' ')} port (default "
@@ -93,6 +97,7 @@ def cmd_up(args) -> int:
             registry_management_port=args.registry_management_port,
             flink_rest_port=args.flink_rest_port,
             flink_rpc_port=args.flink_rpc_port,
+            zookeeper_port=args.zookeeper_port,
             flink_taskmanagers=args.taskmanagers,
         )
     except StackSettingsError as error:
@@ -131,6 +136,7 @@ def _port_of(service, settings: StackSettings) -> list[int]:
     return {
         "kafka": [settings.kafka_port, settings.kafka_controller_port],
         "registry": [settings.registry_port, settings.registry_management_port],
+        "zookeeper": [settings.zookeeper_port],
         "flink": [settings.flink_rest_port, settings.flink_rpc_port],
     }[service.name]
 

@@ -109,6 +109,18 @@ class Daemon:
     def running(self) -> bool:
         return self.pid() is not None
 
+    def descendant_pids(self) -> list[int]:
+        """Every live process under this daemon's (e.g. the JVM a supervisor runs);
+        [] when it does not run."""
+        pid = self.pid()
+        if pid is None:
+            return []
+        try:
+            return [child.pid for child in psutil.Process(pid).children(recursive=True)
+                    if child.status() != psutil.STATUS_ZOMBIE]
+        except psutil.NoSuchProcess:
+            return []
+
     def start(self, argv: list[str], cwd: Path | None = None) -> int:
         """Launch `argv` detached, appending to the log; returns the pid."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +181,19 @@ class Daemon:
                 time.sleep(0.1)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+# Restarts its command whenever it exits, as an orchestrator (Kubernetes, systemd)
+# restarts a crashed daemon: a bash loop, since this machine runs no such thing.
+# `Daemon.stop` signals the whole process group, so the loop goes with its child.
+_SUPERVISOR = 'while :; do "$@"; echo "supervisor: $1 exited with status $?; starting it again in 2 s"; sleep 2; done'
+
+
+def supervised(argv: list[str]) -> list[str]:
+    """`argv`, run again each time it exits: a killed daemon is replaced within
+    seconds. The supervisor's pid is the daemon's; `Daemon.descendant_pids` gives what
+    runs under it."""
+    return ["bash", "-c", _SUPERVISOR, "supervise", *argv]
 
 
 def _signal_group(pid: int, sig: int) -> None:

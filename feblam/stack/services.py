@@ -1,4 +1,4 @@
-"""The three services of the local stack and how each is started and probed.
+"""The services of the local stack and how each is started and probed.
 
 Each service is a `Service`: a name, its daemons, how to launch them, and a
 readiness probe that asks the service itself (a metadata request to Kafka, an
@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import socket
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import yaml
 from connectors.kafka_clients import client_config
 from feblam.flinkconf import python_path_env
 from feblam.stack.java import java_home
-from feblam.stack.process import Daemon, ServiceStartError
+from feblam.stack.process import Daemon, ServiceStartError, supervised
 from feblam.stack.settings import HOST, PROJECT_ROOT, StackSettings
 
 FLINK_CONF_TEMPLATE = PROJECT_ROOT / "flink-conf" / "config.yaml"
@@ -212,10 +213,78 @@ class Registry(Service):
         return f"Confluent-compatible API {s.registry_url} (health http://{HOST}:{s.registry_management_port}/health/ready)"
 
 
+class ZooKeeper(Service):
+    """A single ZooKeeper server: the Flink cluster's high-availability store (leader
+    election, and the pointers to each job's graph and latest checkpoint)."""
+
+    def __init__(self, settings: StackSettings):
+        super().__init__("zookeeper", settings)
+
+    @property
+    def daemons(self) -> list[Daemon]:
+        return [self._daemon("zookeeper")]
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.var_dir / "zookeeper" / "data"
+
+    def _write_config(self) -> Path:
+        conf_dir = self.settings.var_dir / "zookeeper"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        properties = {
+            "dataDir": str(self.data_dir),
+            "clientPort": str(self.settings.zookeeper_port),
+            "clientPortAddress": HOST,
+            "tickTime": "2000",
+            "maxClientCnxns": "0",
+            # The admin server would listen on 0.0.0.0:8080, the registry's port.
+            "admin.enableServer": "false",
+            # `ready` asks "srvr"; "ruok" is for an operator at a terminal.
+            "4lw.commands.whitelist": "ruok,srvr",
+            # Old snapshots and logs are purged hourly, keeping three.
+            "autopurge.snapRetainCount": "3",
+            "autopurge.purgeInterval": "1",
+        }
+        path = conf_dir / "zoo.cfg"
+        path.write_text("".join(f"{k}={v}\n" for k, v in properties.items()))
+        # Its logback logs every connection at DEBUG without a configuration.
+        (conf_dir / "logback.xml").write_text(
+            "<configuration>\n"
+            "  <appender name=\"STDOUT\" class=\"ch.qos.logback.core.ConsoleAppender\">\n"
+            "    <encoder><pattern>[%d] %level %logger - %msg%n</pattern></encoder>\n"
+            "  </appender>\n"
+            "  <root level=\"WARN\"><appender-ref ref=\"STDOUT\"/></root>\n"
+            "  <logger name=\"org.apache.zookeeper.server.ZooKeeperServer\" level=\"INFO\"/>\n"
+            "</configuration>\n"
+        )
+        return path
+
+    def start(self) -> None:
+        lib = _require(self.settings.lib_dir / "zookeeper", "ZooKeeper jars")
+        java = java_home(17, "FEBLAM_FLINK_JAVA_HOME") / "bin" / "java"
+        config = self._write_config()
+        argv = [str(java), "-Xmx256m", "-Dzookeeper.jmx.log4j.disable=true",
+                f"-Dlogback.configurationFile={config.parent / 'logback.xml'}", "-cp", f"{lib}/*",
+                "org.apache.zookeeper.server.ZooKeeperServerMain", str(config)]
+        self.daemons[0].start(argv, cwd=config.parent)
+
+    def ready(self) -> bool:
+        # "ruok" says imok as soon as the port listens; "srvr" answers "This ZooKeeper
+        # instance is not currently serving requests" until the server really runs.
+        with socket.create_connection((HOST, self.settings.zookeeper_port), timeout=2) as conn:
+            conn.sendall(b"srvr")
+            return conn.recv(256).startswith(b"Zookeeper version")
+
+    def where(self) -> str:
+        return f"{HOST}:{self.settings.zookeeper_port} (Flink's high-availability store)"
+
+
 class Flink(Service):
     """A standalone Flink cluster from the scripts inside the apache-flink wheel:
     one jobmanager and `flink_taskmanagers` taskmanagers of one slot each
-    (daemons flink-taskmanager-1, -2, ...), Python UDFs in thread mode."""
+    (daemons flink-taskmanager-1, -2, ...), Python UDFs in thread mode, each
+    process supervised (restarted when it dies), the jobmanager highly available
+    through ZooKeeper."""
 
     def __init__(self, settings: StackSettings):
         super().__init__("flink", settings)
@@ -280,11 +349,14 @@ class Flink(Service):
         # A JVM writes its crash report (hs_err_pid*.log) into its working directory:
         # keep it under var/, beside the logs, not wherever `up` was typed.
         work_dir = self.settings.var_dir / "flink"
+        # Supervised, as an orchestrator would run them: a JobManager or TaskManager
+        # that dies is started again, and the new JobManager recovers every job from
+        # ZooKeeper and its latest checkpoint (feblam.flinkconf.high_availability).
         if not jobmanager.running():
-            jobmanager.start(["bash", str(bin_dir / "jobmanager.sh"), "start-foreground"], cwd=work_dir)
+            jobmanager.start(supervised(["bash", str(bin_dir / "jobmanager.sh"), "start-foreground"]), cwd=work_dir)
         for taskmanager in taskmanagers:
             if not taskmanager.running():
-                taskmanager.start(["bash", str(bin_dir / "taskmanager.sh"), "start-foreground"], cwd=work_dir)
+                taskmanager.start(supervised(["bash", str(bin_dir / "taskmanager.sh"), "start-foreground"]), cwd=work_dir)
 
     def ready(self) -> bool:
         overview = _http_json(f"{self.settings.flink_rest_url}/overview")
@@ -296,4 +368,4 @@ class Flink(Service):
 
 def all_services(settings: StackSettings) -> list[Service]:
     """In start order: Flink jobs need Kafka and the registry, not the other way round."""
-    return [Kafka(settings), Registry(settings), Flink(settings)]
+    return [Kafka(settings), Registry(settings), ZooKeeper(settings), Flink(settings)]

@@ -62,6 +62,8 @@ class StackSettings:
     registry_management_port: int = 8090
     flink_rest_port: int = 8081
     flink_rpc_port: int = 6123
+    # ZooKeeper, for JobManager high availability: the leader and each job's latest checkpoint.
+    zookeeper_port: int = 2181
     # Taskmanagers of the Flink cluster, one task slot each: thread mode runs all the
     # Python of one taskmanager under one GIL, so a second core needs a second JVM.
     flink_taskmanagers: int = 2
@@ -90,6 +92,7 @@ class StackSettings:
             "registry_management_port": _env_port("FEBLAM_REGISTRY_MANAGEMENT_PORT", base.registry_management_port),
             "flink_rest_port": _env_port("FEBLAM_FLINK_REST_PORT", base.flink_rest_port),
             "flink_rpc_port": _env_port("FEBLAM_FLINK_RPC_PORT", base.flink_rpc_port),
+            "zookeeper_port": _env_port("FEBLAM_ZOOKEEPER_PORT", base.zookeeper_port),
             "flink_taskmanagers": _env_count("FEBLAM_FLINK_TASKMANAGERS", base.flink_taskmanagers),
             "var_dir": base.var_dir,
             "python_executable": base.python_executable,

@@ -123,7 +123,11 @@ def submit(stack, feeds, *extra: str, submit_options: tuple = ()) -> str:
 def wait_running(stack, job_id: str) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        job = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=10).json()
+        answer = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=10)
+        if answer.status_code == 404:  # a new jobmanager that has not recovered the job yet
+            time.sleep(1)
+            continue
+        job = answer.json()
         if job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"]):
             return
         assert job["state"] not in ("FAILED", "CANCELED", "FINISHED"), job["state"]

@@ -20,6 +20,7 @@ import time
 import duckdb
 
 from feblam.flinkrest import FlinkRest
+from feblam.stack.services import Flink
 from feblam.stack.settings import PROJECT_ROOT, StackSettings
 
 from .hitjob import Feeds, cancel, decoded, hits, submit, wait_running
@@ -120,19 +121,63 @@ def test_killed_taskmanager_loses_no_hit(stack, new_topic, tmp_path):
         assert _hit_ids(stack, feeds, len(first)) == first
         _wait_for_checkpoint(rest, job_id)
 
-        settings = StackSettings.current()
-        # Every taskmanager, so the one running the job is among them.
-        for pid_file in settings.run_dir.glob("flink-taskmanager-*.pid"):
-            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+        # Every taskmanager's JVM, so the one running the job is among them; the stack's
+        # supervisor starts new ones, as an orchestrator would.
+        taskmanagers = Flink(StackSettings.current()).daemons[1:]
+        jvms = [pid for daemon in taskmanagers for pid in daemon.descendant_pids()]
+        assert len(jvms) >= len(taskmanagers)
+        for pid in jvms:
+            os.kill(pid, signal.SIGKILL)
         second = _reads(feeds, range(200, ENTRIES))
-        # A standalone cluster does not replace a dead taskmanager by itself: the stack does.
-        assert _start_taskmanager().returncode == 0
         assert _hit_ids(stack, feeds, ENTRIES, timeout_s=180) == first | second
         assert rest.job(job_id)["state"] == "RUNNING"
         _assert_history_exactly_once(tmp_path / "history")
     finally:
         cancel(stack, job_id)
         _start_taskmanager()  # whatever happened above, leave the cluster whole for the next tests
+
+
+def test_killed_jobmanager_is_replaced_and_the_job_resumes_with_no_hand_work(stack, new_topic, tmp_path):
+    """JobManager high availability: kill -9 of the jobmanager's JVM. The stack's
+    supervisor starts a new one, which finds the job in ZooKeeper and resumes it from
+    its latest checkpoint: same job id, no resubmission, no hit lost, history exactly once."""
+    rest = FlinkRest(stack.flink_rest_url)
+    feeds = Feeds(stack, new_topic, ["stolen_vehicles"])
+    _load(feeds)
+    job_id = submit(stack, feeds, "--history", str(tmp_path / "history"))
+    try:
+        wait_running(stack, job_id)
+        first = _reads(feeds, range(0, 150))
+        assert _hit_ids(stack, feeds, len(first)) == first
+        _wait_for_checkpoint(rest, job_id)
+
+        jobmanager = Flink(StackSettings.current()).daemons[0]
+        jvms = jobmanager.descendant_pids()
+        assert jvms, "no jobmanager process runs under the stack's supervisor"
+        for pid in jvms:
+            os.kill(pid, signal.SIGKILL)
+        second = _reads(feeds, range(150, 300))  # while no jobmanager runs
+        _wait_for_rest(rest)
+        assert set(jobmanager.descendant_pids()).isdisjoint(jvms), "the old jobmanager still runs"
+        wait_running(stack, job_id)  # the new jobmanager's, recovered from ZooKeeper
+        third = _reads(feeds, range(300, ENTRIES))
+        assert _hit_ids(stack, feeds, ENTRIES, timeout_s=240) == first | second | third
+        assert rest.job(job_id)["state"] == "RUNNING"
+        _assert_history_exactly_once(tmp_path / "history")
+    finally:
+        _wait_for_rest(rest)
+        cancel(stack, job_id)
+
+
+def _wait_for_rest(rest: FlinkRest, timeout_s: float = 120) -> None:
+    """Until the (new) jobmanager's REST API answers."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            rest.jobs()
+            return
+        except Exception:
+            time.sleep(1)
 
 
 def _start_taskmanager() -> subprocess.CompletedProcess:

@@ -13,7 +13,8 @@ from pathlib import Path
 from feblam.stack.process import port_open, processes
 from feblam.stack.settings import PROJECT_ROOT
 
-PORT_OPTIONS = ("kafka-port", "kafka-controller-port", "registry-port", "registry-management-port", "flink-rest-port", "flink-rpc-port")
+PORT_OPTIONS = ("kafka-port", "kafka-controller-port", "registry-port", "registry-management-port", "flink-rest-port",
+                "flink-rpc-port", "zookeeper-port")
 
 
 def _free_ports(count: int) -> list[int]:
@@ -81,7 +82,7 @@ def test_up_twice_status_then_down_leaves_nothing(tmp_path):
     try:
         up = _stack(tmp_path, "up", *port_args, "--taskmanagers", "1")
         assert up.returncode == 0, up.stdout + up.stderr
-        assert "kafka" in up.stdout and "registry" in up.stdout and "flink" in up.stdout
+        assert all(name in up.stdout for name in ("kafka", "registry", "zookeeper", "flink"))
 
         status = _stack(tmp_path, "status", "--json")
         assert status.returncode == 0, status.stdout + status.stderr
@@ -89,7 +90,7 @@ def test_up_twice_status_then_down_leaves_nothing(tmp_path):
         assert report["healthy"] is True
         assert report["bootstrap_servers"] == f"127.0.0.1:{ports['kafka-port']}"
         groups = [pid for service in report["services"].values() for pid in service["pids"]]
-        assert len(groups) == 4  # kafka, registry, flink jobmanager, the one flink taskmanager asked for
+        assert len(groups) == 5  # kafka, registry, zookeeper, flink jobmanager, the one flink taskmanager asked for
 
         # Every socket the stack listens on is on loopback, the configured ports among them.
         processes = [pid for group in groups for pid in _process_group(group)]
@@ -100,7 +101,7 @@ def test_up_twice_status_then_down_leaves_nothing(tmp_path):
 
         again = _stack(tmp_path, "up", *port_args)
         assert again.returncode == 0, again.stdout + again.stderr
-        assert again.stdout.count("already up") == 3
+        assert again.stdout.count("already up") == 4
     finally:
         down = _stack(tmp_path, "down")
     assert down.returncode == 0, down.stdout + down.stderr
@@ -114,9 +115,10 @@ def test_busy_port_is_refused_with_a_clear_message(tmp_path):
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         busy = squatter.getsockname()[1]
-        free = _free_ports(5)
+        free = _free_ports(6)
         result = _stack(tmp_path, "up", "kafka", "--kafka-port", str(busy), "--kafka-controller-port", str(free[0]),
                         "--registry-port", str(free[1]), "--registry-management-port", str(free[2]),
-                        "--flink-rest-port", str(free[3]), "--flink-rpc-port", str(free[4]))
+                        "--flink-rest-port", str(free[3]), "--flink-rpc-port", str(free[4]),
+                        "--zookeeper-port", str(free[5]))
     assert result.returncode == 1
     assert f"[{busy}]" in result.stderr and "taken by another process" in result.stderr

@@ -29,7 +29,9 @@ def test_stack_help_lists_every_port_setting(capsys):
 
 
 def test_unknown_service_is_refused(capsys):
-    assert main(["stack", "up", "zookeeper"]) == 2
+    assert main(["stack", "up", "postgres"]) == 2
+    assert "unknown service" in capsys.readouterr().err
+    assert main(["stack", "down", "postgres"]) == 2
     assert "unknown service" in capsys.readouterr().err
 
 
