@@ -92,6 +92,16 @@ def test_cluster_config_binds_loopback_and_runs_python_in_thread_mode(tmp_path):
     assert config["execution.checkpointing.dir"] == f"file://{tmp_path / 'flink' / 'checkpoints'}"
 
 
+def test_cluster_config_makes_the_jobmanager_highly_available_through_the_stacks_zookeeper(tmp_path):
+    s = StackSettings(flink_rpc_port=16123, zookeeper_port=12181, var_dir=tmp_path)
+    config = cluster_config(s)
+    assert config["high-availability.type"] == "zookeeper"
+    assert config["high-availability.zookeeper.quorum"] == "127.0.0.1:12181"
+    assert config["high-availability.storageDir"] == f"file://{tmp_path / 'flink' / 'ha'}"
+    # Under HA the jobmanager's RPC port is this key, not jobmanager.rpc.port: still the stack's port.
+    assert config["high-availability.jobmanager.port"] == "16123"
+
+
 def test_embedded_config_puts_the_virtualenv_first_on_path(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", "/usr/bin")
     # Set here so the test leaves the process environment as it found it.
