@@ -31,6 +31,7 @@ COMMANDS = (
     "ingest",
     "gateway",
     "live",
+    "chaos",
 )
 
 DESCRIPTION = """\

@@ -1,0 +1,383 @@
+"""One chaos run on the local stack (`feblam chaos`).
+
+1. A run of its own: topics named after it, one stolen-vehicle entry for every
+   `hit_every`-th read's plate, the job's output contracts registered, the hit job
+   submitted with a Parquet history, and waited for until it runs.
+2. Reads are sent at `rate` per second, Avro, each with a plate of its own: the
+   hits they must make follow from the read set alone (one per listed read, and
+   no de-duplication, sighting or clone between reads).
+3. Meanwhile the faults of `plan_faults` are injected at their offsets, each
+   waited for until the service it hit answers again; a consumer notes when each
+   hit arrives, and the job's restarts are sampled every second.
+4. Once every read is sent, the run waits (at most `settle_s`) until every
+   expected hit has arrived and the history holds every read; then the job is
+   cancelled and the run's topics deleted, whatever happened.
+
+Figures: missing and unexpected hits, hit messages delivered more than once
+(hits are at least once: allowed), duplicate and missing history rows (the
+history is exactly once: targets 0), restarts, the longest gap between two hits
+arriving while reads were flowing, and each fault with how long its service took
+to answer again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from connectors.kafka_clients import client_config, flush_all, produce
+from feblam.chaos.faults import Injected, inject
+from feblam.chaos.plan import ChaosSettings, plan_faults, plate, read_id
+from feblam.stack.settings import PROJECT_ROOT, StackSettings
+
+JOB = PROJECT_ROOT / "jobs" / "hit_generation.py"
+EVENT_TIME_BASE_MS = 1_772_352_000_000   # 2026-03-01T08:00Z; reads 1 ms apart
+HISTORY_POLL_S = 5.0
+# The run's own clients do not log: a broker that refuses connections while it
+# restarts is the point of the run, and an injected fault that does not recover
+# fails the run in `inject` anyway.
+QUIET = {"log_level": 0}
+
+
+@dataclass
+class Observed:
+    """What the run saw, filled in by its threads."""
+
+    hit_arrivals: list[tuple[float, str]] = field(default_factory=list)   # (monotonic time, read_id)
+    restarts: int = 0
+    sent: int = 0
+    feed_done: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class _HitObserver(threading.Thread):
+    """Reads the hits topic from its start: when each hit arrived, and its read."""
+
+    def __init__(self, bootstrap: str, topic: str, read_id_of: Callable[[bytes], str], observed: Observed):
+        super().__init__(name="chaos-hits", daemon=True)
+        self.bootstrap, self.topic, self.read_id_of, self.observed = bootstrap, topic, read_id_of, observed
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        from confluent_kafka import Consumer
+
+        consumer = Consumer(client_config({"bootstrap.servers": self.bootstrap, "group.id": f"chaos-{uuid.uuid4().hex}",
+                                           "auto.offset.reset": "earliest", "enable.auto.commit": False, **QUIET}))
+        consumer.subscribe([self.topic])
+        try:
+            while not self.stopping.is_set():
+                for message in consumer.consume(1000, 0.5):
+                    if message.error():   # a broker restarting: the consumer reconnects by itself
+                        continue
+                    self.observed.hit_arrivals.append((time.monotonic(), self.read_id_of(message.value())))
+        finally:
+            consumer.close()
+
+
+class _RestartMonitor(threading.Thread):
+    """Samples the job's `numRestarts` every second. A new jobmanager counts from 0
+    again, so a value below the last one starts a new count."""
+
+    def __init__(self, flink_url: str, job_id: str, observed: Observed):
+        super().__init__(name="chaos-restarts", daemon=True)
+        self.url = f"{flink_url}/jobs/{job_id}/metrics?get=numRestarts"
+        self.observed = observed
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        import requests
+
+        last = 0
+        while not self.stopping.wait(1.0):
+            try:
+                values = requests.get(self.url, timeout=2).json()
+                value = int(values[0]["value"]) if values else None
+            except Exception:   # the jobmanager is down, or has not recovered the job yet
+                continue
+            if value is None:
+                continue
+            self.observed.restarts += value - last if value >= last else value
+            last = value
+
+
+class _Feeder(threading.Thread):
+    """Sends the reads at the run's rate, encoding each as it goes."""
+
+    def __init__(self, settings: ChaosSettings, bootstrap: str, topic: str, encode: Callable[[dict], bytes],
+                 run: str, observed: Observed):
+        super().__init__(name="chaos-feed", daemon=True)
+        self.settings, self.bootstrap, self.topic, self.encode = settings, bootstrap, topic, encode
+        self.run_id, self.observed = run, observed
+
+    def run(self) -> None:
+        from confluent_kafka import Producer
+
+        from feblam.simulate.kafka_writer import RatePacer
+
+        producer = Producer(client_config({"bootstrap.servers": self.bootstrap, "linger.ms": 5,
+                                           "queue.buffering.max.messages": 1_000_000,
+                                           # A broker restart must not lose a read: wait it out.
+                                           "message.timeout.ms": 600_000, "enable.idempotence": True, **QUIET}))
+        pacer = RatePacer(self.settings.rate)
+        try:
+            for i in range(self.settings.reads):
+                pacer.wait()
+                produce(producer, self.topic, self.encode(_read(self.run_id, i, self.settings)))
+                producer.poll(0)
+                self.observed.sent = i + 1
+            flush_all(producer, 600, f"reads sent to {self.topic}")
+        except Exception as error:
+            self.observed.errors.append(f"feeding reads: {type(error).__name__}: {error}")
+        finally:
+            self.observed.feed_done = time.monotonic()
+
+
+def _read(run: str, i: int, settings: ChaosSettings) -> dict:
+    return {"read_id": read_id(run, i), "camera_id": "CAM-CHAOS", "event_time": EVENT_TIME_BASE_MS + i,
+            "plate_text": plate(i, settings), "plate_country": "B", "ocr_confidence": 0.95,
+            "make": None, "colour": None, "vehicle_type": None, "image_ref": None, "source": None}
+
+
+@dataclass(frozen=True)
+class _Topics:
+    reads: str
+    prefix: str
+    cameras: str
+    hits: str
+    sightings: str
+    dead_letters: str
+    refusals: str
+
+    @property
+    def stolen(self) -> str:
+        return f"{self.prefix}stolen_vehicles"
+
+    def all(self) -> list[str]:
+        return [self.reads, self.stolen, self.cameras, self.hits, self.sightings, self.dead_letters, self.refusals]
+
+
+def run_chaos(settings: ChaosSettings, stack: StackSettings, work_dir: Path, log: Callable[[str], None],
+              keep_topics: bool = False) -> dict:
+    """One run; its figures. Raises RuntimeError when the run could not be carried
+    out (a fault that could not be injected, a job that could not be submitted):
+    figures are only given for a run that happened as planned."""
+    from connectors.topics import TopicSpec, delete_topics, ensure_topics
+
+    run = f"chaos{uuid.uuid4().hex[:8]}"
+    topics = _Topics(f"{run}.reads", f"{run}.ref.", f"{run}.cameras", f"{run}.hits", f"{run}.sightings",
+                     f"{run}.dlq", f"{run}.refusals")
+    history = work_dir / run / "history"
+    faults = plan_faults(settings, stack.flink_taskmanagers)
+    log(f"run {run}: {settings.reads:,} reads at {settings.rate:,.0f}/s, faults "
+        + ", ".join(f"{f.kind.value}@{f.at_s:.0f}s" for f in faults))
+    compact = {"cleanup.policy": "compact"}
+    ensure_topics(stack.bootstrap_servers, {
+        topics.reads: TopicSpec(2), topics.stolen: TopicSpec(1, compact), topics.cameras: TopicSpec(1, compact),
+        topics.hits: TopicSpec(2), topics.sightings: TopicSpec(1), topics.dead_letters: TopicSpec(1),
+        topics.refusals: TopicSpec(1)})
+    job_id = None
+    observed = Observed()
+    threads: list = []
+    started = time.monotonic()
+    try:
+        encode, read_id_of = _contracts(stack, topics)
+        _load_list(stack, topics, encode["ReferenceEntry"], settings)
+        job_id = _submit(stack, topics, history, run)
+        _wait_running(stack, job_id, 300)
+        log(f"job {job_id} runs; feeding reads")
+        hits = _HitObserver(stack.bootstrap_servers, topics.hits, read_id_of, observed)
+        restarts = _RestartMonitor(stack.flink_rest_url, job_id, observed)
+        feeder = _Feeder(settings, stack.bootstrap_servers, topics.reads, encode["PlateRead"], run, observed)
+        threads = [hits, restarts]
+        for thread in (hits, restarts, feeder):
+            thread.start()
+        started = time.monotonic()
+        injected: list[Injected] = []
+        for fault in faults:
+            time.sleep(max(0.0, started + fault.at_s - time.monotonic()))
+            log(f"{fault.kind.value} (target {fault.target or '-'}) at {time.monotonic() - started:.0f} s; "
+                f"{observed.sent:,} reads sent, {len(observed.hit_arrivals):,} hits seen")
+            injected.append(inject(fault, stack, started))
+            log(f"  back after {injected[-1].back_after_s:.1f} s")
+        feeder.join()
+        if observed.errors:
+            raise RuntimeError("; ".join(observed.errors))
+        log(f"all {settings.reads:,} reads sent; waiting for hits and the history")
+        expected = {read_id(run, i) for i in range(0, settings.reads, settings.hit_every)}
+        deadline = time.monotonic() + settings.settle_s
+        while time.monotonic() < deadline and not expected <= {r for _, r in observed.hit_arrivals}:
+            time.sleep(1)
+        history_counts = _wait_for_history(history, settings.reads, len(expected), deadline)
+        return _figures(settings, run, job_id, expected, observed, injected, history_counts, started)
+    finally:
+        for thread in threads:
+            thread.stopping.set()
+        if job_id is not None:
+            _cancel(stack, job_id, log)
+        if not keep_topics:
+            delete_topics(stack.bootstrap_servers, topics.all())
+        _wait_whole(stack, log)
+
+
+def _contracts(stack: StackSettings, topics: _Topics) -> tuple[dict, Callable[[bytes], str]]:
+    """Encoders for what the run writes, the job's outputs registered as an operator
+    would (the governance step), and how to read a hit's read_id."""
+    import schemas
+    from connectors import governance
+    from connectors.avro import AvroDecoder
+    from connectors.contracts import encoder
+    from connectors.registry import RegistryClient
+
+    registry = RegistryClient(stack.registry_url)
+    refused = [o for o in governance.apply(registry, [governance.Target(t, c) for t, c in (
+        (topics.hits, "Hit"), (topics.sightings, "HitSighting"), (topics.dead_letters, "DeadLetter"),
+        (topics.refusals, "ReferenceRefusal"))]) if not o.ok]
+    if refused:
+        raise RuntimeError(f"the registry refused FEBLAM's contracts: {refused}")
+    encoders = {"PlateRead": encoder(registry, topics.reads, "PlateRead", register=True).encode,
+                "ReferenceEntry": encoder(registry, topics.stolen, "ReferenceEntry", register=True).encode}
+    decoder = AvroDecoder(RegistryClient(stack.registry_url), schemas.load("Hit"))
+    return encoders, lambda value: decoder.decode(value)["read_id"]
+
+
+def _load_list(stack: StackSettings, topics: _Topics, encode, settings: ChaosSettings) -> None:
+    from confluent_kafka import Producer
+
+    producer = Producer(client_config({"bootstrap.servers": stack.bootstrap_servers, "linger.ms": 5}))
+    for i in range(0, settings.reads, settings.hit_every):
+        entry_id = f"E{i}"
+        produce(producer, topics.stolen, encode({
+            "list_name": "stolen_vehicles", "entry_id": entry_id, "op": "UPSERT", "plate": plate(i, settings),
+            "country": None, "valid_from": None, "valid_until": None, "severity": None, "zone": None,
+            "attributes": {}}), key=entry_id.encode())
+        producer.poll(0)
+    flush_all(producer, 120, f"entries sent to {topics.stolen}")
+
+
+def _submit(stack: StackSettings, topics: _Topics, history: Path, run: str) -> str:
+    from feblam.stack.submission import submit_detached
+
+    return submit_detached(JOB, [
+        "--bootstrap-servers", stack.bootstrap_servers, "--registry-url", stack.registry_url,
+        "--reads-topic", topics.reads, "--reference-prefix", topics.prefix, "--cameras-topic", topics.cameras,
+        "--hits-topic", topics.hits, "--sightings-topic", topics.sightings,
+        "--dead-letter-topic", topics.dead_letters, "--refusals-topic", topics.refusals,
+        "--group-id", f"{run}-job", "--history", str(history)], parallelism=stack.flink_taskmanagers)
+
+
+def _wait_running(stack: StackSettings, job_id: str, timeout_s: float) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=10).json()
+        if job.get("state") == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"]):
+            return
+        if job.get("state") in ("FAILED", "CANCELED", "FINISHED"):
+            raise RuntimeError(f"job {job_id} is {job['state']} before the run began")
+        time.sleep(1)
+    raise RuntimeError(f"job {job_id} did not run within {timeout_s:.0f} s")
+
+
+def _cancel(stack: StackSettings, job_id: str, log) -> None:
+    from feblam.flinkrest import FlinkRest
+
+    rest = FlinkRest(stack.flink_rest_url)
+    deadline = time.monotonic() + 180   # a jobmanager killed last may still be recovering the job
+    while True:
+        try:
+            rest.cancel(job_id)
+            rest.wait_until_terminal(job_id, 60)
+            return
+        except Exception as error:
+            if time.monotonic() > deadline:
+                log(f"job {job_id} could not be cancelled ({error}): `feblam jobs cancel {job_id}`")
+                return
+            time.sleep(2)
+
+
+def _wait_whole(stack: StackSettings, log, timeout_s: float = 180) -> None:
+    """Until the cluster is as before the run: its taskmanagers registered and every
+    slot free. A killed taskmanager stays listed until its heartbeat times out, and
+    a job submitted meanwhile could be given its slot."""
+    import requests
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            overview = requests.get(f"{stack.flink_rest_url}/overview", timeout=5).json()
+            if overview["taskmanagers"] == stack.flink_taskmanagers and \
+                    overview["slots-available"] == overview["slots-total"] == stack.flink_taskmanagers:
+                return
+        except Exception:
+            pass
+        time.sleep(2)
+    log(f"the Flink cluster is not whole again after {timeout_s:.0f} s: see `feblam stack status`")
+
+
+def _history_counts(history: Path) -> dict[str, tuple[int, int]]:
+    """(rows, distinct ids) of the reads and hits tables, from the committed files only."""
+    import duckdb
+
+    counts = {}
+    for table, column in (("reads", "read_id"), ("hits", "hit_id")):
+        if not list(history.glob(f"{table}/**/part-*")):
+            counts[table] = (0, 0)
+            continue
+        counts[table] = duckdb.connect().execute(
+            f"SELECT count(*), count(DISTINCT {column}) FROM "
+            f"read_parquet('{history}/{table}/**/part-*', hive_partitioning = true)").fetchone()
+    return counts
+
+
+def _wait_for_history(history: Path, reads: int, hits: int, deadline: float) -> dict[str, tuple[int, int]]:
+    """The history's counts once it holds every read and hit (files are committed at
+    checkpoints), or at the deadline, whichever comes first."""
+    while True:
+        counts = _history_counts(history)
+        if (counts["reads"][1] >= reads and counts["hits"][1] >= hits) or time.monotonic() > deadline:
+            return counts
+        time.sleep(HISTORY_POLL_S)
+
+
+def _figures(settings: ChaosSettings, run: str, job_id: str, expected: set[str], observed: Observed, injected: list[Injected],
+             history: dict[str, tuple[int, int]], started: float) -> dict:
+    from feblam.bench.rss import this_machine
+
+    seen = [r for _, r in observed.hit_arrivals]
+    distinct = set(seen)
+    return {
+        "run": run,
+        "job_id": job_id,
+        "reads": settings.reads,
+        "rate": settings.rate,
+        "seed": settings.seed,
+        "hits_expected": len(expected),
+        "missing_hits": len(expected - distinct),
+        "unexpected_hits": len(distinct - expected),
+        "repeated_hit_messages": len(seen) - len(distinct),
+        "history_reads": {"rows": history["reads"][0], "distinct": history["reads"][1]},
+        "history_hits": {"rows": history["hits"][0], "distinct": history["hits"][1]},
+        "duplicate_history_rows": (history["reads"][0] - history["reads"][1]) + (history["hits"][0] - history["hits"][1]),
+        "missing_history_rows": (settings.reads - history["reads"][1]) + (len(expected) - history["hits"][1]),
+        "restarts": observed.restarts,
+        "longest_hit_gap_s": _longest_gap(observed, started),
+        "faults": [asdict(f) for f in injected],
+        "duration_s": round(time.monotonic() - started, 1),
+        "machine": this_machine(),
+    }
+
+
+def _longest_gap(observed: Observed, started: float) -> float:
+    """The longest time between two new hits (a hit's first arrival) from the start
+    of the feed to the last new hit: time with reads going in and nothing new coming
+    out. Repeats after a restart are not progress, so they do not close a gap."""
+    first: dict[str, float] = {}
+    for t, r in observed.hit_arrivals:
+        first.setdefault(r, t)
+    edges = [started, *sorted(t for t in first.values() if t >= started)]
+    return round(max((b - a for a, b in zip(edges, edges[1:])), default=0.0), 1)
