@@ -14,6 +14,7 @@ import pytest
 import schemas
 from connectors.avro import AvroDecoder
 from feblam.cli import main
+from feblam.stack.settings import StackSettings
 
 from .conftest import consume_all
 from .hitjob import Feeds, cancel, decoded, hits, submit
@@ -159,5 +160,32 @@ def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path, capsys):
         assert len(err) == 1 and "is CANCELED: only a RUNNING job can be stopped" in err[0]
         assert main([*jobs, "stop", "0" * 32]) == 2
         assert f"no job {'0' * 32} on the cluster" in capsys.readouterr().err
+
+        # Plates are personal data: no log of the stack names one of this run's.
+        assert _logs_naming(_spec_plates()) == {}
     finally:
         cancel(stack, job_id)
+
+
+def _spec_plates() -> set[str]:
+    """The spec data set's plates as written and in canonical form: the ones long
+    enough not to turn up in a log by chance (a class name, an id)."""
+    from udfs.normalise import canon
+
+    written = {r["plate_text"] for r, _ in CASES if isinstance(r.get("plate_text"), str)}
+    written |= {e["plate"] for e in REFERENCE if e.get("plate")}
+    plates = written | {canon(p) for p in written}
+    return {p for p in plates if len(p) >= 6 and any(c.isdigit() for c in p) and any(c.isalpha() for c in p)
+            and "*" not in p and "?" not in p}
+
+
+def _logs_naming(plates: set[str]) -> dict[str, list[str]]:
+    """{log file: the plates it names} over every log of the stack."""
+    found = {}
+    for path in sorted(StackSettings.current().log_dir.rglob("*")):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            named = sorted(p for p in plates if p in text)
+            if named:
+                found[path.name] = named
+    return found
