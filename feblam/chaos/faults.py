@@ -39,13 +39,17 @@ def inject(fault: Fault, settings: StackSettings, started: float) -> Injected:
     if fault.kind is FaultKind.TASKMANAGER_KILL:
         flink = Flink(settings)
         daemon = flink.daemons[fault.target]
+        before = _taskmanager_ids(settings)
         _kill_jvm(daemon)
-        _wait_answering(flink, f"{daemon.name} replaced")
+        # The killed taskmanager stays listed until its heartbeat times out: it is
+        # back when a taskmanager the cluster did not know registers.
+        _wait_for(lambda: bool(_taskmanager_ids(settings) - before), f"{daemon.name} replaced")
         target = daemon.name
     elif fault.kind is FaultKind.JOBMANAGER_KILL:
         flink = Flink(settings)
         _kill_jvm(flink.daemons[0])
-        _wait_answering(flink, "a new jobmanager")
+        time.sleep(1)  # the killed jobmanager's REST port may answer for a moment still
+        _wait_for(flink.ready, "a new jobmanager")
         target = flink.daemons[0].name
     elif fault.kind is FaultKind.BROKER_RESTART:
         kafka = Kafka(settings)
@@ -96,17 +100,23 @@ def _start(service: Service) -> None:
         daemon.wait_ready(service.ready, START_TIMEOUT_S)
 
 
-def _wait_answering(service: Service, what: str) -> None:
-    """Until the supervised service answers again, e.g. a Flink cluster with every
-    taskmanager registered once more."""
-    time.sleep(1)  # the killed process's port may still answer for a moment
+def _taskmanager_ids(settings: StackSettings) -> set[str]:
+    import requests
+
+    answer = requests.get(f"{settings.flink_rest_url}/taskmanagers", timeout=5).json()
+    return {tm["id"] for tm in answer["taskmanagers"]}
+
+
+def _wait_for(condition, what: str) -> None:
+    """Until `condition()` is true. An error of the probe counts as "not yet": the
+    service it asks is the one just hit."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         try:
-            if service.ready():
+            if condition():
                 return
         except Exception:
             pass
         if time.monotonic() > deadline:
-            raise FaultError(f"{what}: {service.name} did not answer within {START_TIMEOUT_S:.0f} s")
+            raise FaultError(f"{what}: no answer within {START_TIMEOUT_S:.0f} s")
         time.sleep(0.5)
