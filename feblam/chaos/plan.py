@@ -32,6 +32,7 @@ class ChaosSettings:
     hit_every: int = 20
     min_gap_s: float = 15.0
     settle_s: float = 600.0     # after the last read is sent: how long outputs may take to be complete
+    gateway: bool = True        # the Hit Gateway delivers the run's hits, under the same faults
 
     def __post_init__(self) -> None:
         if self.reads < self.hit_every or self.hit_every < 1:

@@ -2,7 +2,8 @@
 
 1. A run of its own: topics named after it, one stolen-vehicle entry for every
    `hit_every`-th read's plate, the job's output contracts registered, the hit job
-   submitted with a Parquet history, and waited for until it runs.
+   submitted with a Parquet history, and, unless `gateway` is off, the Hit
+   Gateway on its hits (`feblam.chaos.gateway`), each waited for until it runs.
 2. Reads are sent at `rate` per second, Avro, each with a plate of its own: the
    hits they must make follow from the read set alone (one per listed read, and
    no de-duplication, sighting or clone between reads).
@@ -15,13 +16,14 @@
 
 Figures: missing and unexpected hits, hit messages delivered more than once
 (hits are at least once: allowed), duplicate and missing history rows (the
-history is exactly once: targets 0), restarts, the longest gap between two hits
-arriving while reads were flowing, and each fault with how long its service took
-to answer again.
+history is exactly once: targets 0), restarts, the longest gap between two new
+hits, each fault with how long its service took to answer again, and the
+gateway's missing deliveries and audit rows.
 """
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 import uuid
@@ -31,6 +33,7 @@ from typing import Callable
 
 from connectors.kafka_clients import client_config, flush_all, produce
 from feblam.chaos.faults import Injected, inject
+from feblam.chaos.gateway import GatewayLeg
 from feblam.chaos.plan import ChaosSettings, plan_faults, plate, read_id
 from feblam.stack.settings import PROJECT_ROOT, StackSettings
 
@@ -48,6 +51,7 @@ class Observed:
     """What the run saw, filled in by its threads."""
 
     hit_arrivals: list[tuple[float, str]] = field(default_factory=list)   # (monotonic time, read_id)
+    hit_ids: set[str] = field(default_factory=set)
     restarts: int = 0
     sent: int = 0
     feed_done: float | None = None
@@ -57,7 +61,7 @@ class Observed:
 class _HitObserver(threading.Thread):
     """Reads the hits topic from its start: when each hit arrived, and its read."""
 
-    def __init__(self, bootstrap: str, topic: str, read_id_of: Callable[[bytes], str], observed: Observed):
+    def __init__(self, bootstrap: str, topic: str, read_id_of: Callable[[bytes], tuple[str, str]], observed: Observed):
         super().__init__(name="chaos-hits", daemon=True)
         self.bootstrap, self.topic, self.read_id_of, self.observed = bootstrap, topic, read_id_of, observed
         self.stopping = threading.Event()
@@ -73,7 +77,9 @@ class _HitObserver(threading.Thread):
                 for message in consumer.consume(1000, 0.5):
                     if message.error():   # a broker restarting: the consumer reconnects by itself
                         continue
-                    self.observed.hit_arrivals.append((time.monotonic(), self.read_id_of(message.value())))
+                    read, hit = self.read_id_of(message.value())
+                    self.observed.hit_arrivals.append((time.monotonic(), read))
+                    self.observed.hit_ids.add(hit)
         finally:
             consumer.close()
 
@@ -161,7 +167,7 @@ class _Topics:
 
 
 def run_chaos(settings: ChaosSettings, stack: StackSettings, work_dir: Path, log: Callable[[str], None],
-              keep_topics: bool = False) -> dict:
+              keep: bool = False) -> dict:
     """One run; its figures. Raises RuntimeError when the run could not be carried
     out (a fault that could not be injected, a job that could not be submitted):
     figures are only given for a run that happened as planned."""
@@ -172,6 +178,12 @@ def run_chaos(settings: ChaosSettings, stack: StackSettings, work_dir: Path, log
                      f"{run}.dlq", f"{run}.refusals")
     history = work_dir / run / "history"
     faults = plan_faults(settings, stack.flink_taskmanagers)
+    parallelism = stack.flink_taskmanagers - 1 if settings.gateway else stack.flink_taskmanagers
+    if parallelism < 1:
+        raise RuntimeError("the gateway needs a task slot of its own and the stack has one taskmanager: "
+                           "`scripts/stack up --taskmanagers 2`, or run without the gateway")
+    gateway = GatewayLeg(stack, run, topics.hits, topics.sightings, work_dir / run / "audit") if settings.gateway \
+        else None
     log(f"run {run}: {settings.reads:,} reads at {settings.rate:,.0f}/s, faults "
         + ", ".join(f"{f.kind.value}@{f.at_s:.0f}s" for f in faults))
     compact = {"cleanup.policy": "compact"}
@@ -186,9 +198,12 @@ def run_chaos(settings: ChaosSettings, stack: StackSettings, work_dir: Path, log
     try:
         encode, read_id_of = _contracts(stack, topics)
         _load_list(stack, topics, encode["ReferenceEntry"], settings)
-        job_id = _submit(stack, topics, history, run)
+        job_id = _submit(stack, topics, history, run, parallelism)
         _wait_running(stack, job_id, 300)
-        log(f"job {job_id} runs; feeding reads")
+        if gateway is not None:
+            _wait_running(stack, gateway.start(parallelism=1), 300)
+            gateway.observe()
+        log(f"job {job_id} runs{' with the gateway' if gateway else ''}; feeding reads")
         hits = _HitObserver(stack.bootstrap_servers, topics.hits, read_id_of, observed)
         restarts = _RestartMonitor(stack.flink_rest_url, job_id, observed)
         feeder = _Feeder(settings, stack.bootstrap_servers, topics.reads, encode["PlateRead"], run, observed)
@@ -212,18 +227,27 @@ def run_chaos(settings: ChaosSettings, stack: StackSettings, work_dir: Path, log
         while time.monotonic() < deadline and not expected <= {r for _, r in observed.hit_arrivals}:
             time.sleep(1)
         history_counts = _wait_for_history(history, settings.reads, len(expected), deadline)
-        return _figures(settings, run, job_id, expected, observed, injected, history_counts, started)
+        figures = _figures(settings, run, job_id, expected, observed, injected, history_counts, started)
+        if gateway is not None:
+            gateway.wait_for(observed.hit_ids, deadline)
+            figures.update(gateway.figures(observed.hit_ids, gateway.wait_for_audit(len(observed.hit_ids), deadline)))
+            figures["duration_s"] = round(time.monotonic() - started, 1)
+        return figures
     finally:
         for thread in threads:
             thread.stopping.set()
-        if job_id is not None:
-            _cancel(stack, job_id, log)
-        if not keep_topics:
-            delete_topics(stack.bootstrap_servers, topics.all())
+        for job in (job_id, gateway and gateway.job_id):
+            if job is not None:
+                _cancel(stack, job, log)
+        if gateway is not None:
+            gateway.stop()
+        if not keep:
+            delete_topics(stack.bootstrap_servers, topics.all() + (gateway.all_topics() if gateway else []))
+            shutil.rmtree(work_dir / run, ignore_errors=True)
         _wait_whole(stack, log)
 
 
-def _contracts(stack: StackSettings, topics: _Topics) -> tuple[dict, Callable[[bytes], str]]:
+def _contracts(stack: StackSettings, topics: _Topics) -> tuple[dict, Callable[[bytes], tuple[str, str]]]:
     """Encoders for what the run writes, the job's outputs registered as an operator
     would (the governance step), and how to read a hit's read_id."""
     import schemas
@@ -241,7 +265,12 @@ def _contracts(stack: StackSettings, topics: _Topics) -> tuple[dict, Callable[[b
     encoders = {"PlateRead": encoder(registry, topics.reads, "PlateRead", register=True).encode,
                 "ReferenceEntry": encoder(registry, topics.stolen, "ReferenceEntry", register=True).encode}
     decoder = AvroDecoder(RegistryClient(stack.registry_url), schemas.load("Hit"))
-    return encoders, lambda value: decoder.decode(value)["read_id"]
+
+    def ids(value: bytes) -> tuple[str, str]:
+        hit = decoder.decode(value)
+        return hit["read_id"], hit["hit_id"]
+
+    return encoders, ids
 
 
 def _load_list(stack: StackSettings, topics: _Topics, encode, settings: ChaosSettings) -> None:
@@ -258,7 +287,7 @@ def _load_list(stack: StackSettings, topics: _Topics, encode, settings: ChaosSet
     flush_all(producer, 120, f"entries sent to {topics.stolen}")
 
 
-def _submit(stack: StackSettings, topics: _Topics, history: Path, run: str) -> str:
+def _submit(stack: StackSettings, topics: _Topics, history: Path, run: str, parallelism: int) -> str:
     from feblam.stack.submission import submit_detached
 
     return submit_detached(JOB, [
@@ -266,7 +295,7 @@ def _submit(stack: StackSettings, topics: _Topics, history: Path, run: str) -> s
         "--reads-topic", topics.reads, "--reference-prefix", topics.prefix, "--cameras-topic", topics.cameras,
         "--hits-topic", topics.hits, "--sightings-topic", topics.sightings,
         "--dead-letter-topic", topics.dead_letters, "--refusals-topic", topics.refusals,
-        "--group-id", f"{run}-job", "--history", str(history)], parallelism=stack.flink_taskmanagers)
+        "--group-id", f"{run}-job", "--history", str(history)], parallelism=parallelism)
 
 
 def _wait_running(stack: StackSettings, job_id: str, timeout_s: float) -> None:

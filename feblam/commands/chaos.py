@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
 from feblam.chaos.plan import ChaosSettings, FaultKind
 from feblam.errors import CommandError
+
+# Figures that must be 0 for a run to pass.
+FAILURES = ("missing_hits", "unexpected_hits", "duplicate_history_rows", "missing_history_rows",
+            "missing_deliveries", "duplicate_audit_rows", "missing_audit_rows")
 
 HELP = """\
 Feed a known read set through the hit-generation job on the local stack while
@@ -23,15 +28,20 @@ of --kinds once before any comes twice:
                      from ZooKeeper and its latest checkpoint)
   broker-restart     the Kafka broker stopped and started again
   registry-restart   kill -9 of the schema registry, then started again
-Then it waits until every hit has arrived and the Parquet history holds every
-read, cancels the job and deletes its topics.
+The Hit Gateway runs too (unless --no-gateway), on a taskmanager of its own,
+routing every hit of the run to one destination of the run's. Then it waits
+until every hit has arrived and been delivered and the Parquet histories hold
+every read, hit and delivery, cancels the jobs and deletes the run's topics and
+files (unless --keep).
 
 Figures (one JSON object with --json): missing_hits (target 0), unexpected_hits,
 repeated_hit_messages (hits are at least once: allowed), duplicate_history_rows
 and missing_history_rows (the history is exactly once: targets 0), restarts,
-longest_hit_gap_s (the longest time without a new hit while reads flowed), and
-each fault with how long its service took to answer again. Exit status 1 when
-a hit or a history row is missing or doubled.
+longest_hit_gap_s (the longest time without a new hit), each fault with how
+long its service took to answer again; for the gateway missing_deliveries
+(target 0), repeated_delivery_messages (at least once: allowed),
+duplicate_audit_rows and missing_audit_rows (exactly once: targets 0). Exit
+status 1 when a hit, a delivery or a history row is missing or doubled.
 
 It kills processes of the local stack (scripts/stack up), so it runs there only,
 and nothing else should run on the stack meanwhile. Progress goes to stderr.
@@ -62,9 +72,16 @@ def register(subparsers) -> None:
                         help="least time between two faults (default: %(default)s)")
     parser.add_argument("--settle", type=float, default=defaults.settle_s, metavar="SECONDS",
                         help="how long, after the last read, every hit and history row may take (default: %(default)s)")
-    parser.add_argument("--keep-topics", action="store_true", help="keep the run's topics for a look afterwards")
+    parser.add_argument("--no-gateway", dest="gateway", action="store_false",
+                        help="the hit job alone, on every taskmanager")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the run's topics and its histories (under var/chaos/RUN) for a look afterwards")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=cmd_chaos)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def cmd_chaos(args) -> int:
@@ -75,7 +92,7 @@ def cmd_chaos(args) -> int:
     try:
         settings = ChaosSettings(reads=args.reads, faults=args.faults, rate=args.rate, kinds=args.kinds,
                                  seed=args.seed, hit_every=args.hit_every, min_gap_s=args.min_gap,
-                                 settle_s=args.settle)
+                                 settle_s=args.settle, gateway=args.gateway)
     except ValueError as error:
         raise CommandError(f"chaos: {error}") from None
     stack = StackSettings.load()
@@ -87,11 +104,13 @@ def cmd_chaos(args) -> int:
     def log(message: str) -> None:
         print(f"chaos: {message}", file=sys.stderr, flush=True)
 
-    result = run_chaos(settings, stack, stack.var_dir / "chaos", log, keep_topics=args.keep_topics)
+    # A run stopped with SIGTERM cleans up as after Ctrl-C: its jobs cancelled, its topics deleted.
+    signal.signal(signal.SIGTERM, _interrupt)
+    result = run_chaos(settings, stack, stack.var_dir / "chaos", log, keep=args.keep)
     if args.json:
         print(json.dumps(result))
     else:
         for key, value in result.items():
             print(f"{key:>24}: {value}")
-    failed = result["missing_hits"] or result["duplicate_history_rows"] or result["missing_history_rows"]
+    failed = [name for name in FAILURES if result.get(name)]
     return 1 if failed else 0

@@ -1,5 +1,5 @@
 """The short chaos run (`feblam chaos`): every kind of fault once while the hit job
-runs on the stack, and nothing lost or doubled. The long run (2,000,000 reads, 10
+and the Hit Gateway run on the stack, and nothing lost or doubled. The long run (2,000,000 reads, 10
 faults) is in docs/operations.md with its figures."""
 
 from __future__ import annotations
@@ -27,8 +27,13 @@ def test_a_run_with_every_kind_of_fault_loses_no_hit_and_doubles_no_history_row(
     assert figures["history_hits"] == {"rows": 1000, "distinct": 1000}
     assert (figures["duplicate_history_rows"], figures["missing_history_rows"]) == (0, 0)
     assert figures["restarts"] >= 1   # a killed taskmanager restarts the job: the monitor must see it
+    # The gateway delivered every hit once in its audit, whatever it sent twice.
+    assert figures["missing_deliveries"] == 0
+    assert figures["audit_delivered"] == {"rows": 1000, "distinct": 1000}
+    assert (figures["duplicate_audit_rows"], figures["missing_audit_rows"]) == (0, 0)
     assert result.returncode == 0, result.stderr[-3000:]
     # The stack is whole again for the tests that follow.
     overview = requests.get(f"{stack.flink_rest_url}/overview", timeout=10).json()
     assert overview["taskmanagers"] == StackSettings.current().flink_taskmanagers
-    assert requests.get(f"{stack.flink_rest_url}/jobs/{figures['job_id']}", timeout=10).json()["state"] == "CANCELED"
+    for job in (figures["job_id"], figures["gateway_job_id"]):
+        assert requests.get(f"{stack.flink_rest_url}/jobs/{job}", timeout=10).json()["state"] == "CANCELED"
