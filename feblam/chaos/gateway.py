@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors.kafka_clients import client_config
+from feblam.chaos.traffic import QUIET
 from feblam.stack.settings import PROJECT_ROOT, StackSettings
 
 JOB = PROJECT_ROOT / "jobs" / "hit_gateway.py"
-QUIET = {"log_level": 0}   # as the run's other clients: a broker restarting is expected
 
 
 def _config(destination: str) -> str:

@@ -24,128 +24,22 @@ gateway's missing deliveries and audit rows.
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 from connectors.kafka_clients import client_config, flush_all, produce
 from feblam.chaos.faults import Injected, inject
+from feblam.chaos.cluster import cancel, wait_running, wait_whole
 from feblam.chaos.gateway import GatewayLeg
 from feblam.chaos.plan import ChaosSettings, plan_faults, plate, read_id
+from feblam.chaos.traffic import Feeder, HitObserver, Observed, RestartMonitor
 from feblam.stack.settings import PROJECT_ROOT, StackSettings
 
 JOB = PROJECT_ROOT / "jobs" / "hit_generation.py"
-EVENT_TIME_BASE_MS = 1_772_352_000_000   # 2026-03-01T08:00Z; reads 1 ms apart
 HISTORY_POLL_S = 5.0
-# The run's own clients do not log: a broker that refuses connections while it
-# restarts is the point of the run, and an injected fault that does not recover
-# fails the run in `inject` anyway.
-QUIET = {"log_level": 0}
-
-
-@dataclass
-class Observed:
-    """What the run saw, filled in by its threads."""
-
-    hit_arrivals: list[tuple[float, str]] = field(default_factory=list)   # (monotonic time, read_id)
-    hit_ids: set[str] = field(default_factory=set)
-    restarts: int = 0
-    sent: int = 0
-    feed_done: float | None = None
-    errors: list[str] = field(default_factory=list)
-
-
-class _HitObserver(threading.Thread):
-    """Reads the hits topic from its start: when each hit arrived, and its read."""
-
-    def __init__(self, bootstrap: str, topic: str, read_id_of: Callable[[bytes], tuple[str, str]], observed: Observed):
-        super().__init__(name="chaos-hits", daemon=True)
-        self.bootstrap, self.topic, self.read_id_of, self.observed = bootstrap, topic, read_id_of, observed
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        from confluent_kafka import Consumer
-
-        consumer = Consumer(client_config({"bootstrap.servers": self.bootstrap, "group.id": f"chaos-{uuid.uuid4().hex}",
-                                           "auto.offset.reset": "earliest", "enable.auto.commit": False, **QUIET}))
-        consumer.subscribe([self.topic])
-        try:
-            while not self.stopping.is_set():
-                for message in consumer.consume(1000, 0.5):
-                    if message.error():   # a broker restarting: the consumer reconnects by itself
-                        continue
-                    read, hit = self.read_id_of(message.value())
-                    self.observed.hit_arrivals.append((time.monotonic(), read))
-                    self.observed.hit_ids.add(hit)
-        finally:
-            consumer.close()
-
-
-class _RestartMonitor(threading.Thread):
-    """Samples the job's `numRestarts` every second. A new jobmanager counts from 0
-    again, so a value below the last one starts a new count."""
-
-    def __init__(self, flink_url: str, job_id: str, observed: Observed):
-        super().__init__(name="chaos-restarts", daemon=True)
-        self.url = f"{flink_url}/jobs/{job_id}/metrics?get=numRestarts"
-        self.observed = observed
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        import requests
-
-        last = 0
-        while not self.stopping.wait(1.0):
-            try:
-                values = requests.get(self.url, timeout=2).json()
-                value = int(values[0]["value"]) if values else None
-            except Exception:   # the jobmanager is down, or has not recovered the job yet
-                continue
-            if value is None:
-                continue
-            self.observed.restarts += value - last if value >= last else value
-            last = value
-
-
-class _Feeder(threading.Thread):
-    """Sends the reads at the run's rate, encoding each as it goes."""
-
-    def __init__(self, settings: ChaosSettings, bootstrap: str, topic: str, encode: Callable[[dict], bytes],
-                 run: str, observed: Observed):
-        super().__init__(name="chaos-feed", daemon=True)
-        self.settings, self.bootstrap, self.topic, self.encode = settings, bootstrap, topic, encode
-        self.run_id, self.observed = run, observed
-
-    def run(self) -> None:
-        from confluent_kafka import Producer
-
-        from feblam.simulate.kafka_writer import RatePacer
-
-        producer = Producer(client_config({"bootstrap.servers": self.bootstrap, "linger.ms": 5,
-                                           "queue.buffering.max.messages": 1_000_000,
-                                           # A broker restart must not lose a read: wait it out.
-                                           "message.timeout.ms": 600_000, "enable.idempotence": True, **QUIET}))
-        pacer = RatePacer(self.settings.rate)
-        try:
-            for i in range(self.settings.reads):
-                pacer.wait()
-                produce(producer, self.topic, self.encode(_read(self.run_id, i, self.settings)))
-                producer.poll(0)
-                self.observed.sent = i + 1
-            flush_all(producer, 600, f"reads sent to {self.topic}")
-        except Exception as error:
-            self.observed.errors.append(f"feeding reads: {type(error).__name__}: {error}")
-        finally:
-            self.observed.feed_done = time.monotonic()
-
-
-def _read(run: str, i: int, settings: ChaosSettings) -> dict:
-    return {"read_id": read_id(run, i), "camera_id": "CAM-CHAOS", "event_time": EVENT_TIME_BASE_MS + i,
-            "plate_text": plate(i, settings), "plate_country": "B", "ocr_confidence": 0.95,
-            "make": None, "colour": None, "vehicle_type": None, "image_ref": None, "source": None}
 
 
 @dataclass(frozen=True)
@@ -199,14 +93,14 @@ def run_chaos(settings: ChaosSettings, stack: StackSettings, work_dir: Path, log
         encode, read_id_of = _contracts(stack, topics)
         _load_list(stack, topics, encode["ReferenceEntry"], settings)
         job_id = _submit(stack, topics, history, run, parallelism)
-        _wait_running(stack, job_id, 300)
+        wait_running(stack, job_id, 300)
         if gateway is not None:
-            _wait_running(stack, gateway.start(parallelism=1), 300)
+            wait_running(stack, gateway.start(parallelism=1), 300)
             gateway.observe()
         log(f"job {job_id} runs{' with the gateway' if gateway else ''}; feeding reads")
-        hits = _HitObserver(stack.bootstrap_servers, topics.hits, read_id_of, observed)
-        restarts = _RestartMonitor(stack.flink_rest_url, job_id, observed)
-        feeder = _Feeder(settings, stack.bootstrap_servers, topics.reads, encode["PlateRead"], run, observed)
+        hits = HitObserver(stack.bootstrap_servers, topics.hits, read_id_of, observed)
+        restarts = RestartMonitor(stack.flink_rest_url, job_id, observed)
+        feeder = Feeder(settings, stack.bootstrap_servers, topics.reads, encode["PlateRead"], run, observed)
         threads = [hits, restarts]
         for thread in (hits, restarts, feeder):
             thread.start()
@@ -238,13 +132,13 @@ def run_chaos(settings: ChaosSettings, stack: StackSettings, work_dir: Path, log
             thread.stopping.set()
         for job in (job_id, gateway and gateway.job_id):
             if job is not None:
-                _cancel(stack, job, log)
+                cancel(stack, job, log)
         if gateway is not None:
             gateway.stop()
         if not keep:
             delete_topics(stack.bootstrap_servers, topics.all() + (gateway.all_topics() if gateway else []))
             shutil.rmtree(work_dir / run, ignore_errors=True)
-        _wait_whole(stack, log)
+        wait_whole(stack, log)
 
 
 def _contracts(stack: StackSettings, topics: _Topics) -> tuple[dict, Callable[[bytes], tuple[str, str]]]:
@@ -296,56 +190,6 @@ def _submit(stack: StackSettings, topics: _Topics, history: Path, run: str, para
         "--hits-topic", topics.hits, "--sightings-topic", topics.sightings,
         "--dead-letter-topic", topics.dead_letters, "--refusals-topic", topics.refusals,
         "--group-id", f"{run}-job", "--history", str(history)], parallelism=parallelism)
-
-
-def _wait_running(stack: StackSettings, job_id: str, timeout_s: float) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=10).json()
-        if job.get("state") == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"]):
-            return
-        if job.get("state") in ("FAILED", "CANCELED", "FINISHED"):
-            raise RuntimeError(f"job {job_id} is {job['state']} before the run began")
-        time.sleep(1)
-    raise RuntimeError(f"job {job_id} did not run within {timeout_s:.0f} s")
-
-
-def _cancel(stack: StackSettings, job_id: str, log) -> None:
-    from feblam.flinkrest import FlinkRest
-
-    rest = FlinkRest(stack.flink_rest_url)
-    deadline = time.monotonic() + 180   # a jobmanager killed last may still be recovering the job
-    while True:
-        try:
-            rest.cancel(job_id)
-            rest.wait_until_terminal(job_id, 60)
-            return
-        except Exception as error:
-            if time.monotonic() > deadline:
-                log(f"job {job_id} could not be cancelled ({error}): `feblam jobs cancel {job_id}`")
-                return
-            time.sleep(2)
-
-
-def _wait_whole(stack: StackSettings, log, timeout_s: float = 180) -> None:
-    """Until the cluster is as before the run: its taskmanagers registered and every
-    slot free. A killed taskmanager stays listed until its heartbeat times out, and
-    a job submitted meanwhile could be given its slot."""
-    import requests
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            overview = requests.get(f"{stack.flink_rest_url}/overview", timeout=5).json()
-            if overview["taskmanagers"] == stack.flink_taskmanagers and \
-                    overview["slots-available"] == overview["slots-total"] == stack.flink_taskmanagers:
-                return
-        except Exception:
-            pass
-        time.sleep(2)
-    log(f"the Flink cluster is not whole again after {timeout_s:.0f} s: see `feblam stack status`")
 
 
 def _history_counts(history: Path) -> dict[str, tuple[int, int]]:

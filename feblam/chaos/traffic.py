@@ -1,0 +1,122 @@
+"""What flows during a chaos run, and what watches it: the reads sent at the run's
+rate, the hits and the job's restarts observed as they come. Each is a thread of
+the run; they share one `Observed`."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+from connectors.kafka_clients import client_config, flush_all, produce
+from feblam.chaos.plan import ChaosSettings, plate, read_id
+
+EVENT_TIME_BASE_MS = 1_772_352_000_000   # 2026-03-01T08:00Z; reads 1 ms apart
+# The run's own clients do not log: a broker that refuses connections while it
+# restarts is the point of the run, and an injected fault that does not recover
+# fails the run in `inject` anyway.
+QUIET = {"log_level": 0}
+
+
+@dataclass
+class Observed:
+    """What the run saw, filled in by its threads."""
+
+    hit_arrivals: list[tuple[float, str]] = field(default_factory=list)   # (monotonic time, read_id)
+    hit_ids: set[str] = field(default_factory=set)
+    restarts: int = 0
+    sent: int = 0
+    feed_done: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class HitObserver(threading.Thread):
+    """Reads the hits topic from its start: when each hit arrived, and its read."""
+
+    def __init__(self, bootstrap: str, topic: str, read_id_of: Callable[[bytes], tuple[str, str]], observed: Observed):
+        super().__init__(name="chaos-hits", daemon=True)
+        self.bootstrap, self.topic, self.read_id_of, self.observed = bootstrap, topic, read_id_of, observed
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        from confluent_kafka import Consumer
+
+        consumer = Consumer(client_config({"bootstrap.servers": self.bootstrap, "group.id": f"chaos-{uuid.uuid4().hex}",
+                                           "auto.offset.reset": "earliest", "enable.auto.commit": False, **QUIET}))
+        consumer.subscribe([self.topic])
+        try:
+            while not self.stopping.is_set():
+                for message in consumer.consume(1000, 0.5):
+                    if message.error():   # a broker restarting: the consumer reconnects by itself
+                        continue
+                    read, hit = self.read_id_of(message.value())
+                    self.observed.hit_arrivals.append((time.monotonic(), read))
+                    self.observed.hit_ids.add(hit)
+        finally:
+            consumer.close()
+
+
+class RestartMonitor(threading.Thread):
+    """Samples the job's `numRestarts` every second. A new jobmanager counts from 0
+    again, so a value below the last one starts a new count."""
+
+    def __init__(self, flink_url: str, job_id: str, observed: Observed):
+        super().__init__(name="chaos-restarts", daemon=True)
+        self.url = f"{flink_url}/jobs/{job_id}/metrics?get=numRestarts"
+        self.observed = observed
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        import requests
+
+        last = 0
+        while not self.stopping.wait(1.0):
+            try:
+                values = requests.get(self.url, timeout=2).json()
+                value = int(values[0]["value"]) if values else None
+            except Exception:   # the jobmanager is down, or has not recovered the job yet
+                continue
+            if value is None:
+                continue
+            self.observed.restarts += value - last if value >= last else value
+            last = value
+
+
+class Feeder(threading.Thread):
+    """Sends the reads at the run's rate, encoding each as it goes."""
+
+    def __init__(self, settings: ChaosSettings, bootstrap: str, topic: str, encode: Callable[[dict], bytes],
+                 run: str, observed: Observed):
+        super().__init__(name="chaos-feed", daemon=True)
+        self.settings, self.bootstrap, self.topic, self.encode = settings, bootstrap, topic, encode
+        self.run_id, self.observed = run, observed
+
+    def run(self) -> None:
+        from confluent_kafka import Producer
+
+        from feblam.simulate.kafka_writer import RatePacer
+
+        producer = Producer(client_config({"bootstrap.servers": self.bootstrap, "linger.ms": 5,
+                                           "queue.buffering.max.messages": 1_000_000,
+                                           # A broker restart must not lose a read: wait it out.
+                                           "message.timeout.ms": 600_000, "enable.idempotence": True, **QUIET}))
+        pacer = RatePacer(self.settings.rate)
+        try:
+            for i in range(self.settings.reads):
+                pacer.wait()
+                produce(producer, self.topic, self.encode(_read(self.run_id, i, self.settings)))
+                producer.poll(0)
+                self.observed.sent = i + 1
+            flush_all(producer, 600, f"reads sent to {self.topic}")
+        except Exception as error:
+            self.observed.errors.append(f"feeding reads: {type(error).__name__}: {error}")
+        finally:
+            self.observed.feed_done = time.monotonic()
+
+
+def _read(run: str, i: int, settings: ChaosSettings) -> dict:
+    return {"read_id": read_id(run, i), "camera_id": "CAM-CHAOS", "event_time": EVENT_TIME_BASE_MS + i,
+            "plate_text": plate(i, settings), "plate_country": "B", "ocr_confidence": 0.95,
+            "make": None, "colour": None, "vehicle_type": None, "image_ref": None, "source": None}
