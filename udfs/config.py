@@ -29,6 +29,10 @@ YAML shape (every key optional)::
       max_speed_kmh: 250
       severity: 40
       buckets: 16            # keys of the job's clone step: its most parallelism
+    dead_letter_guard:       # a dead-letter share that is an incident (udfs.deadletter_guard)
+      max_share: 0.5         # more than this share of a window's reads dead-lettered trips it
+      min_reads: 1000        # reads a window needs before it is judged
+      fail_job: true         # trip = the job fails (false: an ERROR line and a metric only)
 
 Durations are text with a unit: ``500 ms``, ``30 s``, ``10 min`` (or ``10m``), ``1 h``.
 
@@ -49,6 +53,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from udfs.clones import CloneSettings
+from udfs.deadletter_guard import DeadLetterGuardSettings
 from udfs.dedup import DEFAULT_ALLOWED_LATENESS_MS, HOUR_MS, LONGEST_LOCAL_DAY_MS
 
 ALERT = "alert"
@@ -99,6 +104,7 @@ class MatchingSettings:
     dedup_allowed_lateness_ms: int = DEFAULT_ALLOWED_LATENESS_MS
     dedup_state_retention_ms: int = DEFAULT_STATE_RETENTION_MS
     clones: CloneSettings = CloneSettings()
+    dead_letter_guard: DeadLetterGuardSettings = DeadLetterGuardSettings()
 
     def __post_init__(self) -> None:
         _check_classes(self.ocr_classes, "ocr_classes")
@@ -115,6 +121,7 @@ class MatchingSettings:
         _check_severity(self.lez_not_admitted_severity, "lez.not_admitted_severity")
         _check_severity(self.lez_unregistered_severity, "lez.unregistered_severity")
         _check_clones(self.clones)
+        _check_guard(self.dead_letter_guard)
         self._check_retention()
 
     def _check_retention(self) -> None:
@@ -182,6 +189,16 @@ def _check_clones(settings: CloneSettings) -> None:
     _check_int(settings.buckets, "clones.buckets", 1, MAX_CLONE_BUCKETS)
 
 
+def _check_guard(settings: DeadLetterGuardSettings) -> None:
+    if not isinstance(settings.fail_job, bool):
+        raise ConfigError(f"dead_letter_guard.fail_job: must be true or false, got {settings.fail_job!r}")
+    # A share of 1 could never be exceeded: the guard would be off without saying so.
+    if isinstance(settings.max_share, bool) or not isinstance(settings.max_share, (int, float)) \
+            or not 0.0 <= float(settings.max_share) < 1.0:
+        raise ConfigError(f"dead_letter_guard.max_share: must be a number in [0, 1), got {settings.max_share!r}")
+    _check_int(settings.min_reads, "dead_letter_guard.min_reads", 1, 10**9)
+
+
 def _check_list(settings: ListSettings, where: str) -> None:
     if settings.kind not in KINDS:
         raise ConfigError(f"{where}.kind: must be one of {', '.join(KINDS)}, "
@@ -231,7 +248,8 @@ def format_duration(ms: int) -> str:
 
 
 _LIST_KEYS = {"kind", "max_ocr_substitutions", "severity", "dedup_window"}
-_TOP_KEYS = {"ocr_classes", "lez", "default_list", "lists", "dedup", "clones"}
+_TOP_KEYS = {"ocr_classes", "lez", "default_list", "lists", "dedup", "clones", "dead_letter_guard"}
+_GUARD_KEYS = {"max_share", "min_reads", "fail_job"}
 _LEZ_KEYS = {"confidence_floor": "lez_confidence_floor",
              "not_admitted_severity": "lez_not_admitted_severity",
              "unregistered_severity": "lez_unregistered_severity"}
@@ -283,6 +301,9 @@ def settings_from_mapping(data: Any) -> MatchingSettings:
         changes = {_CLONE_KEYS[key]: parse_duration(value, "clones.window") if key == "window" else value
                    for key, value in _mapping(data["clones"] or {}, "clones", set(_CLONE_KEYS)).items()}
         kwargs["clones"] = replace(CloneSettings(), **changes)
+    if "dead_letter_guard" in data:
+        changes = dict(_mapping(data["dead_letter_guard"] or {}, "dead_letter_guard", _GUARD_KEYS))
+        kwargs["dead_letter_guard"] = replace(DeadLetterGuardSettings(), **changes)
     default = DEFAULT_ALERT
     if "default_list" in data:
         default = _list_settings(data["default_list"], "default_list", DEFAULT_ALERT)
