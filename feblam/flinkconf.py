@@ -55,6 +55,7 @@ def cluster_config(settings: StackSettings) -> dict[str, Any]:
             **high_availability(settings),
         }
     )
+    config.update(prometheus_reporter(settings))
     return config
 
 
@@ -72,4 +73,18 @@ def high_availability(settings: StackSettings) -> dict[str, Any]:
         # Under HA the jobmanager's RPC port comes from this key (jobmanager.rpc.port is
         # ignored): keep it the stack's fixed port rather than a random one.
         "high-availability.jobmanager.port": str(settings.flink_rpc_port),
+    }
+
+
+def prometheus_reporter(settings: StackSettings) -> dict[str, Any]:
+    """Flink's Prometheus reporter on a range of ports: a process takes the first free
+    one, and the jobmanager and every taskmanager each need one. The reporter is the
+    plugin the apache-flink wheel ships (pyflink/plugins/metrics-prometheus, the
+    runtime's own version, so nothing more to fetch; see feblam.stack.services.Flink).
+    Flink 2.2's reporter takes a port, no address: it listens on every interface, so
+    the ports are to be kept from the network by the machine (docs/operations.md)."""
+    ports = settings.prometheus_ports
+    return {
+        "metrics.reporter.prom.factory.class": "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
+        "metrics.reporter.prom.port": f"{ports[0]}-{ports[-1]}",
     }

@@ -36,6 +36,7 @@ Ports (option, environment variable, default):
   --flink-rest-port        FEBLAM_FLINK_REST_PORT        8081
   --flink-rpc-port         FEBLAM_FLINK_RPC_PORT         6123
   --zookeeper-port         FEBLAM_ZOOKEEPER_PORT         2181
+  --prometheus-port        FEBLAM_PROMETHEUS_PORT        9249 (to 9249 + taskmanagers)
   --taskmanagers           FEBLAM_FLINK_TASKMANAGERS     2
 The values in force are kept in var/run/stack.json, which clients and tests read.
 FEBLAM_VAR_DIR moves var/ (data, logs, pids) elsewhere, e.g. for a second stack.
@@ -55,7 +56,7 @@ def register(subparsers) -> None:
     up = actions.add_parser("up", help="start every service (or those named) and wait until they answer")
     defaults = StackSettings()
     for option in ("kafka-port", "kafka-controller-port", "registry-port", "registry-management-port",
-                   "flink-rest-port", "flink-rpc-port", "zookeeper-port"):
+                   "flink-rest-port", "flink-rpc-port", "zookeeper-port", "prometheus-port"):
         field = option.replace("-", "_")
         up.add_argument(f"--{option}", type=int, metavar="PORT",
                         help=f"{option.removesuffix('-port').replace('-', ' ')} port (default "
@@ -98,6 +99,7 @@ def cmd_up(args) -> int:
             flink_rest_port=args.flink_rest_port,
             flink_rpc_port=args.flink_rpc_port,
             zookeeper_port=args.zookeeper_port,
+            prometheus_port=args.prometheus_port,
             flink_taskmanagers=args.taskmanagers,
         )
     except StackSettingsError as error:
@@ -137,7 +139,7 @@ def _port_of(service, settings: StackSettings) -> list[int]:
         "kafka": [settings.kafka_port, settings.kafka_controller_port],
         "registry": [settings.registry_port, settings.registry_management_port],
         "zookeeper": [settings.zookeeper_port],
-        "flink": [settings.flink_rest_port, settings.flink_rpc_port],
+        "flink": [settings.flink_rest_port, settings.flink_rpc_port, *settings.prometheus_ports],
     }[service.name]
 
 
@@ -162,6 +164,17 @@ def cmd_down(args) -> int:
     return 0
 
 
+def _scrapes(url: str) -> bool:
+    """Whether a Prometheus reporter answers at `url`."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
 def cmd_status(args) -> int:
     settings = StackSettings.current()
     report = {}
@@ -174,11 +187,16 @@ def cmd_status(args) -> int:
             "logs": [str(d.log_file) for d in service.daemons],
         }
     healthy = all(r["answering"] for r in report.values())
+    # Which daemon took which port of the range is first come first served: say which answer.
+    metrics = [url for url in settings.prometheus_urls if report["flink"]["running"] and _scrapes(url)]
     if args.json:
-        print(json.dumps({"healthy": healthy, "services": report, **settings.endpoints()}, indent=2))
+        print(json.dumps({"healthy": healthy, "services": report, **settings.endpoints(),
+                          "prometheus_answering": metrics}, indent=2))
     else:
         for name, r in report.items():
             state = "up" if r["answering"] else ("starting/unhealthy" if r["running"] else "down")
             print(f"{name:9} {state:18} {r['where']}")
+        print(f"{'metrics':9} {len(metrics)} of {len(settings.prometheus_urls):<13} "
+              f"{' '.join(metrics) or 'no Prometheus reporter answers'}")
         print(f"logs under {settings.log_dir}")
     return 0 if healthy else 3

@@ -298,10 +298,16 @@ class Flink(Service):
         return self.settings.var_dir / "flink" / "lib"
 
     @property
+    def plugins_dir(self) -> Path:
+        return self.settings.var_dir / "flink" / "plugins"
+
+    @property
     def _env(self) -> dict[str, str]:
         return {
             "FLINK_CONF_DIR": str(self.conf_dir),
             "FLINK_LIB_DIR": str(self.lib_dir),
+            # Only the Prometheus reporter, linked from the wheel (see _link_plugins).
+            "FLINK_PLUGINS_DIR": str(self.plugins_dir),
             "FLINK_LOG_DIR": str(self.settings.log_dir),
             "JAVA_HOME": str(java_home(17, "FEBLAM_FLINK_JAVA_HOME")),
             "PATH": python_path_env(self.settings.python_executable),
@@ -320,6 +326,7 @@ class Flink(Service):
 
         home = flink_home()
         self._link_lib(home)
+        self._link_plugins(home)
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         for name in ("log4j-console.properties", "log4j-cli.properties", "log4j.properties"):
             shutil.copy(home / "conf" / name, self.conf_dir / name)
@@ -339,6 +346,14 @@ class Flink(Service):
         self.lib_dir.mkdir(parents=True)
         for jar in [*home.glob("lib/*.jar"), *home.glob("opt/flink-python-*.jar")]:
             (self.lib_dir / jar.name).symlink_to(jar)
+
+    def _link_plugins(self, home: Path) -> None:
+        """The wheel's metrics-prometheus plugin, the same version as the runtime (the
+        Maven artifact flink-metrics-prometheus would be the same jar, fetched)."""
+        if self.plugins_dir.exists():
+            shutil.rmtree(self.plugins_dir)
+        self.plugins_dir.mkdir(parents=True)
+        (self.plugins_dir / "metrics-prometheus").symlink_to(home / "plugins" / "metrics-prometheus")
 
     def start(self) -> None:
         from feblam.flinkconf import flink_home
@@ -363,7 +378,9 @@ class Flink(Service):
         return overview.get("taskmanagers", 0) >= self.settings.flink_taskmanagers
 
     def where(self) -> str:
-        return f"REST/UI {self.settings.flink_rest_url} (jobmanager rpc {HOST}:{self.settings.flink_rpc_port})"
+        ports = self.settings.prometheus_ports
+        return (f"REST/UI {self.settings.flink_rest_url} (jobmanager rpc {HOST}:{self.settings.flink_rpc_port}; "
+                f"Prometheus metrics http://{HOST}:{ports[0]}-{ports[-1]}/metrics)")
 
 
 def all_services(settings: StackSettings) -> list[Service]:

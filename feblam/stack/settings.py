@@ -64,6 +64,9 @@ class StackSettings:
     flink_rpc_port: int = 6123
     # ZooKeeper, for JobManager high availability: the leader and each job's latest checkpoint.
     zookeeper_port: int = 2181
+    # Flink's Prometheus reporter: the jobmanager and each taskmanager take the first free
+    # port of prometheus_port .. prometheus_port + flink_taskmanagers (`prometheus_ports`).
+    prometheus_port: int = 9249
     # Taskmanagers of the Flink cluster, one task slot each: thread mode runs all the
     # Python of one taskmanager under one GIL, so a second core needs a second JVM.
     flink_taskmanagers: int = 2
@@ -77,6 +80,11 @@ class StackSettings:
                 raise StackSettingsError(f"{name}={port} is outside 1..65535")
         if len(set(ports.values())) != len(ports):
             raise StackSettingsError(f"two services share a port: {ports}")
+        others = {name: port for name, port in ports.items() if name != "prometheus_port"}
+        clash = {name: port for name, port in others.items() if port in self.prometheus_ports}
+        if clash or self.prometheus_ports[-1] > 65535:
+            raise StackSettingsError(f"the Prometheus ports {self.prometheus_ports[0]}-{self.prometheus_ports[-1]} "
+                                     f"overlap {clash or 'the end of the port range'}")
         if not 1 <= self.flink_taskmanagers <= 16:
             raise StackSettingsError(f"flink_taskmanagers={self.flink_taskmanagers} is outside 1..16")
 
@@ -93,6 +101,7 @@ class StackSettings:
             "flink_rest_port": _env_port("FEBLAM_FLINK_REST_PORT", base.flink_rest_port),
             "flink_rpc_port": _env_port("FEBLAM_FLINK_RPC_PORT", base.flink_rpc_port),
             "zookeeper_port": _env_port("FEBLAM_ZOOKEEPER_PORT", base.zookeeper_port),
+            "prometheus_port": _env_port("FEBLAM_PROMETHEUS_PORT", base.prometheus_port),
             "flink_taskmanagers": _env_count("FEBLAM_FLINK_TASKMANAGERS", base.flink_taskmanagers),
             "var_dir": base.var_dir,
             "python_executable": base.python_executable,
@@ -132,12 +141,23 @@ class StackSettings:
     def flink_rest_url(self) -> str:
         return f"http://{HOST}:{self.flink_rest_port}"
 
-    def endpoints(self) -> dict[str, str]:
+    @property
+    def prometheus_ports(self) -> range:
+        """One port for the jobmanager and one per taskmanager, taken first come first served."""
+        return range(self.prometheus_port, self.prometheus_port + self.flink_taskmanagers + 1)
+
+    @property
+    def prometheus_urls(self) -> list[str]:
+        """Where Flink's Prometheus reporter may answer: every port of the range."""
+        return [f"http://{HOST}:{port}/metrics" for port in self.prometheus_ports]
+
+    def endpoints(self) -> dict:
         """What a client needs to reach the stack."""
         return {
             "bootstrap_servers": self.bootstrap_servers,
             "schema_registry_url": self.registry_url,
             "flink_rest_url": self.flink_rest_url,
+            "prometheus_urls": self.prometheus_urls,
         }
 
     def save(self) -> None:

@@ -117,3 +117,33 @@ def test_embedded_config_puts_the_virtualenv_first_on_path(monkeypatch, tmp_path
 
 def test_python_path_env_prepends_interpreter_directory():
     assert python_path_env("/opt/venv/bin/python", "/usr/bin:/bin") == "/opt/venv/bin:/usr/bin:/bin"
+
+
+def test_prometheus_reporter_takes_one_port_per_flink_process(monkeypatch, tmp_path):
+    s = StackSettings(prometheus_port=19250, flink_taskmanagers=3, var_dir=tmp_path)
+    assert list(s.prometheus_ports) == [19250, 19251, 19252, 19253]   # the jobmanager and three taskmanagers
+    config = cluster_config(s)
+    assert config["metrics.reporter.prom.factory.class"] == \
+        "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
+    assert config["metrics.reporter.prom.port"] == "19250-19253"
+    assert s.endpoints()["prometheus_urls"][0] == "http://127.0.0.1:19250/metrics"
+    monkeypatch.setenv("FEBLAM_PROMETHEUS_PORT", "29999")
+    assert StackSettings.from_env().prometheus_port == 29999
+
+
+def test_prometheus_range_may_not_overlap_another_port():
+    with pytest.raises(StackSettingsError, match="Prometheus ports 8080-8082 overlap"):
+        StackSettings(prometheus_port=8080, registry_port=8081, flink_rest_port=9081)
+    with pytest.raises(StackSettingsError, match="Prometheus ports"):
+        StackSettings(prometheus_port=6122)   # 6122-6124 holds the rpc port 6123
+
+
+def test_the_cluster_loads_only_the_wheels_prometheus_plugin(tmp_path):
+    from feblam.stack.services import Flink
+
+    flink = Flink(StackSettings(var_dir=tmp_path))
+    flink.write_config()
+    assert [p.name for p in flink.plugins_dir.iterdir()] == ["metrics-prometheus"]
+    assert [j.name for j in (flink.plugins_dir / "metrics-prometheus").glob("*.jar")] == \
+        ["flink-metrics-prometheus-2.2.1.jar"]
+    assert flink._env["FLINK_PLUGINS_DIR"] == str(flink.plugins_dir)
