@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 
 from pyflink.common import Row, Types
 from pyflink.common.watermark_strategy import TimestampAssigner
@@ -44,6 +45,7 @@ from connectors.history import HIT_ROW, READ_ROW, SIGHTING_ROW, hit_row, read_ro
 from connectors.kafka import OUTGOING_TYPE, batch_records
 from udfs import clones, dedup
 from udfs.config import MatchingSettings
+from udfs.deadletter_guard import DeadLetterGuard, DeadLetterIncident
 from udfs.engine import HitEngine
 from udfs.reference import InvalidEntry, parse_camera
 from udfs.startup import AppliedFeed
@@ -71,6 +73,35 @@ CLONE_READS = OutputTag("clone-reads", Types.ROW([Types.INT(), CLONE_READS_VALUE
 REFERENCE_STATE = MapStateDescriptor("reference", Types.PICKLED_BYTE_ARRAY(), Types.PICKLED_BYTE_ARRAY())
 # A subtask applies the feed it loads at open in chunks of one topic, as batches come.
 LOAD_CHUNK = 1000
+# Every metric the job's Python defines is under this group of its operator's scope:
+# flink_taskmanager_job_task_operator_feblam_... on Prometheus (docs/operations.md, "Metrics").
+METRICS_GROUP = "feblam"
+# How long a subtask whose guard tripped keeps running (blocked) before it fails the job.
+INCIDENT_VISIBLE_S = 15
+
+
+class LabelledCounters:
+    """Counters of one name told apart by labels: Flink key-value groups, which the
+    Prometheus reporter turns into labels (`reason="MALFORMED"`). Made on first use,
+    since the label values (reasons, topics, lists) are known only from the data.
+
+    Counters, not gauges, for the values that go up and down too (`dec`): in thread
+    mode a Python gauge is read by the reporter's own thread calling back into the
+    interpreter of the task's thread (pemja's `MetricGauge`), while a counter is a
+    plain Java object the reporter reads without entering Python."""
+
+    def __init__(self, group, name: str, *labels: str):
+        self.group, self.name, self.labels = group, name, labels
+        self.counters: dict[tuple, object] = {}
+
+    def get(self, *values: str):
+        counter = self.counters.get(values)
+        if counter is None:
+            group = self.group
+            for label, value in zip(self.labels, values):
+                group = group.add_group(label, str(value))
+            counter = self.counters[values] = group.counter(self.name)
+        return counter
 
 
 class DecodeAndMatch(KeyedBroadcastProcessFunction):
@@ -106,7 +137,26 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
         self.codec.open()
         self.engine = HitEngine(self.settings)
         self.subtask = subtask_index(runtime_context)
-        self._load()
+        metrics = runtime_context.get_metrics_group().add_group(METRICS_GROUP)
+        self.reads_in = metrics.counter("readsIn")
+        self.dead_letters = LabelledCounters(metrics, "deadLetters", "reason")
+        self.refusals = LabelledCounters(metrics, "refusals", "topic")
+        self.incidents = metrics.counter("deadLetterIncidents")
+        self.held_count = metrics.counter("deadLettersHeld")
+        self.loading = metrics.counter("referenceLoading")
+        self.loaded = metrics.counter("referenceRecordsLoaded")
+        # The guard's hold is keyed state (each subtask has one key): what it holds is in
+        # every checkpoint, so a restart that meets the same reads again neither loses
+        # their dead letters nor writes them twice.
+        self.guard = DeadLetterGuard(self.settings.dead_letter_guard, restarted=attempt_number(runtime_context) > 0)
+        self.held = runtime_context.get_state(ValueStateDescriptor("held-dead-letters", Types.PICKLED_BYTE_ARRAY()))
+        # A restored checkpoint may carry a hold: the first batch looks.
+        self.held_here, self.may_hold = 0, True
+        self.loading.inc()
+        try:
+            self._load()
+        finally:
+            self.loading.dec()
 
     def close(self):
         # In thread mode the interpreter outlives the job: a restarted or cancelled job's
@@ -125,6 +175,7 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
                 chunk = []
             chunk.append(record)
             count += 1
+            self.loaded.inc()
         self._load_chunk(chunk)
         LOG.info("reference lists and cameras loaded: %d records up to their ends in %.1f s; matching reads",
                  count, time.monotonic() - started)
@@ -147,6 +198,7 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
         for (topic, partition, offset, _, value), refused in refusals:
             # The log names the reason and the position, never the record (plates).
             LOG.warning("update refused (%s) at %s/%s/%s", refused.reason, topic, partition, offset)
+            self.refusals.get(topic).inc()
             yield REFUSALS, Row(*self.codec.refusal(self.codec.kind(topic), refused, value, topic, partition,
                                                     offset))
 
@@ -185,6 +237,9 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
         read, codec, evaluate, history = self.codec.read, self.codec, self.engine.evaluate, self.history
         clone_settings = self.settings.clones
         to_clones = {} if clone_settings.enabled else None
+        # A batch's dead letters go out after it, once the guard has counted it: a batch
+        # that trips the guard writes none (no checkpoint falls inside a batch).
+        dead, reasons, valid_reads = [], {}, 0
         for topic, partition, offset, _, value in batch_records(batch):
             try:
                 fields = read(value)
@@ -192,8 +247,10 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
                     continue
                 valid = validate_read(fields)
             except InvalidRead as invalid:
-                yield DEAD_LETTERS, Row(*codec.dead_letter(invalid, value, topic, partition, offset))
+                dead.append(Row(*codec.dead_letter(invalid, value, topic, partition, offset)))
+                reasons[invalid.reason] = reasons.get(invalid.reason, 0) + 1
                 continue
+            valid_reads += 1
             if history:
                 yield HISTORY_READS, read_row(valid)
             for hit in evaluate(valid):
@@ -203,8 +260,50 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
                 if place is not None:
                     to_clones.setdefault(clones.bucket(valid.plate, clone_settings.buckets), []) \
                         .append((valid.plate, clones.trail_entry(valid, *place), valid.plate_text, offset))
-        for key, reads in (to_clones or {}).items():
-            yield CLONE_READS, Row(key, reads)
+        for key, reads_of_bucket in (to_clones or {}).items():
+            yield CLONE_READS, Row(key, reads_of_bucket)
+        reads = valid_reads + len(dead)
+        self.reads_in.inc(reads)
+        for reason, n in reasons.items():
+            self.dead_letters.get(reason).inc(n)
+        for letter in self._guarded(reads, reasons, dead):
+            yield DEAD_LETTERS, letter
+
+    def _guarded(self, reads: int, reasons: dict, dead: list) -> list:
+        """The dead letters to write now, once the guard (udfs.deadletter_guard) has
+        counted the batch: none while it holds (they join the held ones, in keyed
+        state, so a checkpoint keeps them); the held ones and these when it stops. A
+        trip is an ERROR line and `deadLetterIncidents`; with `fail_job` it fails the job."""
+        guard, fail = self.guard, self.settings.dead_letter_guard.fail_job
+        incident = guard.count(reads, reasons)
+        if incident is not None:
+            self.incidents.inc()
+            # Counts and reasons only: the log never carries a read (plates).
+            LOG.error("dead-letter guard tripped in subtask %d: %s; %s", self.subtask, incident.message(),
+                      "failing the job (dead_letter_guard.fail_job)" if fail
+                      else "writing them as usual (dead_letter_guard.fail_job is false)")
+            if fail:
+                # A task's metrics go with it: stay up one common scrape interval first, so
+                # that `deadLetterIncidents` is seen on Prometheus, not only numRestarts.
+                time.sleep(INCIDENT_VISIBLE_S)
+                raise DeadLetterIncident(incident.message())
+        if guard.holding:
+            if dead:
+                self.held.update((self.held.value() or []) + dead)
+                self.held_count.inc(len(dead))
+                self.held_here += len(dead)
+                self.may_hold = True
+            return []
+        if not self.may_hold:
+            return dead
+        # The hold has ended: what it kept (this attempt's, and any a checkpoint restored) goes first.
+        self.may_hold = False
+        held = self.held.value() or []
+        if held:
+            self.held.clear()
+            self.held_count.dec(self.held_here)
+            self.held_here = 0
+        return held + dead
 
 
 class EventTime(TimestampAssigner):
@@ -303,8 +402,18 @@ class Deduplicate(KeyedProcessFunction):
         self.codec.open()
         self.lateness = self.settings.dedup_allowed_lateness_ms
         self.state = runtime_context.get_state(ValueStateDescriptor("dedup", Types.PICKLED_BYTE_ARRAY()))
-        # (instant of the key's one timer, the key's dedup window or None for LEZ)
+        # (instant of the key's one timer, the key's dedup window or None for LEZ[, the
+        # `counted_by` of the subtask attempt that counts the key in `dedupKeys`])
         self.timer = runtime_context.get_state(ValueStateDescriptor("forget", Types.PICKLED_BYTE_ARRAY()))
+        metrics = runtime_context.get_metrics_group().add_group(METRICS_GROUP)
+        self.hits = LabelledCounters(metrics, "hits", "list", "priority")
+        self.sightings = metrics.counter("sightings")
+        # Keys held, as far as this attempt knows: a key counts once this attempt has
+        # touched it (made it, folded a read into it, or met its timer), so a restored key
+        # counts from its next read or timer; a counter that goes down, not a gauge (see
+        # LabelledCounters). Flink cannot list a keyed state's keys from Python.
+        self.keys = metrics.counter("dedupKeys")
+        self.counted_by = uuid.uuid4().hex
 
     def process_element(self, candidate, ctx: KeyedProcessFunction.Context):
         hit, read, offset = candidate
@@ -316,32 +425,43 @@ class Deduplicate(KeyedProcessFunction):
             record = hit.output_record(read, key)
             if self.history:
                 yield HISTORY_HITS, hit_row(record)
+            self.hits.get(hit.list_name, hit.priority).inc()
             yield Row(*self.codec.hit(record, offset))
         else:
+            self.sightings.inc()
             if self.history:
                 yield HISTORY_SIGHTINGS, sighting_row(decision.folded_into, read)
             sighting = {"hit_id": decision.folded_into, "read_id": read.read_id, "camera_id": read.camera_id,
                         "event_time": read.event_time, "sightings": decision.sightings, "dedup_key": key}
             yield Row(*self.codec.sighting(sighting, offset))
         self.state.update(decision.state)
-        if self.timer.value() is None:
+        timer = self.timer.value()
+        if timer is None:
             forget = dedup.forget_at(decision.state, hit.dedup_window_ms, self.lateness)
             if forget is not None:
                 timers.register_event_time_timer(forget)
-                self.timer.update((forget, hit.dedup_window_ms))
+                self.timer.update((forget, hit.dedup_window_ms, self.counted_by))
+                self.keys.inc()
+        elif timer[2:] != (self.counted_by,):
+            self.timer.update((timer[0], timer[1], self.counted_by))
+            self.keys.inc()
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
         timer = self.timer.value()
         if timer is None:  # a timer of a version before event-time forgetting: the next read sets one
             return
-        window = timer[1]
+        window, counted = timer[1], timer[2:] == (self.counted_by,)
         forget = dedup.forget_at(self.state.value(), window, self.lateness)
         if forget is None or forget <= timestamp:
             self.state.clear()
             self.timer.clear()
+            if counted:
+                self.keys.dec()
             return
         ctx.timer_service().register_event_time_timer(forget)
-        self.timer.update((forget, window))
+        self.timer.update((forget, window, self.counted_by))
+        if not counted:
+            self.keys.inc()
 
 
 def subtask_index(runtime_context: RuntimeContext) -> int:
@@ -351,6 +471,15 @@ def subtask_index(runtime_context: RuntimeContext) -> int:
         return runtime_context.get_index_of_this_subtask()
     except AttributeError:
         return runtime_context._runtime_context.getTaskInfo().getIndexOfThisSubtask()
+
+
+def attempt_number(runtime_context: RuntimeContext) -> int:
+    """This subtask's execution attempt, 0 before any restart (asked through
+    `getTaskInfo()`, for the reason `subtask_index` gives)."""
+    try:
+        return runtime_context.get_attempt_number()
+    except AttributeError:
+        return runtime_context._runtime_context.getTaskInfo().getAttemptNumber()
 
 
 def dedup_key_text(candidate) -> str:
