@@ -30,7 +30,7 @@ def add_matching_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = MatchingSettings()
     group = parser.add_argument_group("matching (docs/hits.md §12)")
     group.add_argument("--config", type=Path, metavar="FILE",
-                       help="list configuration (YAML: lists, LEZ, de-duplication, clone suspicion); "
+                       help="list configuration (YAML: lists, LEZ, de-duplication, clone suspicion, the dead-letter guard); "
                             "the defaults of docs/hits.md §12 if unset")
     group.add_argument("--allowed-lateness", type=_duration, metavar="DURATION",
                        help="dedup.allowed_lateness: how far behind the job's event-time clock a read may be before "

@@ -74,25 +74,30 @@ def _restarts(stack, job_id: str) -> int:
 def test_garbage_trips_the_guard_and_fails_the_job_without_repeating_dead_letters(stack, new_topic, tmp_path):
     log = LogTail()
     feeds = _feeds(stack, new_topic)
-    job_id = submit(stack, feeds, "--config", str(_config(tmp_path, fail_job=True)))
+    # Small batches: the first attempt writes the dead letters of the batches before the
+    # window closes, and the restarted one must hold those same reads' dead letters back.
+    job_id = submit(stack, feeds, "--config", str(_config(tmp_path, fail_job=True)), "--batch-records", "50")
     try:
         wait_running(stack, job_id)
         # The failing subtask stays up a scrape interval: its metric is seen before it goes.
         _wait("deadLetterIncidents on Prometheus",
               lambda: (prometheus.total(prometheus.scrape(), "feblam_deadLetterIncidents", job_id) or 0) >= 1)
         _wait("a restart", lambda: _restarts(stack, job_id) >= 1)
-        # The restarted attempt meets the same reads and trips again, writing nothing again.
+        first = consume_all(stack.bootstrap_servers, feeds.dead, GARBAGE, timeout_s=5)
+        # The restarted attempt meets the same reads, holds their dead letters and trips again.
+        _wait("held dead letters on Prometheus",
+              lambda: (prometheus.total(prometheus.scrape(), "feblam_deadLettersHeld", job_id) or 0) >= 1)
         _wait("a second trip", lambda: sum(TRIPPED in line for line in log.lines()) >= 2)
         exceptions = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}/exceptions", timeout=10).json()
         assert "DeadLetterIncident" in str(exceptions) and "dead-letter share" in str(exceptions)
         errors = [line for line in log.lines() if TRIPPED in line]
         assert all(" ERROR " in line and "MALFORMED" in line and "failing the job" in line for line in errors), errors
         assert not [line for line in log.lines() if any(plate in line for plate in VALID)]
-        # At most the first attempt's judged-healthy or not-yet-judged batches: never the world,
-        # and never a read twice.
+        # Only what the first attempt wrote before its window closed: never the world, and
+        # nothing again after the restart.
         dead = consume_all(stack.bootstrap_servers, feeds.dead, GARBAGE, timeout_s=10)
         positions = [m.key() for m in dead]
-        assert len(positions) == len(set(positions)) and len(dead) < GARBAGE, len(dead)
+        assert len(positions) == len(set(positions)) == len(first) < GARBAGE, (len(first), len(dead))
     finally:
         cancel(stack, job_id)
 

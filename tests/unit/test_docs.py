@@ -189,6 +189,7 @@ def test_hits_page_gives_the_thresholds_of_the_code():
     """The configurable numbers, as the page states them, are the code's defaults."""
     text = hits_page()
     s, c = config.MatchingSettings(), clones.CloneSettings()
+    g = s.dead_letter_guard
     fmt = config.format_duration
     stated = {
         "LEZ confidence floor": f"`lez.confidence_floor` | {s.lez_confidence_floor:.2f}",
@@ -201,6 +202,9 @@ def test_hits_page_gives_the_thresholds_of_the_code():
         "clone distance": f"`clones.min_distance_km` | {c.min_distance_km:g}",
         "clone speed": f"`clones.max_speed_kmh` | {c.max_speed_kmh:g}",
         "clone severity": f"`clones.severity` | {c.severity}",
+        "dead-letter share": f"`dead_letter_guard.max_share` | {g.max_share:.2f}",
+        "dead-letter window": f"`dead_letter_guard.min_reads` | {g.min_reads}",
+        "dead-letter guard fails the job": f"`dead_letter_guard.fail_job` | {str(g.fail_job).lower()}",
         "OCR classes": "`ocr_classes` | " + ", ".join(f"`{k}`" for k in s.ocr_classes),
     }
     missing = [f"{what}: {row!r}" for what, row in stated.items() if row not in text]
