@@ -77,14 +77,14 @@ def high_availability(settings: StackSettings) -> dict[str, Any]:
 
 
 def prometheus_reporter(settings: StackSettings) -> dict[str, Any]:
-    """Flink's Prometheus reporter on a range of ports: a process takes the first free
-    one, and the jobmanager and every taskmanager each need one. The reporter is the
-    plugin the apache-flink wheel ships (pyflink/plugins/metrics-prometheus, the
-    runtime's own version, so nothing more to fetch; see feblam.stack.services.Flink).
-    Flink 2.2's reporter takes a port, no address: it listens on every interface, so
-    the ports are to be kept from the network by the machine (docs/operations.md)."""
+    """Flink's Prometheus reporter on a range of loopback ports: a process takes the
+    first free one, and the jobmanager and every taskmanager each need one. Flink
+    2.2's own factory takes a port and no address (it listens on every interface),
+    so the stack uses FEBLAM's (maven/prometheus-loopback), the same reporter with
+    an address; see feblam.stack.services.Flink for the plugin folder."""
     ports = settings.prometheus_ports
     return {
-        "metrics.reporter.prom.factory.class": "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
+        "metrics.reporter.prom.factory.class": "org.feblam.flink.metrics.LoopbackPrometheusReporterFactory",
+        "metrics.reporter.prom.host": HOST,
         "metrics.reporter.prom.port": f"{ports[0]}-{ports[-1]}",
     }

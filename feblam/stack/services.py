@@ -348,12 +348,19 @@ class Flink(Service):
             (self.lib_dir / jar.name).symlink_to(jar)
 
     def _link_plugins(self, home: Path) -> None:
-        """The wheel's metrics-prometheus plugin, the same version as the runtime (the
-        Maven artifact flink-metrics-prometheus would be the same jar, fetched)."""
+        """One plugin folder, metrics-prometheus: the wheel's flink-metrics-prometheus jar
+        (the runtime's own version; the Maven artifact is the same jar) and FEBLAM's
+        loopback factory built from maven/prometheus-loopback, which uses its classes
+        (a plugin folder is one class loader)."""
         if self.plugins_dir.exists():
             shutil.rmtree(self.plugins_dir)
-        self.plugins_dir.mkdir(parents=True)
-        (self.plugins_dir / "metrics-prometheus").symlink_to(home / "plugins" / "metrics-prometheus")
+        folder = self.plugins_dir / "metrics-prometheus"
+        folder.mkdir(parents=True)
+        loopback = sorted((self.settings.lib_dir / "flink-plugins").glob("feblam-prometheus-loopback-*.jar"))
+        _require(loopback[-1] if loopback else self.settings.lib_dir / "flink-plugins" / "feblam-prometheus-loopback-*.jar",
+                 "FEBLAM's Prometheus reporter factory")
+        for jar in [*home.glob("plugins/metrics-prometheus/*.jar"), loopback[-1]]:
+            (folder / jar.name).symlink_to(jar)
 
     def start(self) -> None:
         from feblam.flinkconf import flink_home

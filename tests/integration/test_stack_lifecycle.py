@@ -14,7 +14,7 @@ from feblam.stack.process import port_open, processes
 from feblam.stack.settings import PROJECT_ROOT
 
 PORT_OPTIONS = ("kafka-port", "kafka-controller-port", "registry-port", "registry-management-port", "flink-rest-port",
-                "flink-rpc-port", "zookeeper-port")
+                "flink-rpc-port", "zookeeper-port", "prometheus-port")
 
 
 def _free_ports(count: int) -> list[int]:
@@ -89,6 +89,9 @@ def test_up_twice_status_then_down_leaves_nothing(tmp_path):
         report = json.loads(status.stdout)
         assert report["healthy"] is True
         assert report["bootstrap_servers"] == f"127.0.0.1:{ports['kafka-port']}"
+        # Flink's Prometheus reporter, one port for the jobmanager and one for the taskmanager.
+        base = ports["prometheus-port"]
+        assert report["prometheus_answering"] == [f"http://127.0.0.1:{p}/metrics" for p in (base, base + 1)]
         groups = [pid for service in report["services"].values() for pid in service["pids"]]
         assert len(groups) == 5  # kafka, registry, zookeeper, flink jobmanager, the one flink taskmanager asked for
 

@@ -124,7 +124,8 @@ def test_prometheus_reporter_takes_one_port_per_flink_process(monkeypatch, tmp_p
     assert list(s.prometheus_ports) == [19250, 19251, 19252, 19253]   # the jobmanager and three taskmanagers
     config = cluster_config(s)
     assert config["metrics.reporter.prom.factory.class"] == \
-        "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"
+        "org.feblam.flink.metrics.LoopbackPrometheusReporterFactory"
+    assert config["metrics.reporter.prom.host"] == "127.0.0.1"
     assert config["metrics.reporter.prom.port"] == "19250-19253"
     assert s.endpoints()["prometheus_urls"][0] == "http://127.0.0.1:19250/metrics"
     monkeypatch.setenv("FEBLAM_PROMETHEUS_PORT", "29999")
@@ -138,12 +139,12 @@ def test_prometheus_range_may_not_overlap_another_port():
         StackSettings(prometheus_port=6122)   # 6122-6124 holds the rpc port 6123
 
 
-def test_the_cluster_loads_only_the_wheels_prometheus_plugin(tmp_path):
+def test_the_cluster_loads_one_plugin_the_wheels_reporter_with_the_loopback_factory(tmp_path):
     from feblam.stack.services import Flink
 
     flink = Flink(StackSettings(var_dir=tmp_path))
     flink.write_config()
     assert [p.name for p in flink.plugins_dir.iterdir()] == ["metrics-prometheus"]
-    assert [j.name for j in (flink.plugins_dir / "metrics-prometheus").glob("*.jar")] == \
-        ["flink-metrics-prometheus-2.2.1.jar"]
+    assert sorted(j.name for j in (flink.plugins_dir / "metrics-prometheus").glob("*.jar")) == \
+        ["feblam-prometheus-loopback-0.1.0.jar", "flink-metrics-prometheus-2.2.1.jar"]
     assert flink._env["FLINK_PLUGINS_DIR"] == str(flink.plugins_dir)
