@@ -123,8 +123,15 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
     bytes, position and reason, and the list stays as it was.
 
     Read side: each record is decoded by the codec and validated; one that fails
-    either way becomes a dead letter with its bytes and position, at once. A
-    valid read is matched, its candidate hits going downstream in arrival order.
+    either way becomes a dead letter with its bytes and position, written at the
+    end of its batch once the dead-letter guard (`udfs.deadletter_guard`) has
+    counted the batch, or held back by it (docs/operations.md, "The dead-letter
+    guard"). A valid read is matched, its candidate hits going downstream in
+    arrival order.
+
+    Metrics (group `feblam`, docs/operations.md "Metrics"): reads in, dead letters
+    by reason, refusals by topic, guard incidents and held dead letters, and the
+    start-up load.
     """
 
     def __init__(self, settings: MatchingSettings, codec, feed, history: bool = False):
@@ -384,6 +391,8 @@ class DetectClones(KeyedProcessFunction):
 
 class Deduplicate(KeyedProcessFunction):
     """Keyed by dedup key: spec §7 through `udfs.dedup`, in arrival order, in both modes.
+
+    Metrics (group `feblam`): hits by list and priority, sightings, and the keys held.
 
     An emitted hit goes out as the codec's hit; a read folded into an earlier hit as
     the codec's sighting event (its hit_id, read, camera, time and the hit's
