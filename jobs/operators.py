@@ -85,10 +85,10 @@ class LabelledCounters:
     Prometheus reporter turns into labels (`reason="MALFORMED"`). Made on first use,
     since the label values (reasons, topics, lists) are known only from the data.
 
-    Counters, not gauges, for the values that go up and down too (`dec`): in thread
-    mode a Python gauge is read by the reporter's own thread calling back into the
-    interpreter of the task's thread (pemja's `MetricGauge`), while a counter is a
-    plain Java object the reporter reads without entering Python."""
+    Counters, not gauges, for the values that go up and down too (`dec`): a Python
+    gauge (pemja's `MetricGauge`) is read by calling into the interpreter from the
+    reporter's thread, taking the GIL from the task's Python at every scrape, while
+    a counter is a plain Java object the reporter reads without entering Python."""
 
     def __init__(self, group, name: str, *labels: str):
         self.group, self.name, self.labels = group, name, labels
