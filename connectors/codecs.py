@@ -135,11 +135,12 @@ class KafkaCodec(_Codec):
 
     def update(self, topic: str, key: bytes | None, value: bytes | None) -> Any:
         from connectors.avro import AvroDecodeError
+        from connectors.contracts import tombstone_key
 
         try:
             if topic == self.cameras_topic:
                 if value is None:  # a tombstone: the camera leaves the registry
-                    return {"camera_id": (key or b"").decode("utf-8"), "op": "DELETE"}
+                    return {"camera_id": tombstone_key(key), "op": "DELETE"}
                 return self._updates.camera(value)
             return self._updates.entry(topic, key, value)
         except AvroDecodeError as error:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import schemas
 from connectors.avro import AvroDecoder, AvroEncoder
 from connectors.registry import NotFoundError, RegistryClient
-from udfs.reference import KEY_MISMATCH, WRONG_LIST, InvalidEntry
+from udfs.reference import KEY_MISMATCH, MALFORMED, WRONG_LIST, InvalidEntry
 
 COMPATIBILITY = "BACKWARD"
 
@@ -154,7 +154,7 @@ class ReferenceDecoder:
         KEY_MISMATCH): applied, it would write into another list, or be an entry no
         tombstone can ever delete."""
         if value is None:
-            return {"list_name": self.list_name(topic), "entry_id": (key or b"").decode("utf-8"), "op": "DELETE"}
+            return {"list_name": self.list_name(topic), "entry_id": tombstone_key(key), "op": "DELETE"}
         record = self._entry.decode(value)  # valid_from/valid_until stay milliseconds (millis=True)
         list_name, entry_id = record.get("list_name"), record.get("entry_id")
         if isinstance(list_name, str) and list_name != self.list_name(topic):
@@ -167,6 +167,17 @@ class ReferenceDecoder:
 
     def camera(self, value: bytes) -> dict:
         return self._camera.decode(value)
+
+
+def tombstone_key(key: bytes | None) -> str:
+    """The id a tombstone (a message with no value) deletes: its key, as UTF-8 text.
+    Raises `InvalidEntry` MALFORMED for a key that is no text: it names no entry or
+    camera, and the record is refused rather than let fail the job that reads it."""
+    try:
+        return (key or b"").decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidEntry(MALFORMED, None, f"a tombstone whose key is not UTF-8 text ({error.reason} "
+                                            f"at byte {error.start})") from None
 
 
 class Encoders:

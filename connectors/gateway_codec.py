@@ -99,7 +99,13 @@ class GatewayCodec:
         kind, decoder = self._decoders[topic]
         if value is None:
             if kind == CAMERA:  # a tombstone: the camera leaves the registry
-                return Input(CAMERA, {"camera_id": (key or b"").decode("utf-8"), "op": "DELETE"})
+                from connectors.contracts import tombstone_key
+                from udfs.reference import InvalidEntry
+
+                try:
+                    return Input(CAMERA, {"camera_id": tombstone_key(key), "op": "DELETE"})
+                except InvalidEntry as error:
+                    raise UndecodableInput(error.detail, topic, partition, offset, value) from None
             raise UndecodableInput(f"a {kind} message with no value", topic, partition, offset, value)
         try:
             return Input(kind, decoder.decode(value), value if kind == EVENT else None)

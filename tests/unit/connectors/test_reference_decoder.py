@@ -11,8 +11,10 @@ import pytest
 
 import schemas
 from connectors.avro import AvroEncoder
+from connectors.codecs import KafkaCodec
 from connectors.contracts import ReferenceDecoder
-from udfs.reference import KEY_MISMATCH, WRONG_LIST, InvalidEntry
+from connectors.gateway_codec import CAMERA, GatewayCodec, GatewayTopics, UndecodableInput
+from udfs.reference import KEY_MISMATCH, MALFORMED, WRONG_LIST, InvalidEntry
 
 from .test_avro import MemoryRegistry
 
@@ -54,3 +56,26 @@ def test_a_key_that_is_not_the_entry_id_is_refused(registry, key):
 def test_a_tombstone_deletes_the_entry_its_key_names(registry):
     assert ReferenceDecoder(registry, "ref.").entry("ref.stolen_vehicles", b"S1", None) == \
         {"list_name": "stolen_vehicles", "entry_id": "S1", "op": "DELETE"}
+
+
+@pytest.mark.parametrize("key", [b"\xff", b"S\xc3", b"\x80\x80"])
+def test_a_tombstone_whose_key_is_no_text_is_refused_not_a_crash(registry, key):
+    # It names no entry; a UnicodeDecodeError would have restarted the job at every load.
+    with pytest.raises(InvalidEntry) as info:
+        ReferenceDecoder(registry, "ref.").entry("ref.stolen_vehicles", key, None)
+    assert info.value.reason == MALFORMED and "not UTF-8" in info.value.detail
+
+
+@pytest.mark.parametrize("key", [b"\xff", b"CAM\xe9"])
+def test_a_camera_tombstone_whose_key_is_no_text_is_refused_by_both_jobs(key):
+    codec = KafkaCodec("http://unused", "ref.", "cameras", "hits", "sightings", "dlq", "refusals")
+    with pytest.raises(InvalidEntry) as info:
+        codec.update("cameras", key, None)
+    assert info.value.reason == MALFORMED
+    assert codec.update("cameras", b"CAM-1", None) == {"camera_id": "CAM-1", "op": "DELETE"}
+    gateway = GatewayCodec("http://unused", GatewayTopics(cameras="cameras"))
+    gateway._decoders = {"cameras": (CAMERA, None)}
+    with pytest.raises(UndecodableInput) as undecodable:
+        gateway.decode("cameras", 0, 7, key, None)
+    assert (undecodable.value.topic, undecodable.value.offset, undecodable.value.value) == ("cameras", 7, None)
+    assert gateway.decode("cameras", 0, 8, b"CAM-1", None).record == {"camera_id": "CAM-1", "op": "DELETE"}
