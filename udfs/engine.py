@@ -117,7 +117,10 @@ class HitEngine:
         country, zone, severity = raw.get("country"), raw.get("zone"), raw.get("severity")
         if not (isinstance(list_name, str) and isinstance(entry_id, str) and isinstance(plate, str)) \
                 or not (country is None or isinstance(country, str)) or not (zone is None or isinstance(zone, str)) \
-                or not (severity is None or (isinstance(severity, int) and not isinstance(severity, bool))):
+                or not (severity is None or (isinstance(severity, int) and not isinstance(severity, bool)
+                                             and 0 <= severity <= 100)):
+            # A severity out of range goes one by one, to be refused: the columns hold -1
+            # for "none", and a negative one would come out of them as none.
             return None
         try:
             valid_from = _instant(raw.get("valid_from"), SINCE_EVER)

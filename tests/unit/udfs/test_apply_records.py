@@ -23,7 +23,7 @@ def record_strategy():
         "country": st.sampled_from([None, "B", "NL", ""]),
         "valid_from": st.sampled_from([None, T0, "2026-03-01T08:00:00Z", "yesterday", True]),
         "valid_until": st.sampled_from([None, T0 + 5]),
-        "severity": st.sampled_from([None, 40, 101, True]),
+        "severity": st.sampled_from([None, 40, 101, True, -1, -(2**31)]),
         "zone": st.sampled_from([None, "BXL", ""]),
         "attributes": st.sampled_from([None, {}, {"admitted": "false"}, {"admitted": "true", "case": "C1"},
                                        {"case": "C2"}, {"case": 3}]),
@@ -72,3 +72,13 @@ def test_a_long_run_is_loaded_and_matches_like_one_by_one():
     serial, _ = _one_by_one(records)
     assert _snapshot(bulk) == _snapshot(serial)
     assert bulk.index.get("stolen_vehicles", "S7").attributes == {"case": "C7"}
+
+
+def test_a_negative_severity_is_refused_in_a_long_run_as_alone():
+    # The column load keeps -1 for "no severity": a record that says -1, or any negative
+    # severity, must not pass as one that says none (parse_entry refuses it).
+    records = [{"list_name": "stolen_vehicles", "entry_id": f"E{i}", "op": "UPSERT", "plate": f"1ABC{i:03}",
+                "severity": (-1, -(2**31), 40)[i % 3]} for i in range(3 * BULK_MIN_RUN)]
+    refused = HitEngine().apply_records(records)
+    assert sorted(i for i, _ in refused) == [i for i in range(len(records)) if i % 3 < 2]
+    assert {error.reason for _, error in refused} == {"BAD_SEVERITY"}
