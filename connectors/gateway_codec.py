@@ -2,7 +2,8 @@
 
 `GatewayCodec.decode(topic, partition, offset, key, value)` turns one message
 of the gateway's inputs into an `Input` (hit, sighting, lifecycle event,
-camera, configuration version); a message that does not decode raises
+camera, configuration version); a message that does not decode, or a hit or
+sighting whose event time is outside the bounds of spec hit-semantics §3, raises
 `UndecodableInput` carrying it whole, and the job keeps it as a dead input
 (a lifecycle event becomes a refused event instead, so its sender hears why).
 
@@ -21,6 +22,7 @@ from typing import Any
 from connectors.contracts import feed
 from gateway.config import destination_topic
 from gateway.events import EventError, parse_event
+from udfs.validation import EVENT_TIME_FROM, EVENT_TIME_UNTIL
 from gateway.records import (
     DELIVERY, ESCALATION, FEEDBACK, SIGHTING, STATE, TAKEN_BY, Message, RefusedEvent,
 )
@@ -108,9 +110,15 @@ class GatewayCodec:
                     raise UndecodableInput(error.detail, topic, partition, offset, value) from None
             raise UndecodableInput(f"a {kind} message with no value", topic, partition, offset, value)
         try:
-            return Input(kind, decoder.decode(value), value if kind == EVENT else None)
+            record = decoder.decode(value)
         except AvroDecodeError as error:
             raise UndecodableInput(str(error), topic, partition, offset, value) from None
+        if kind in (HIT, HIT_SIGHTING) and not EVENT_TIME_FROM <= record["event_time"] < EVENT_TIME_UNTIL:
+            # The hit job makes none (spec hit-semantics §3 bounds event times); forwarded,
+            # one would be a record its consumers cannot read (a datetime past year 9999).
+            raise UndecodableInput(f"event_time {record['event_time']} is outside [2000-01-01T00:00:00Z, "
+                                   "2100-01-01T00:00:00Z)", topic, partition, offset, value)
+        return Input(kind, record, value if kind == EVENT else None)
 
     def message(self, message: Message) -> tuple[str, bytes, bytes]:
         topic = destination_topic(message.destination)

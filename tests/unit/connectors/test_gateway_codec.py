@@ -5,13 +5,17 @@ from __future__ import annotations
 import io
 
 import fastavro
+import pytest
 
 import schemas
-from connectors.gateway_codec import message_record
+from connectors.avro import AvroDecoder, AvroEncoder
+from connectors.gateway_codec import HIT as HIT_KIND, HIT_SIGHTING, GatewayCodec, GatewayTopics, UndecodableInput, message_record
 from gateway.config import parse_config
 from gateway.labels import hit_labels
 from gateway.lifecycle import HitCase
 from gateway.records import MESSAGE_KINDS, Message
+
+from .test_avro import MemoryRegistry
 
 CONFIG = parse_config("""\
 national: nat
@@ -85,3 +89,26 @@ def test_a_refused_event_that_waited_keeps_its_record_encoded_again():
     assert original(RefusedEvent(T0, "unknown hit", event)) == codec._event.encode(event)
     # Nothing that reads as an event: the refusal keeps no bytes.
     assert original(RefusedEvent(T0, "malformed: not avro", "not a record")) == b""
+
+
+@pytest.mark.parametrize("event_time", [-62_135_596_800_000, 253_402_300_800_000, 2**63 - 1, -1, 946_684_799_999,
+                                        4_102_444_800_000])
+def test_a_hit_or_sighting_out_of_the_event_time_bounds_is_a_dead_input(event_time):
+    # Forwarded, a hit at 2^63-1 ms is a delivery the webhook bridge cannot decode (no
+    # datetime past year 9999): it would stop the bridge at that record for good.
+    registry = MemoryRegistry()
+    codec = GatewayCodec("http://unused", GatewayTopics(hits="hits", sightings="sightings"))
+    hit_schema, sighting_schema = schemas.load("Hit"), schemas.load("HitSighting")
+    codec._decoders = {"hits": (HIT_KIND, AvroDecoder(registry, hit_schema, millis=True)),
+                       "sightings": (HIT_SIGHTING, AvroDecoder(registry, sighting_schema, millis=True))}
+    hit_bytes = AvroEncoder(registry.register("hits-value", hit_schema), hit_schema).encode
+    sighting = {"hit_id": "h1", "read_id": "r2", "camera_id": "C1", "event_time": T0, "sightings": 2,
+                "dedup_key": "k"}
+    sighting_bytes = AvroEncoder(registry.register("sightings-value", sighting_schema), sighting_schema).encode
+    assert codec.decode("hits", 0, 1, b"k", hit_bytes(HIT)).record["event_time"] == HIT["event_time"]
+    assert codec.decode("sightings", 0, 1, b"k", sighting_bytes(sighting)).kind == HIT_SIGHTING
+    for topic, value in (("hits", hit_bytes({**HIT, "event_time": event_time})),
+                         ("sightings", sighting_bytes({**sighting, "event_time": event_time}))):
+        with pytest.raises(UndecodableInput) as refused:
+            codec.decode(topic, 0, 9, b"k", value)
+        assert refused.value.value == value and "outside [2000-01-01" in refused.value.reason
