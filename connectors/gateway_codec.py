@@ -2,8 +2,9 @@
 
 `GatewayCodec.decode(topic, partition, offset, key, value)` turns one message
 of the gateway's inputs into an `Input` (hit, sighting, lifecycle event,
-camera, configuration version); a message that does not decode, or a hit or
-sighting whose event time is outside the bounds of spec hit-semantics §3, raises
+camera, configuration version); a message that does not decode, a hit or sighting
+whose event time is outside the bounds of spec hit-semantics §3, or a hit, sighting
+or camera larger than MAX_INPUT_BYTES, raises
 `UndecodableInput` carrying it whole, and the job keeps it as a dead input
 (a lifecycle event becomes a refused event instead, so its sender hears why).
 
@@ -28,6 +29,12 @@ from gateway.records import (
 )
 
 HIT, HIT_SIGHTING, EVENT, CAMERA, CONFIG = "hit", "sighting", "event", "camera", "config"
+# The largest hit, sighting or camera the gateway takes. A delivery carries its hit and
+# labels that repeat some of its fields and its camera's, so it can be several times the
+# size of its inputs: bounded by them, it stays below the 1 MB a destination topic takes
+# by default, rather than be a record Kafka refuses, again at every restart. The hit job
+# makes hits of about a kilobyte; a camera is a few hundred bytes.
+MAX_INPUT_BYTES = 200_000
 
 # Which field of GatewayMessage carries each kind, and how the body maps onto it.
 _KIND_FIELD = {DELIVERY: "delivery", SIGHTING: "sighting", TAKEN_BY: "taken_by", STATE: "state",
@@ -99,6 +106,9 @@ class GatewayCodec:
         from connectors.avro import AvroDecodeError
 
         kind, decoder = self._decoders[topic]
+        if kind in (HIT, HIT_SIGHTING, CAMERA) and value is not None and len(value) > MAX_INPUT_BYTES:
+            raise UndecodableInput(f"a {kind} of {len(value)} bytes, more than the {MAX_INPUT_BYTES} a delivery "
+                                   "can carry", topic, partition, offset, value)
         if value is None:
             if kind == CAMERA:  # a tombstone: the camera leaves the registry
                 from connectors.contracts import tombstone_key

@@ -9,7 +9,9 @@ import pytest
 
 import schemas
 from connectors.avro import AvroDecoder, AvroEncoder
-from connectors.gateway_codec import HIT as HIT_KIND, HIT_SIGHTING, GatewayCodec, GatewayTopics, UndecodableInput, message_record
+from connectors.gateway_codec import (
+    CAMERA, HIT as HIT_KIND, HIT_SIGHTING, MAX_INPUT_BYTES, GatewayCodec, GatewayTopics, UndecodableInput, message_record,
+)
 from gateway.config import parse_config
 from gateway.labels import hit_labels
 from gateway.lifecycle import HitCase
@@ -112,3 +114,25 @@ def test_a_hit_or_sighting_out_of_the_event_time_bounds_is_a_dead_input(event_ti
         with pytest.raises(UndecodableInput) as refused:
             codec.decode(topic, 0, 9, b"k", value)
         assert refused.value.value == value and "outside [2000-01-01" in refused.value.reason
+
+
+def test_a_hit_sighting_or_camera_too_large_to_deliver_is_a_dead_input():
+    # A hit of 800 KB whose owner (400 KB) the labels repeat made a delivery of 1.2 MB:
+    # Kafka refused it and the gateway restarted at that hit without end.
+    registry = MemoryRegistry()
+    codec = GatewayCodec("http://unused", GatewayTopics(hits="hits", cameras="cameras"))
+    hit_schema, camera_schema = schemas.load("Hit"), schemas.load("Camera")
+    codec._decoders = {"hits": (HIT_KIND, AvroDecoder(registry, hit_schema, millis=True)),
+                       "cameras": (CAMERA, AvroDecoder(registry, camera_schema))}
+    encode = AvroEncoder(registry.register("hits-value", hit_schema), hit_schema).encode
+    camera = AvroEncoder(registry.register("cameras-value", camera_schema), camera_schema).encode
+    big = encode({**HIT, "plate_text": "p" * 400_000, "attributes": {"owner": "o" * 400_000}})
+    fits = encode({**HIT, "attributes": {"owner": "o" * (MAX_INPUT_BYTES - 1000)}})
+    assert codec.decode("hits", 0, 1, b"k", fits).kind == HIT_KIND
+    with pytest.raises(UndecodableInput) as refused:
+        codec.decode("hits", 0, 2, b"k", big)
+    assert refused.value.value == big and f"more than the {MAX_INPUT_BYTES}" in refused.value.reason
+    record = {"camera_id": "C1", "lat": 50.0, "lon": 4.0, "lez_zones": [], "police_zone": "z" * MAX_INPUT_BYTES,
+              "province": None}
+    with pytest.raises(UndecodableInput):
+        codec.decode("cameras", 0, 3, b"C1", camera(record))
