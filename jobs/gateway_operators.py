@@ -39,6 +39,7 @@ from gateway.labels import hit_labels
 from gateway.lifecycle import HitCase
 from gateway.records import AuditRecord, Message, RefusedEvent
 from jobs.operators import subtask_index
+from udfs.reference import InvalidEntry, parse_camera
 
 LOG = logging.getLogger("feblam.hit_gateway")
 
@@ -104,6 +105,7 @@ class RouteAndFollow(KeyedProcessFunction):
         self.timer = runtime_context.get_state(ValueStateDescriptor("timer", Types.LONG()))
         self.cameras: dict[str, dict] = {}
         self.config = None
+        self.dead_context: list[UndecodableInput] = []
         self.context = TopicFollower(self.bootstrap_servers, self.context_pattern)
         count = 0
         for record in self.context.load():
@@ -130,11 +132,29 @@ class RouteAndFollow(KeyedProcessFunction):
         for record in self.context.poll():
             self._context(*record)
 
+    def _dead_inputs(self):
+        """The context records refused since the last call, as dead inputs: those of the
+        load in `open` (which can emit nothing) go with the first input or timer after it."""
+        dead, self.dead_context = self.dead_context, []
+        for error in dead:
+            yield Row(*self.codec.dead_input(error))
+
     def _context(self, topic: str, partition: int, offset: int, key, value) -> None:
+        """Apply one camera or configuration record; one that does not decode, a camera the
+        hit job would refuse (spec §1: a position not finite or out of range) and a
+        configuration that does not parse change nothing and are kept, by subtask 0 (every
+        subtask reads them), for the dead inputs (`_dead_inputs`)."""
         try:
             decoded = self.codec.decode(topic, partition, offset, key, value)
-        except UndecodableInput as error:
-            LOG.warning("context record at %s/%s/%s ignored: %s", topic, partition, offset, error.reason)
+            if decoded.kind == CAMERA and decoded.record.get("op") != "DELETE":
+                parse_camera(decoded.record)
+        except (UndecodableInput, InvalidEntry) as error:
+            if isinstance(error, InvalidEntry):
+                error = UndecodableInput(f"{error.reason}: {error.detail}", topic, partition, offset, value)
+            LOG.warning("context record at %s/%s/%s refused: %s", topic, partition, offset,
+                        error.reason.split(":")[0])
+            if self.subtask == 0:
+                self.dead_context.append(error)
             return
         if decoded.kind == CAMERA:
             camera = decoded.record
@@ -150,6 +170,9 @@ class RouteAndFollow(KeyedProcessFunction):
                 # A configuration names no plate or person: safe to log whole. The one in force stays.
                 LOG.error("configuration at %s/%s/%s refused, %s stays in force: %s", topic, partition, offset,
                           self.config.version if self.config else "none", error)
+                if self.subtask == 0:
+                    self.dead_context.append(UndecodableInput(f"configuration refused: {error}", topic, partition,
+                                                              offset, value))
                 return
             if self.subtask == 0:
                 LOG.info("configuration %s in force (from %s, applied by %s)", self.config.version,
@@ -162,6 +185,7 @@ class RouteAndFollow(KeyedProcessFunction):
         timers = ctx.timer_service()
         now = timers.current_processing_time()
         self._follow(now)
+        yield from self._dead_inputs()
         state = self.case.value()
         case = HitCase.from_state(json.loads(state)) if state else HitCase(hit_id)
         if kind == HIT:
@@ -190,6 +214,7 @@ class RouteAndFollow(KeyedProcessFunction):
         # The records say when the timer actually fired, not when it was due.
         now = max(timestamp, ctx.timer_service().current_processing_time())
         self._follow(now)
+        yield from self._dead_inputs()
         case = HitCase.from_state(json.loads(state))
         if case.expires_at(self.config) <= now:
             yield from self._emit(case.expire(now), None)
