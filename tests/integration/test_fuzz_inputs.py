@@ -71,6 +71,8 @@ T_VALID = 1_772_352_000_000      # 2026-03-01T08:00:00Z
 # Event times outside [2000, 2100): year 1, year 10000, the largest long, before 1970, 1999.
 BAD_TIMES = [-62_135_596_800_000, 253_402_300_800_000, 2**63 - 1, -(2**63), -1, 0, 946_684_799_999,
              4_102_444_800_000]
+# Good reads sent after each bad read, so the garbage is a third of the reads (see the test).
+FILLER_PER_BAD_READ = 2
 # Plates of the good records: no log line may show them.
 MARKER_PLATES = ("7QXJ842", "7QXJ843", "7QXJ844")
 
@@ -418,8 +420,16 @@ def _hit_job_fuzz(stack, new_topic):
         produced = Produced(feeds.producer)
         for topic, kind, key, value, reason in bad_updates:
             produced.send(topic, key, value, kind=kind, reason=reason)
+        # The dead-letter guard (on by default) rightly calls a reads topic of nothing but
+        # garbage an incident and fails the job. Real garbage comes mixed into good reads:
+        # two good ones, which match no list, follow each bad one, a dead-letter share of a third.
+        filler = 0
         for kind, value, reason in bad_reads:
             produced.send(feeds.reads, None, value, kind=kind, reason=reason)
+            for _ in range(FILLER_PER_BAD_READ):
+                fill = _read(read_id=f"FILL-{filler}", plate_text=f"W{filler:07d}W")
+                produced.send(feeds.reads, None, read_encode(fill), kind="good", reason=None)
+                filler += 1
         good = [_read(read_id=f"GOOD-{i}", plate_text=plate) for i, plate in enumerate(MARKER_PLATES)]
         for read in good:
             produced.send(feeds.reads, None, read_encode(read), kind="good", reason=None)
