@@ -1,6 +1,6 @@
 """The hit-generation job: plate reads in, scored and de-duplicated hits out.
 
-One chain, whatever the input (`build_chain`; the functions are in `jobs.operators`):
+One chain, whatever the input (`build_chain`; the functions are in `jobs.match_step` and `jobs.operators`):
 
     reads ──batches, keyed by own subtask──┐                                          ┌─▶ hits
                                             DecodeAndMatch ─keyBy(dedup key)─ Deduplicate
@@ -46,6 +46,7 @@ from connectors.kafka import (
     record_source,
 )
 from jobs.environment import execution_environment
+from jobs.match_step import DecodeAndMatch
 from jobs.operators import (
     CLONE_READS,
     CLONE_READS_VALUE,
@@ -55,7 +56,6 @@ from jobs.operators import (
     HISTORY_SIGHTINGS,
     REFERENCE_STATE,
     REFUSALS,
-    DecodeAndMatch,
     DetectClones,
     Deduplicate,
     EventTime,
