@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from feblam.stack.settings import StackSettings
-
-SAMPLE = re.compile(r'^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
-LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
 @dataclass(frozen=True)
@@ -35,11 +32,8 @@ def scrape() -> list[Sample]:
             text = requests.get(url, timeout=5).text
         except requests.RequestException:
             continue
-        for line in text.splitlines():
-            match = SAMPLE.match(line)
-            if match and not line.startswith("#"):
-                samples.append(Sample(match.group(1), dict(LABEL.findall(match.group(2) or "")),
-                                      float(match.group(3))))
+        for family in text_string_to_metric_families(text):
+            samples.extend(Sample(s.name, dict(s.labels), float(s.value)) for s in family.samples)
     return samples
 
 

@@ -110,16 +110,23 @@ def test_stop_with_savepoint_and_resume_loses_no_hit(stack, new_topic, tmp_path)
         cancel(stack, resumed)
 
 
+def _matched_and_checkpointed(stack, feeds, rest: FlinkRest, job_id: str, numbers: range) -> set[str]:
+    """Once the job runs: these reads sent, their hits all out and a checkpoint taken
+    after them, so a crash from now on must restore rather than start over."""
+    wait_running(stack, job_id)
+    first = _reads(feeds, numbers)
+    assert _hit_ids(stack, feeds, len(first)) == first
+    _wait_for_checkpoint(rest, job_id)
+    return first
+
+
 def test_killed_taskmanager_loses_no_hit(stack, new_topic, tmp_path):
     rest = FlinkRest(stack.flink_rest_url)
     feeds = Feeds(stack, new_topic, ["stolen_vehicles"])
     _load(feeds)
     job_id = submit(stack, feeds, "--history", str(tmp_path / "history"))
     try:
-        wait_running(stack, job_id)
-        first = _reads(feeds, range(0, 200))
-        assert _hit_ids(stack, feeds, len(first)) == first
-        _wait_for_checkpoint(rest, job_id)
+        first = _matched_and_checkpointed(stack, feeds, rest, job_id, range(0, 200))
 
         # Every taskmanager's JVM, so the one running the job is among them; the stack's
         # supervisor starts new ones, as an orchestrator would.
@@ -146,10 +153,7 @@ def test_killed_jobmanager_is_replaced_and_the_job_resumes_with_no_hand_work(sta
     _load(feeds)
     job_id = submit(stack, feeds, "--history", str(tmp_path / "history"))
     try:
-        wait_running(stack, job_id)
-        first = _reads(feeds, range(0, 150))
-        assert _hit_ids(stack, feeds, len(first)) == first
-        _wait_for_checkpoint(rest, job_id)
+        first = _matched_and_checkpointed(stack, feeds, rest, job_id, range(0, 150))
 
         jobmanager = Flink(StackSettings.current()).daemons[0]
         jvms = jobmanager.descendant_pids()
