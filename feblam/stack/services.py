@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import socket
+import threading
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -332,7 +334,11 @@ class Flink(Service):
             shutil.copy(home / "conf" / name, self.conf_dir / name)
         config = cluster_config(self.settings)
         path = self.conf_dir / "config.yaml"
-        path.write_text(yaml.safe_dump(config, sort_keys=True))
+        # Every `feblam submit` writes it again, two submissions may do so at once, and a
+        # Flink client may be reading it meanwhile: it is replaced whole, never half-written.
+        partial = path.with_name(f"config.yaml.{os.getpid()}.{threading.get_ident()}")
+        partial.write_text(yaml.safe_dump(config, sort_keys=True))
+        os.replace(partial, path)
         return path
 
     def _link_lib(self, home: Path) -> None:
@@ -341,26 +347,19 @@ class Flink(Service):
         so it must live in the cluster's class loader, not in each job's. Loaded
         per job, the second Python job on a taskmanager fails on Java 17 with
         `NoSuchFieldException: loadedLibraryNames`."""
-        if self.lib_dir.exists():
-            shutil.rmtree(self.lib_dir)
-        self.lib_dir.mkdir(parents=True)
-        for jar in [*home.glob("lib/*.jar"), *home.glob("opt/flink-python-*.jar")]:
-            (self.lib_dir / jar.name).symlink_to(jar)
+        _link_folder(self.lib_dir, [*home.glob("lib/*.jar"), *home.glob("opt/flink-python-*.jar")])
 
     def _link_plugins(self, home: Path) -> None:
         """One plugin folder, metrics-prometheus: the wheel's flink-metrics-prometheus jar
         (the runtime's own version; the Maven artifact is the same jar) and FEBLAM's
         loopback factory built from maven/prometheus-loopback, which uses its classes
         (a plugin folder is one class loader)."""
-        if self.plugins_dir.exists():
-            shutil.rmtree(self.plugins_dir)
-        folder = self.plugins_dir / "metrics-prometheus"
-        folder.mkdir(parents=True)
         loopback = sorted((self.settings.lib_dir / "flink-plugins").glob("feblam-prometheus-loopback-*.jar"))
         _require(loopback[-1] if loopback else self.settings.lib_dir / "flink-plugins" / "feblam-prometheus-loopback-*.jar",
                  "FEBLAM's Prometheus reporter factory")
-        for jar in [*home.glob("plugins/metrics-prometheus/*.jar"), loopback[-1]]:
-            (folder / jar.name).symlink_to(jar)
+        _link_folder(self.plugins_dir, [])   # nothing but the folder below
+        _link_folder(self.plugins_dir / "metrics-prometheus",
+                     [*home.glob("plugins/metrics-prometheus/*.jar"), loopback[-1]])
 
     def start(self) -> None:
         from feblam.flinkconf import flink_home
@@ -388,6 +387,25 @@ class Flink(Service):
         ports = self.settings.prometheus_ports
         return (f"REST/UI {self.settings.flink_rest_url} (jobmanager rpc {HOST}:{self.settings.flink_rpc_port}; "
                 f"Prometheus metrics http://{HOST}:{ports[0]}-{ports[-1]}/metrics)")
+
+
+def _link_folder(folder: Path, targets: list[Path]) -> None:
+    """Make `folder` hold exactly one symlink per target, named as it. Idempotent and
+    safe when two processes do it at once (two `feblam submit`s): nothing that is
+    already right is touched, and a link another process made or removed first is
+    taken as done. Folders inside `folder` stay."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = {target.name: str(target) for target in targets}
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            continue
+        if not entry.is_symlink() or wanted.get(entry.name) != os.readlink(entry):
+            entry.unlink(missing_ok=True)
+    for name, target in wanted.items():
+        try:
+            (folder / name).symlink_to(target)
+        except FileExistsError:
+            pass
 
 
 def all_services(settings: StackSettings) -> list[Service]:

@@ -148,3 +148,23 @@ def test_the_cluster_loads_one_plugin_the_wheels_reporter_with_the_loopback_fact
     assert sorted(j.name for j in (flink.plugins_dir / "metrics-prometheus").glob("*.jar")) == \
         ["feblam-prometheus-loopback-0.1.0.jar", "flink-metrics-prometheus-2.2.1.jar"]
     assert flink._env["FLINK_PLUGINS_DIR"] == str(flink.plugins_dir)
+
+
+def test_submissions_at_once_write_the_cluster_configuration_without_tripping_on_each_other(tmp_path):
+    """Two `feblam submit`s at once both write the cluster's lib/, plugins/ and
+    config.yaml; neither may fail on what the other does, and the result is whole."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from feblam.stack.services import Flink
+
+    flink = Flink(StackSettings(var_dir=tmp_path))
+    flink.write_config()
+    expected = sorted(p.name for p in flink.lib_dir.iterdir())
+    (flink.lib_dir / "stale.jar").symlink_to(tmp_path / "gone.jar")   # left by an older wheel
+    with ThreadPoolExecutor(8) as pool:
+        for future in [pool.submit(flink.write_config) for _ in range(32)]:
+            future.result()
+    assert sorted(p.name for p in flink.lib_dir.iterdir()) == expected
+    assert all(p.is_symlink() and p.resolve().is_file() for p in flink.lib_dir.iterdir())
+    assert [p.name for p in flink.conf_dir.glob("config.yaml*")] == ["config.yaml"]
+    assert "high-availability.type" in (flink.conf_dir / "config.yaml").read_text()
