@@ -20,6 +20,11 @@ lines that come close (librdkafka's `debug` contexts, such as `msg`) are logged 
 syslog level 7, which is below `log_level` 4 and the logger's WARNING, so they are
 dropped twice over even if a caller turns `debug` on.
 
+`client_config` also applies the Kafka security settings (TLS, SASL) of
+connectors.kafka_security: those of the secured local stack, or of the
+FEBLAM_KAFKA_* variables, so every client of a secured cluster authenticates
+without knowing it.
+
 `produce` is how FEBLAM hands a record to a Producer: it waits while the
 producer's local queue is full instead of failing with BufferError.
 """
@@ -29,6 +34,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any, Callable
+
+from connectors.kafka_security import KafkaSecurity
 
 LOGGER_NAME = "feblam.kafka"
 
@@ -44,7 +51,7 @@ if LOGGER.level == logging.NOTSET:
     LOGGER.setLevel(logging.WARNING)
 
 
-def client_config(config: Mapping[str, Any]) -> dict[str, Any]:
+def client_config(config: Mapping[str, Any], security: KafkaSecurity | None = None) -> dict[str, Any]:
     """A copy of `config` (a confluent-kafka client configuration) whose librdkafka
     logs go to the `feblam.kafka` logger at WARNING and above rather than straight
     to stderr. A `logger` or `log_level` already in `config` is kept: the stack's
@@ -53,10 +60,20 @@ def client_config(config: Mapping[str, Any]) -> dict[str, Any]:
     With a logger, confluent-kafka queues librdkafka's lines and hands them over
     from the calling thread in poll(), flush() and close(), never from librdkafka's
     own threads. A Consumer that is never polled gives them at close(); a Producer or
-    AdminClient that is never polled drops them."""
+    AdminClient that is never polled drops them.
+
+    Security: `security`, else `KafkaSecurity.resolve` for the config's
+    `bootstrap.servers` (the secured local stack's settings, the FEBLAM_KAFKA_*
+    variables), unless `config` sets `security.protocol` itself (a test of a
+    refused plaintext client does). A KafkaSecurityError says which setting or
+    password file is missing."""
     routed = dict(config)
     routed.setdefault("logger", LOGGER)
     routed.setdefault("log_level", SYSLOG_WARNING)
+    if "security.protocol" not in routed:
+        security = security or KafkaSecurity.resolve(routed.get("bootstrap.servers"))
+        if security.protocol != "PLAINTEXT":
+            routed.update(security.librdkafka_config())
     return routed
 
 

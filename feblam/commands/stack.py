@@ -40,6 +40,12 @@ Ports (option, environment variable, default):
   --taskmanagers           FEBLAM_FLINK_TASKMANAGERS     2
 The values in force are kept in var/run/stack.json, which clients and tests read.
 FEBLAM_VAR_DIR moves var/ (data, logs, pids) elsewhere, e.g. for a second stack.
+
+--secure runs Kafka with TLS and SCRAM-SHA-512 users and the registry over HTTPS
+with basic auth, with a CA, certificates and passwords made under var/secrets/
+(mode 0600, never printed). FEBLAM clients and tests of this stack then use them
+by themselves (see docs/operations.md, "Security"). A var dir once secured stays
+secured: its Kafka storage holds the SCRAM users.
 """
 
 SERVICE_NAMES = ("kafka", "registry", "zookeeper", "flink")
@@ -63,6 +69,8 @@ def register(subparsers) -> None:
                              f"{getattr(defaults, field)}, or FEBLAM_{field.upper()})")
     up.add_argument("--taskmanagers", type=int, metavar="N",
                     help="Flink taskmanagers, one task slot each (default 2, or FEBLAM_FLINK_TASKMANAGERS)")
+    up.add_argument("--secure", action="store_true", default=None,
+                    help="Kafka over TLS with SCRAM users, the registry over HTTPS with a password (see above)")
     up.add_argument("services", nargs="*", metavar="SERVICE",
                     help=f"only these services ({', '.join(SERVICE_NAMES)}); default all")
     up.set_defaults(func=cmd_up)
@@ -92,6 +100,8 @@ def cmd_up(args) -> int:
     try:
         running = StackSettings.load()
         settings = StackSettings.from_env(
+            base=StackSettings(secure=True) if running and running.secure else None,
+            secure=args.secure,
             kafka_port=args.kafka_port,
             kafka_controller_port=args.kafka_controller_port,
             registry_port=args.registry_port,
@@ -107,6 +117,10 @@ def cmd_up(args) -> int:
         return 2
     if running and any(s.running() for s in all_services(running)):
         # Ports and taskmanagers of a running stack cannot change under it: keep them.
+        if args.secure and not running.secure:
+            print("stack: the stack runs without --secure; `stack down` first, then `up --secure` "
+                  "(with a new FEBLAM_VAR_DIR, or after deleting var/kafka/data)", file=sys.stderr)
+            return 2
         settings = running
     settings.save()
     for service in _selected(all_services(settings), args.services):
@@ -124,7 +138,14 @@ def cmd_up(args) -> int:
             print(f"stack: {service.name} failed to start: {error}", file=sys.stderr)
             return 1
         print(f"{service.name:9} up in {time.monotonic() - started:4.1f} s  {service.where()}", flush=True)
+    if settings.secure:
+        print(_secured_note(settings))
     return 0
+
+
+def _secured_note(settings: StackSettings) -> str:
+    return (f"secured: TLS (CA {settings.ca_file}), Kafka SCRAM users and registry password in "
+            f"{settings.secrets_dir}; client settings in {settings.state_file} (\"client_security\")")
 
 
 def _answers(service) -> bool:
@@ -191,7 +212,8 @@ def cmd_status(args) -> int:
     metrics = [url for url in settings.prometheus_urls if report["flink"]["running"] and _scrapes(url)]
     if args.json:
         print(json.dumps({"healthy": healthy, "services": report, **settings.endpoints(),
-                          "prometheus_answering": metrics}, indent=2))
+                          "prometheus_answering": metrics, "secure": settings.secure,
+                          **({"client_security": settings.client_security()} if settings.secure else {})}, indent=2))
     else:
         for name, r in report.items():
             state = "up" if r["answering"] else ("starting/unhealthy" if r["running"] else "down")
@@ -199,4 +221,6 @@ def cmd_status(args) -> int:
         print(f"{'metrics':9} {len(metrics)} of {len(settings.prometheus_urls):<13} "
               f"{' '.join(metrics) or 'no Prometheus reporter answers'}")
         print(f"logs under {settings.log_dir}")
+        if settings.secure:
+            print(_secured_note(settings))
     return 0 if healthy else 3

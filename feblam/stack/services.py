@@ -22,18 +22,26 @@ from pathlib import Path
 import yaml
 
 from connectors.kafka_clients import client_config
+from connectors.kafka_security import KafkaSecurity
 from feblam.flinkconf import python_path_env
 from feblam.stack.java import java_home
 from feblam.stack.process import Daemon, ServiceStartError, supervised
-from feblam.stack.settings import HOST, PROJECT_ROOT, StackSettings
+from feblam.stack.secrets import ensure_secrets, kafka_keystore, server_certificate, write_private
+from feblam.stack.settings import HOST, KAFKA_USERS, PROJECT_ROOT, REGISTRY_USER, StackSettings
 
 FLINK_CONF_TEMPLATE = PROJECT_ROOT / "flink-conf" / "config.yaml"
 START_TIMEOUT_S = 120.0
 
 
-def _http_json(url: str, timeout: float = 2.0):
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+def _http_json(url: str, timeout: float = 2.0, context=None, headers: dict | None = None):
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
         return json.loads(response.read())
+
+
+def _argfile_quoted(arg: str) -> str:
+    # In a java argument file a quoted argument keeps its spaces; \ escapes.
+    return arg.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _require(path: Path, what: str) -> Path:
@@ -94,11 +102,13 @@ class Kafka(Service):
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@{HOST}:{s.kafka_controller_port}",
-            "listeners": f"PLAINTEXT://{HOST}:{s.kafka_port},CONTROLLER://{HOST}:{s.kafka_controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{HOST}:{s.kafka_port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            **(self._secure_listeners() if s.secure else {
+                "listeners": f"PLAINTEXT://{HOST}:{s.kafka_port},CONTROLLER://{HOST}:{s.kafka_controller_port}",
+                "advertised.listeners": f"PLAINTEXT://{HOST}:{s.kafka_port}",
+                "inter.broker.listener.name": "PLAINTEXT",
+                "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            }),
             "log.dirs": str(self.data_dir),
             "num.partitions": "2",
             "offsets.topic.replication.factor": "1",
@@ -111,7 +121,8 @@ class Kafka(Service):
             "log.cleaner.min.compaction.lag.ms": "0",
         }
         path = conf_dir / "server.properties"
-        path.write_text("".join(f"{k}={v}\n" for k, v in properties.items()))
+        # 0600: a secured broker's file holds its own SCRAM password and its key store's.
+        write_private(path, "".join(f"{k}={v}\n" for k, v in properties.items()))
         log4j = conf_dir / "log4j2.properties"
         log4j.write_text(
             "rootLogger.level = INFO\n"
@@ -125,6 +136,37 @@ class Kafka(Service):
         )
         return path
 
+    def _secure_listeners(self) -> dict[str, str]:
+        """The listeners of a secured broker: clients (and the broker itself, as its
+        inter-broker listener) on SASL_SSL with SCRAM-SHA-512 and the stack's
+        certificate.
+
+        The KRaft controller listener stays PLAINTEXT: it binds to loopback, and on
+        this single node only the process itself talks to it (its broker half to
+        its controller half), so TLS there would guard a conversation no other
+        party can join. A multi-node deployment, whose controllers are reached over
+        the network, secures it like the client listener."""
+        s = self.settings
+        keystore, keystore_password = kafka_keystore(s)
+        broker_password = s.kafka_password_file("feblam-broker").read_text()
+        return {
+            "listeners": f"SASL_SSL://{HOST}:{s.kafka_port},CONTROLLER://{HOST}:{s.kafka_controller_port}",
+            "advertised.listeners": f"SASL_SSL://{HOST}:{s.kafka_port}",
+            "inter.broker.listener.name": "SASL_SSL",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config":
+                "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                f'username="feblam-broker" password="{broker_password}";',
+            "ssl.keystore.type": "PKCS12",
+            "ssl.keystore.location": str(keystore),
+            "ssl.keystore.password": keystore_password.read_text(),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(s.ca_file),
+            "ssl.endpoint.identification.algorithm": "https",
+        }
+
     def _java(self, main: str, *args: str, heap: str = "512m") -> list[str]:
         lib = _require(self.settings.lib_dir / "kafka", "Kafka jars")
         java = java_home(17, "FEBLAM_KAFKA_JAVA_HOME") / "bin" / "java"
@@ -136,28 +178,67 @@ class Kafka(Service):
         ]
 
     def start(self) -> None:
-        import subprocess
-
+        s = self.settings
+        formatted = (self.data_dir / "meta.properties").is_file()
+        if s.secure:
+            if formatted and not s.kafka_password_file("feblam-admin").is_file():
+                raise ServiceStartError(
+                    f"Kafka's storage in {self.data_dir} was formatted without --secure, so it holds no SCRAM "
+                    "users: `stack down`, then delete that directory (its topics go with it) or use another FEBLAM_VAR_DIR")
+            ensure_secrets(s)
         config = self._write_config()
-        if not (self.data_dir / "meta.properties").is_file():
+        if not formatted:
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             # "--cluster-id=" keeps an id that starts with "-" (1 in 64 of them) from reading as an option.
-            argv = self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "--config", str(config),
-                              heap="256m")
-            result = subprocess.run(argv, capture_output=True, text=True)
+            args = ["format", f"--cluster-id={cluster_id}", "--config", str(config)]
+            passwords = []
+            if s.secure:
+                # KRaft keeps SCRAM credentials in its metadata log; format writes the
+                # users' into the bootstrap records, so they exist before the broker
+                # takes its first connection (KIP-900).
+                for user in KAFKA_USERS:
+                    passwords.append(s.kafka_password_file(user).read_text())
+                    args += ["--add-scram", f"SCRAM-SHA-512=[name={user},password={passwords[-1]}]"]
+            result = self._run_private(self._java("kafka.tools.StorageTool", *args, heap="256m"))
             if result.returncode != 0:
-                raise ServiceStartError(f"formatting Kafka storage failed:\n{result.stdout}\n{result.stderr}")
+                output = f"{result.stdout}\n{result.stderr}"
+                for password in passwords:
+                    output = output.replace(password, "***")
+                raise ServiceStartError(f"formatting Kafka storage failed:\n{output}")
         self.daemons[0].start(self._java("kafka.Kafka", str(config)), cwd=config.parent)
+
+    def _run_private(self, argv: list[str]):
+        """Run a java command whose arguments may hold passwords: they go into an
+        argument file (mode 0600, deleted afterwards) that the java launcher expands,
+        so `ps` shows `java @file` and never a password."""
+        import subprocess
+
+        args_file = self.settings.var_dir / "kafka" / "java.args"
+        write_private(args_file, "\n".join(f'"{_argfile_quoted(arg)}"' for arg in argv[1:]) + "\n")
+        try:
+            return subprocess.run([argv[0], f"@{args_file}"], capture_output=True, text=True)
+        finally:
+            args_file.unlink(missing_ok=True)
+
+    def client_security(self) -> KafkaSecurity:
+        """How the stack's own probes reach the broker: as feblam-admin when secured."""
+        s = self.settings
+        if not s.secure:
+            return KafkaSecurity()
+        return KafkaSecurity("SASL_SSL", "SCRAM-SHA-512", "feblam-admin", str(s.kafka_password_file("feblam-admin")),
+                             str(s.ca_file), origin="the local stack")
 
     def ready(self) -> bool:
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient(client_config({"bootstrap.servers": self.settings.bootstrap_servers, "log_level": 0}))
+        admin = AdminClient(client_config({"bootstrap.servers": self.settings.bootstrap_servers, "log_level": 0},
+                                          self.client_security()))
         metadata = admin.list_topics(timeout=2)
         return bool(metadata.brokers)
 
     def where(self) -> str:
-        return f"bootstrap {self.settings.bootstrap_servers} (controller {HOST}:{self.settings.kafka_controller_port})"
+        secured = ", SASL_SSL/SCRAM-SHA-512" if self.settings.secure else ""
+        return f"bootstrap {self.settings.bootstrap_servers}{secured} (controller {HOST}:{self.settings.kafka_controller_port})"
 
 
 class Registry(Service):
@@ -201,18 +282,66 @@ class Registry(Service):
             # WRITE_DELAY=0: a commit reaches the file before the registry answers, so
             # even a kill -9 cannot take back an id the registry has handed out.
             f"-Dapicurio.datasource.url=jdbc:h2:file:{self.data_dir / 'registry'};WRITE_DELAY=0",
-            "-jar", str(jar),
         ]
+        if s.secure:
+            # The settings that hold the password are in a file (mode 0600), not in
+            # -D options that `ps` would show to anyone on the machine.
+            argv.append(f"-Dquarkus.config.locations={self._write_secure_config()}")
+        argv += ["-jar", str(jar)]
         self.daemons[0].start(argv, cwd=jar.parent)
+
+    def _write_secure_config(self) -> Path:
+        """HTTPS only, with the stack's certificate, on the registry port (and on the
+        management port, for health and metrics); every API path needs HTTP basic
+        auth as the one registry user, checked by Quarkus' embedded user realm
+        (quarkus-elytron-security-properties-file, which Apicurio ships with
+        `quarkus.security.users.embedded.enabled` set at build time). Apicurio's own
+        authentication (OIDC, with a Keycloak) stays off: it would need an identity
+        server this stack does not have."""
+        s = self.settings
+        certificate, key = server_certificate(s)
+        password = s.registry_password_file.read_text()
+        properties = {
+            "quarkus.http.insecure-requests": "disabled",
+            "quarkus.http.ssl-port": str(s.registry_port),
+            "quarkus.http.ssl.certificate.files": str(certificate),
+            "quarkus.http.ssl.certificate.key-files": str(key),
+            "quarkus.management.ssl.certificate.files": str(certificate),
+            "quarkus.management.ssl.certificate.key-files": str(key),
+            "quarkus.http.auth.basic": "true",
+            "quarkus.security.users.embedded.plain-text": "true",
+            f"quarkus.security.users.embedded.users.{REGISTRY_USER}": password,
+            f"quarkus.security.users.embedded.roles.{REGISTRY_USER}": "sr-admin",
+            "quarkus.http.auth.permission.registry.paths": "/*",
+            "quarkus.http.auth.permission.registry.policy": "authenticated",
+        }
+        path = self.data_dir / "secure.properties"
+        write_private(path, "".join(f"{k}={v}\n" for k, v in properties.items()))
+        return path
+
+    @property
+    def _management_url(self) -> str:
+        s = self.settings
+        return f"{'https' if s.secure else 'http'}://{HOST}:{s.registry_management_port}"
 
     def ready(self) -> bool:
         s = self.settings
-        health = _http_json(f"http://{HOST}:{s.registry_management_port}/health/ready")
-        return health.get("status") == "UP" and _http_json(f"{s.registry_url}/subjects") is not None
+        if not s.secure:
+            health = _http_json(f"{self._management_url}/health/ready")
+            return health.get("status") == "UP" and _http_json(f"{s.registry_url}/subjects") is not None
+        import ssl
+
+        context = ssl.create_default_context(cafile=str(s.ca_file))
+        health = _http_json(f"{self._management_url}/health/ready", context=context)
+        user_info = f"{REGISTRY_USER}:{s.registry_password_file.read_text()}"
+        headers = {"Authorization": "Basic " + base64.b64encode(user_info.encode()).decode()}
+        return health.get("status") == "UP" and _http_json(f"{s.registry_url}/subjects", context=context,
+                                                           headers=headers) is not None
 
     def where(self) -> str:
         s = self.settings
-        return f"Confluent-compatible API {s.registry_url} (health http://{HOST}:{s.registry_management_port}/health/ready)"
+        secured = f", HTTPS and basic auth as {REGISTRY_USER}" if s.secure else ""
+        return f"Confluent-compatible API {s.registry_url}{secured} (health {self._management_url}/health/ready)"
 
 
 class ZooKeeper(Service):

@@ -19,6 +19,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Installed by scripts/setup and shared by every stack, wherever its var_dir is.
 LIB_DIR = PROJECT_ROOT / "var" / "lib"
 HOST = "127.0.0.1"  # every service binds to loopback only
+# The SCRAM users of a secured stack's Kafka: feblam-broker is the broker's own
+# (inter-broker listener); feblam-admin the operator's and the default of CLI
+# clients and tests; the others one per kind of client, so that a deployment can
+# grant each only what it needs.
+KAFKA_USERS = ("feblam-broker", "feblam-admin", "feblam-jobs", "feblam-gateway", "feblam-ingest", "feblam-loaders")
+REGISTRY_USER = "feblam"
 
 
 class StackSettingsError(ValueError):
@@ -72,6 +78,9 @@ class StackSettings:
     flink_taskmanagers: int = 2
     var_dir: Path = PROJECT_ROOT / "var"
     python_executable: str = sys.executable
+    # `scripts/stack up --secure`: Kafka over TLS with SCRAM users, the registry over
+    # HTTPS with a password. Kept in stack.json, so a var dir once secured stays so.
+    secure: bool = False
 
     def __post_init__(self) -> None:
         ports = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name.endswith("_port")}
@@ -105,6 +114,7 @@ class StackSettings:
             "flink_taskmanagers": _env_count("FEBLAM_FLINK_TASKMANAGERS", base.flink_taskmanagers),
             "var_dir": base.var_dir,
             "python_executable": base.python_executable,
+            "secure": base.secure,
         }
         if os.environ.get("FEBLAM_VAR_DIR"):
             values["var_dir"] = Path(os.environ["FEBLAM_VAR_DIR"]).resolve()
@@ -130,12 +140,43 @@ class StackSettings:
         return self.run_dir / "stack.json"
 
     @property
+    def secrets_dir(self) -> Path:
+        """A secured stack's CA, certificates, keys and passwords (directory mode 0700,
+        keys and passwords 0600)."""
+        return self.var_dir / "secrets"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA certificate (PEM) clients verify the stack's Kafka and registry with."""
+        return self.secrets_dir / "ca.pem"
+
+    def kafka_password_file(self, user: str) -> Path:
+        return self.secrets_dir / f"kafka-{user}.password"
+
+    @property
+    def registry_password_file(self) -> Path:
+        return self.secrets_dir / f"registry-{REGISTRY_USER}.password"
+
+    def client_security(self) -> dict:
+        """Where a client of a secured stack finds its settings (no secret), for
+        stack.json and `status`; empty for a plain stack."""
+        if not self.secure:
+            return {}
+        return {
+            "kafka": {"security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
+                      "users": {user: str(self.kafka_password_file(user)) for user in KAFKA_USERS},
+                      "ssl_ca_location": str(self.ca_file)},
+            "registry": {"user": REGISTRY_USER, "password_file": str(self.registry_password_file),
+                         "ssl_ca_location": str(self.ca_file)},
+        }
+
+    @property
     def bootstrap_servers(self) -> str:
         return f"{HOST}:{self.kafka_port}"
 
     @property
     def registry_url(self) -> str:
-        return f"http://{HOST}:{self.registry_port}/apis/ccompat/v7"
+        return f"{'https' if self.secure else 'http'}://{HOST}:{self.registry_port}/apis/ccompat/v7"
 
     @property
     def flink_rest_url(self) -> str:
@@ -165,6 +206,8 @@ class StackSettings:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["var_dir"] = str(self.var_dir)
         data.update(self.endpoints())
+        if self.secure:
+            data["client_security"] = self.client_security()
         self.state_file.write_text(json.dumps(data, indent=2) + "\n")
 
     @classmethod

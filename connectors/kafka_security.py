@@ -1,0 +1,190 @@
+"""How FEBLAM's Kafka clients authenticate and encrypt: one typed setting, two forms.
+
+`KafkaSecurity` holds the security settings of a Kafka client: the protocol
+(PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), the SASL mechanism, user name and
+the *file* that holds the password, and the CA file that verifies the broker's
+certificate. It never holds the password itself: `password()` reads the file
+when a client is built, so a setting can be printed, pickled into a Flink job
+or logged without giving the secret away.
+
+Where the settings come from (`KafkaSecurity.resolve`), each later one winning:
+
+1. nothing: PLAINTEXT;
+2. the local stack, when `scripts/stack up --secure` secured it (its
+   var/run/stack.json says so) and the client talks to that stack's broker:
+   SASL_SSL, SCRAM-SHA-512, user feblam-admin (or FEBLAM_KAFKA_SASL_USERNAME,
+   with that user's password file of the stack), the stack's CA;
+3. the environment: FEBLAM_KAFKA_SECURITY_PROTOCOL, FEBLAM_KAFKA_SASL_MECHANISM,
+   FEBLAM_KAFKA_SASL_USERNAME, FEBLAM_KAFKA_SASL_PASSWORD_FILE,
+   FEBLAM_KAFKA_SSL_CA_LOCATION; unset or empty ones keep what 1-2 gave.
+
+`librdkafka_config()` is the form of confluent-kafka clients (connectors.
+kafka_clients.client_config applies it to every one), `java_properties()` the
+form of the Java clients inside Flink's Kafka source and sink. Both include the
+password (read from the file): they are handed to a client, never printed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+ENV = {
+    "protocol": "FEBLAM_KAFKA_SECURITY_PROTOCOL",
+    "sasl_mechanism": "FEBLAM_KAFKA_SASL_MECHANISM",
+    "sasl_username": "FEBLAM_KAFKA_SASL_USERNAME",
+    "sasl_password_file": "FEBLAM_KAFKA_SASL_PASSWORD_FILE",
+    "ssl_ca_location": "FEBLAM_KAFKA_SSL_CA_LOCATION",
+}
+# The user a client of the secured local stack is when FEBLAM_KAFKA_SASL_USERNAME names none.
+DEFAULT_STACK_USER = "feblam-admin"
+
+_LOGIN_MODULES = {
+    "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+}
+
+
+class KafkaSecurityError(ValueError):
+    """The Kafka security settings are incomplete or name a file that cannot be read."""
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """Security settings of one Kafka client (see the module's docstring).
+
+    `origin` says where the settings came from ("defaults", "the local stack",
+    "the environment"), for messages only."""
+
+    protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password_file: str | None = None
+    ssl_ca_location: str | None = None
+    origin: str = "defaults"
+
+    def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise KafkaSecurityError(f"Kafka security protocol {self.protocol!r} ({ENV['protocol']}) is not one of "
+                                     f"{', '.join(PROTOCOLS)}")
+        if self.sasl:
+            missing = [ENV[name] for name in ("sasl_mechanism", "sasl_username", "sasl_password_file")
+                       if not getattr(self, name)]
+            if missing:
+                raise KafkaSecurityError(f"Kafka security protocol {self.protocol} (from {self.origin}) needs "
+                                         f"{', '.join(missing)}")
+            if self.sasl_mechanism not in MECHANISMS:
+                raise KafkaSecurityError(f"SASL mechanism {self.sasl_mechanism!r} ({ENV['sasl_mechanism']}) is not one "
+                                         f"of {', '.join(MECHANISMS)}")
+
+    @property
+    def sasl(self) -> bool:
+        return self.protocol.startswith("SASL_")
+
+    @property
+    def tls(self) -> bool:
+        return self.protocol in ("SSL", "SASL_SSL")
+
+    def describe(self) -> str:
+        """One line for a person: protocol, mechanism, user and files, no secret."""
+        parts = [self.protocol]
+        if self.sasl:
+            parts.append(f"{self.sasl_mechanism} as {self.sasl_username} (password in {self.sasl_password_file})")
+        if self.tls and self.ssl_ca_location:
+            parts.append(f"CA {self.ssl_ca_location}")
+        return ", ".join(parts) + f" [from {self.origin}]"
+
+    def password(self) -> str:
+        """The SASL password: the password file's content without a final line break."""
+        path = Path(self.sasl_password_file or "")
+        where = f"the Kafka password file {path} ({ENV['sasl_password_file']}, from {self.origin})"
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise KafkaSecurityError(f"{where} does not exist") from None
+        except OSError as error:
+            raise KafkaSecurityError(f"{where} cannot be read: {error.strerror}") from None
+        password = text.removesuffix("\n").removesuffix("\r")
+        if not password:
+            raise KafkaSecurityError(f"{where} is empty")
+        return password
+
+    def librdkafka_config(self) -> dict[str, str]:
+        """The settings as confluent-kafka (librdkafka) configuration, password included."""
+        config = {"security.protocol": self.protocol}
+        if self.sasl:
+            config.update({"sasl.mechanisms": self.sasl_mechanism, "sasl.username": self.sasl_username,
+                           "sasl.password": self.password()})
+        if self.tls and self.ssl_ca_location:
+            config["ssl.ca.location"] = self.ssl_ca_location
+        return config
+
+    def java_properties(self) -> dict[str, str]:
+        """The settings as Java Kafka client properties (Flink's Kafka source and sink),
+        password included in `sasl.jaas.config`. Empty for PLAINTEXT, so a plain job's
+        properties are unchanged."""
+        if self.protocol == "PLAINTEXT":
+            return {}
+        properties = {"security.protocol": self.protocol}
+        if self.sasl:
+            properties["sasl.mechanism"] = self.sasl_mechanism
+            properties["sasl.jaas.config"] = (f'{_LOGIN_MODULES[self.sasl_mechanism]} required '
+                                              f'username="{_jaas_quoted(self.sasl_username)}" '
+                                              f'password="{_jaas_quoted(self.password())}";')
+        if self.tls and self.ssl_ca_location:
+            properties["ssl.truststore.type"] = "PEM"
+            properties["ssl.truststore.location"] = self.ssl_ca_location
+        return properties
+
+    def with_env(self, environ: Mapping[str, str] | None = None) -> "KafkaSecurity":
+        """These settings with every FEBLAM_KAFKA_* security variable that is set in place
+        of the value it names."""
+        environ = os.environ if environ is None else environ
+        given = {name: environ[var] for name, var in ENV.items() if environ.get(var)}
+        if not given:
+            return self
+        return replace(self, **given, origin="the environment" if self.origin == "defaults"
+                       else f"{self.origin} and the environment")
+
+    @classmethod
+    def resolve(cls, bootstrap_servers: str | None = None,
+                environ: Mapping[str, str] | None = None) -> "KafkaSecurity":
+        """The settings of a client of `bootstrap_servers` (None: of the local stack's
+        broker): the local stack's when it is secured and these are its servers, then
+        the FEBLAM_KAFKA_* variables over them (see the module's docstring)."""
+        environ = os.environ if environ is None else environ
+        return (_stack_security(bootstrap_servers, environ) or cls()).with_env(environ)
+
+
+def _jaas_quoted(value: str) -> str:
+    # A JAAS option value is a quoted string in which \ escapes the next character.
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _same_servers(a: str, b: str) -> bool:
+    def servers(text: str) -> set[str]:
+        return {part.strip().replace("localhost:", "127.0.0.1:") for part in text.split(",") if part.strip()}
+    return servers(a) == servers(b)
+
+
+def _stack_security(bootstrap_servers: str | None, environ: Mapping[str, str]) -> KafkaSecurity | None:
+    """The settings of a client of the local stack, if it is secured and is what
+    `bootstrap_servers` names: a client of another broker is not handed the local
+    stack's credentials."""
+    try:
+        from feblam.stack.settings import StackSettings
+    except ImportError:  # a deployment that ships connectors alone
+        return None
+    stack = StackSettings.load()
+    if stack is None or not stack.secure:
+        return None
+    if bootstrap_servers is not None and not _same_servers(bootstrap_servers, stack.bootstrap_servers):
+        return None
+    user = environ.get(ENV["sasl_username"]) or DEFAULT_STACK_USER
+    return KafkaSecurity("SASL_SSL", "SCRAM-SHA-512", user, str(stack.kafka_password_file(user)),
+                         str(stack.ca_file), origin=f"the local stack ({stack.state_file})")
