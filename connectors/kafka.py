@@ -29,6 +29,7 @@ from pyflink.datastream.connectors.kafka import (
 from pyflink.java_gateway import get_gateway
 
 from connectors.kafka_clients import client_config
+from connectors.kafka_security import KafkaSecurity
 from udfs.startup import StartupPositions
 
 BYTES = Types.PRIMITIVE_ARRAY(Types.BYTE())
@@ -55,7 +56,11 @@ def record_source(bootstrap_servers: str, group_id: str, *, topics: list[str] | 
     offsets (the earliest where it has none), or at the earliest offsets when
     at `start_at` (offsets by (topic, partition); a partition it does not name, such as
     one of a topic made later, from its earliest offset). On restore from a
-    checkpoint or savepoint, the offsets in it win."""
+    checkpoint or savepoint, the offsets in it win.
+
+    The Kafka security settings (`KafkaSecurity.resolve` for `bootstrap_servers`:
+    the secured local stack's, or FEBLAM_KAFKA_*) become Java client properties
+    here, when the job is built; `properties` may override them."""
     if (topics is None) == (pattern is None):
         raise ValueError("give exactly one of topics and pattern")
     builder = (
@@ -74,7 +79,7 @@ def record_source(bootstrap_servers: str, group_id: str, *, topics: list[str] | 
         builder.set_property("partition.discovery.interval.ms", "30000")
     else:
         builder.set_topics(*topics)
-    for key, value in (properties or {}).items():
+    for key, value in _with_security(bootstrap_servers, properties).items():
         builder.set_property(key, value)
     builder._j_builder.setDeserializer(get_gateway().jvm.org.feblam.flink.KafkaRecordWithPosition())
     return builder.build()
@@ -129,17 +134,31 @@ def batch_records(batch) -> Iterator[tuple[str, int, int, bytes | None, bytes | 
 
 def record_sink(bootstrap_servers: str, properties: dict[str, str] | None = None) -> KafkaSink:
     """A sink of Rows (topic, key, value), at least once: each record is acknowledged
-    by the broker before the checkpoint that covers it completes."""
+    by the broker before the checkpoint that covers it completes. Security as for
+    `record_source`."""
     builder = (
         KafkaSink.builder()
         .set_bootstrap_servers(bootstrap_servers)
         .set_delivery_guarantee(DeliveryGuarantee.AT_LEAST_ONCE)
         .set_property("linger.ms", "5")
     )
-    for key, value in (properties or {}).items():
+    for key, value in _with_security(bootstrap_servers, properties).items():
         builder.set_property(key, value)
     builder._j_builder.setRecordSerializer(get_gateway().jvm.org.feblam.flink.KafkaRecordFromRow())
     return builder.build()
+
+
+# flink-sql-connector-kafka (var/lib/flink-jars) relocates the Kafka client here; a
+# JAAS login module must be named by its relocated class.
+SHADED_KAFKA_PACKAGE = "org.apache.flink.kafka.shaded.org.apache.kafka"
+
+
+def _with_security(bootstrap_servers: str, properties: dict[str, str] | None) -> dict[str, str]:
+    # The password travels inside the job graph's serialized source or sink (as
+    # sasl.jaas.config, which Kafka's clients log as [hidden]), never as a job
+    # argument, which `ps` and Flink's web UI would show.
+    security = KafkaSecurity.resolve(bootstrap_servers).java_properties(SHADED_KAFKA_PACKAGE)
+    return {**security, **(properties or {})}
 
 
 def startup_positions(bootstrap_servers: str, pattern: str, timeout_s: float = 30.0) -> StartupPositions:

@@ -124,16 +124,20 @@ class KafkaSecurity:
             config["ssl.ca.location"] = self.ssl_ca_location
         return config
 
-    def java_properties(self) -> dict[str, str]:
-        """The settings as Java Kafka client properties (Flink's Kafka source and sink),
-        password included in `sasl.jaas.config`. Empty for PLAINTEXT, so a plain job's
-        properties are unchanged."""
+    def java_properties(self, kafka_package: str = "org.apache.kafka") -> dict[str, str]:
+        """The settings as Java Kafka client properties, password included in
+        `sasl.jaas.config`. Empty for PLAINTEXT, so a plain job's properties are
+        unchanged. `kafka_package` is where the Kafka client's classes are: a
+        connector that relocates them (flink-sql-connector-kafka puts them under
+        org.apache.flink.kafka.shaded.org.apache.kafka) finds the JAAS login module
+        there alone."""
         if self.protocol == "PLAINTEXT":
             return {}
         properties = {"security.protocol": self.protocol}
         if self.sasl:
             properties["sasl.mechanism"] = self.sasl_mechanism
-            properties["sasl.jaas.config"] = (f'{_LOGIN_MODULES[self.sasl_mechanism]} required '
+            module = _LOGIN_MODULES[self.sasl_mechanism].replace("org.apache.kafka", kafka_package, 1)
+            properties["sasl.jaas.config"] = (f'{module} required '
                                               f'username="{_jaas_quoted(self.sasl_username)}" '
                                               f'password="{_jaas_quoted(self.password())}";')
         if self.tls and self.ssl_ca_location:
@@ -176,15 +180,16 @@ def _stack_security(bootstrap_servers: str | None, environ: Mapping[str, str]) -
     """The settings of a client of the local stack, if it is secured and is what
     `bootstrap_servers` names: a client of another broker is not handed the local
     stack's credentials."""
-    try:
-        from feblam.stack.settings import StackSettings
-    except ImportError:  # a deployment that ships connectors alone
+    from connectors.local_stack import secured_stack
+
+    stack = secured_stack()
+    if stack is None:
         return None
-    stack = StackSettings.load()
-    if stack is None or not stack.secure:
+    if bootstrap_servers is not None and not _same_servers(bootstrap_servers, stack["bootstrap_servers"]):
         return None
-    if bootstrap_servers is not None and not _same_servers(bootstrap_servers, stack.bootstrap_servers):
-        return None
+    kafka = stack["client_security"]["kafka"]
     user = environ.get(ENV["sasl_username"]) or DEFAULT_STACK_USER
-    return KafkaSecurity("SASL_SSL", "SCRAM-SHA-512", user, str(stack.kafka_password_file(user)),
-                         str(stack.ca_file), origin=f"the local stack ({stack.state_file})")
+    password_file = kafka["users"].get(user) or str(Path(kafka["users"][DEFAULT_STACK_USER]).with_name(
+        f"kafka-{user}.password"))
+    return KafkaSecurity(kafka["security_protocol"], kafka["sasl_mechanism"], user, password_file,
+                         kafka["ssl_ca_location"], origin=f"the local stack ({stack['var_dir']}/run/stack.json)")

@@ -175,9 +175,12 @@ class RegistrySettings:
     @classmethod
     def from_env(cls, url: str | None = None, environ: Mapping[str, str] | None = None) -> "RegistrySettings":
         """Settings from FEBLAM_REGISTRY_* variables: URL (unless `url` is given),
-        BASIC_AUTH_USER_INFO, SSL_CA_LOCATION, SSL_CERTIFICATE_LOCATION,
+        BASIC_AUTH_USER_INFO (or BASIC_AUTH_USER_INFO_FILE, a file holding
+        user:password), SSL_CA_LOCATION, SSL_CERTIFICATE_LOCATION,
         SSL_KEY_LOCATION, SSL_KEY_PASSWORD, TIMEOUT_S, MAX_RETRIES, RETRIES_WAIT_MS,
-        RETRIES_MAX_WAIT_MS. Unset or empty variables keep the defaults."""
+        RETRIES_MAX_WAIT_MS. Unset or empty variables keep the defaults; when the URL
+        is the registry of the local stack and `scripts/stack up --secure` secured
+        it, the defaults of the credentials and CA are the stack's."""
         environ = os.environ if environ is None else environ
         values: dict = {}
         for item in fields(cls):
@@ -193,6 +196,11 @@ class RegistrySettings:
         url = url or environ.get(ENV_PREFIX + "URL")
         if not url:
             raise RegistrySettingsError(f"no schema registry URL: give one or set {ENV_PREFIX}URL")
+        user_info_file = environ.get(ENV_PREFIX + "BASIC_AUTH_USER_INFO_FILE")
+        if user_info_file and "basic_auth_user_info" not in values:
+            values["basic_auth_user_info"] = _read_secret(user_info_file, ENV_PREFIX + "BASIC_AUTH_USER_INFO_FILE")
+        for name, value in _stack_defaults(url).items():
+            values.setdefault(name, value)
         return cls.from_url(url, **values)
 
     def library_config(self) -> dict:
@@ -204,6 +212,35 @@ class RegistrySettings:
                     "ssl.key.location": self.ssl_key_location, "ssl.key.password": self.ssl_key_password}
         config.update({key: value for key, value in optional.items() if value})
         return config
+
+
+def _read_secret(path: str, variable: str) -> str:
+    try:
+        text = open(path).read()
+    except FileNotFoundError:
+        raise RegistrySettingsError(f"{variable}: the file {path} does not exist") from None
+    except OSError as error:
+        raise RegistrySettingsError(f"{variable}: the file {path} cannot be read: {error.strerror}") from None
+    secret = text.removesuffix("\n").removesuffix("\r")
+    if not secret:
+        raise RegistrySettingsError(f"{variable}: the file {path} is empty")
+    return secret
+
+
+def _stack_defaults(url: str) -> dict:
+    """The credentials and CA of the secured local stack when `url` is its registry;
+    nothing otherwise (another registry is never sent the local stack's password)."""
+    from connectors.local_stack import secured_stack
+
+    stack = secured_stack()
+    if stack is None:
+        return {}
+    ours = urlsplit(stack["schema_registry_url"])
+    if not all(urlsplit(part.strip())[:2] == ours[:2] for part in url.split(",") if part.strip()):
+        return {}
+    registry = stack["client_security"]["registry"]
+    password = _read_secret(registry["password_file"], "the local stack's registry password file")
+    return {"basic_auth_user_info": f"{registry['user']}:{password}", "ssl_ca_location": registry["ssl_ca_location"]}
 
 
 def _without_userinfo(url: str) -> str:

@@ -30,7 +30,12 @@ from jobs.environment import JobHelpFormatter, add_deployment_arguments, executi
 
 
 def build(env: StreamExecutionEnvironment, bootstrap: str, input_topic: str, output_topic: str, group: str) -> None:
-    source = (
+    from connectors.kafka import SHADED_KAFKA_PACKAGE
+    from connectors.kafka_security import KafkaSecurity
+
+    # Of a secured cluster: its TLS and SASL settings, as Java client properties.
+    security = KafkaSecurity.resolve(bootstrap).java_properties(SHADED_KAFKA_PACKAGE)
+    source_builder = (
         KafkaSource.builder()
         .set_bootstrap_servers(bootstrap)
         .set_topics(input_topic)
@@ -38,9 +43,8 @@ def build(env: StreamExecutionEnvironment, bootstrap: str, input_topic: str, out
         .set_starting_offsets(KafkaOffsetsInitializer.earliest())
         .set_bounded(KafkaOffsetsInitializer.latest())
         .set_value_only_deserializer(SimpleStringSchema())
-        .build()
     )
-    sink = (
+    sink_builder = (
         KafkaSink.builder()
         .set_bootstrap_servers(bootstrap)
         .set_record_serializer(
@@ -50,8 +54,11 @@ def build(env: StreamExecutionEnvironment, bootstrap: str, input_topic: str, out
             .build()
         )
         .set_delivery_guarantee(DeliveryGuarantee.AT_LEAST_ONCE)
-        .build()
     )
+    for key, value in security.items():
+        source_builder.set_property(key, value)
+        sink_builder.set_property(key, value)
+    source, sink = source_builder.build(), sink_builder.build()
     (
         env.from_source(source, WatermarkStrategy.no_watermarks(), "input")
         .map(str.upper, output_type=Types.STRING())

@@ -19,6 +19,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from connectors.kafka_clients import client_config
+from connectors.registry import RegistryClient
 from connectors.topics import TopicSpec, delete_topics, ensure_topics
 from feblam.stack.settings import StackSettings
 
@@ -44,11 +45,15 @@ def stack() -> Endpoints:
         admin.list_topics(timeout=5)
     except Exception as error:
         problems.append(f"Kafka at {endpoints.bootstrap_servers}: {error}")
-    for name, url in (("registry", f"{endpoints.schema_registry_url}/subjects"), ("Flink", f"{endpoints.flink_rest_url}/overview")):
-        try:
-            requests.get(url, timeout=5).raise_for_status()
-        except Exception as error:
-            problems.append(f"{name} at {url}: {error}")
+    try:
+        # Through FEBLAM's client, which authenticates to a secured stack's registry.
+        RegistryClient(endpoints.schema_registry_url).subjects()
+    except Exception as error:
+        problems.append(f"registry at {endpoints.schema_registry_url}: {error}")
+    try:
+        requests.get(f"{endpoints.flink_rest_url}/overview", timeout=5).raise_for_status()
+    except Exception as error:
+        problems.append(f"Flink at {endpoints.flink_rest_url}: {error}")
     if problems:
         pytest.fail("the stack does not answer; start it with `scripts/stack up`:\n  " + "\n  ".join(problems))
     return endpoints
@@ -70,6 +75,20 @@ def new_topic(stack):
 
     yield make
     delete_topics(stack.bootstrap_servers, created)
+
+
+def registry_get(url: str, **options) -> requests.Response:
+    """GET `url` of the registry with FEBLAM's registry settings for it (the secured
+    stack's credentials and CA, or FEBLAM_REGISTRY_*), for a test that asks the
+    registry's HTTP API directly."""
+    from connectors.registry import RegistrySettings
+
+    settings = RegistrySettings.from_env(url)
+    if settings.basic_auth_user_info:
+        options.setdefault("auth", tuple(settings.basic_auth_user_info.split(":", 1)))
+    if settings.ssl_ca_location:
+        options.setdefault("verify", settings.ssl_ca_location)
+    return requests.get(url, timeout=10, **options)
 
 
 def consume_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 60.0, distinct=None) -> list:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import struct
 import uuid
 
-import requests
 from confluent_kafka import Producer
 
 from connectors.avro import AvroDecoder, AvroEncoder
 from connectors.kafka_clients import client_config
 from connectors.registry import RegistryClient
 
-from .conftest import consume_all
+from .conftest import consume_all, registry_get
 
 SCHEMA = {
     "type": "record",
@@ -33,7 +32,7 @@ def test_record_round_trips_through_registry_and_kafka(stack, new_topic):
     encoder = AvroEncoder(RegistryClient(stack.schema_registry_url).register(subject, SCHEMA), SCHEMA)
 
     # The id the encoder wrote is the one the registry itself gives for the subject.
-    latest = requests.get(f"{stack.schema_registry_url}/subjects/{subject}/versions/latest", timeout=10).json()
+    latest = registry_get(f"{stack.schema_registry_url}/subjects/{subject}/versions/latest").json()
     assert latest["id"] == encoder.schema_id
 
     record = {"read_id": str(uuid.uuid4()), "plate_text": "1-ABC-123", "ocr_confidence": 0.93, "event_time": 1772352900250}
