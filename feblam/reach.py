@@ -40,9 +40,20 @@ def require_kafka(bootstrap_servers: str, option: str = "--bootstrap-servers", t
 
 
 def require_registry(url: str, option: str = "--registry-url", timeout_s: float = TIMEOUT_S) -> None:
-    """The schema registry's ccompat API answers at `url`, or `Unreachable`."""
+    """The schema registry's ccompat API answers at `url`, or `Unreachable`. Asked with
+    the registry settings FEBLAM's client would use (FEBLAM_REGISTRY_*, or a secured
+    local stack's credentials and CA)."""
+    from connectors.registry import RegistrySettings
+
+    settings = RegistrySettings.from_env(url)
+    options = {"verify": settings.ssl_ca_location or True}
+    if settings.basic_auth_user_info:
+        options["auth"] = tuple(settings.basic_auth_user_info.split(":", 1))
+    if settings.ssl_certificate_location:
+        options["cert"] = (settings.ssl_certificate_location, settings.ssl_key_location) \
+            if settings.ssl_key_location else settings.ssl_certificate_location
     try:
-        response = requests.get(f"{url.rstrip('/')}/subjects", timeout=timeout_s)
+        response = requests.get(f"{settings.url.split(',')[0].rstrip('/')}/subjects", timeout=timeout_s, **options)
     except requests.RequestException as error:
         raise Unreachable("schema registry", url, option, _why(error)) from None
     if response.status_code >= 500 or response.status_code == 404:
