@@ -101,7 +101,7 @@ def test_status_says_secured_and_where_the_client_settings_are(secured):
 def _metadata(config: dict) -> tuple[bool, list]:
     """(whether a metadata request succeeded, the client errors seen meanwhile)."""
     errors = []
-    admin = AdminClient({**config, "error_cb": errors.append, "log_level": 0})
+    admin = AdminClient(client_config({**config, "error_cb": errors.append, "log_level": 0}))
     try:
         admin.list_topics(timeout=10)
         return True, errors
