@@ -144,9 +144,12 @@ def run_live(settings: LiveSettings, say=print) -> int:
         _cli("gateway", "config", "apply", str(settings.config))
         config = parse_config(settings.config.read_text(encoding="utf-8"), str(settings.config))
         say("== submitting the hit-generation job and the Hit Gateway")
-        jobs.append(submit_detached(PROJECT_ROOT / "jobs" / "hit_generation.py", [], parallelism=1))
-        jobs.append(submit_detached(PROJECT_ROOT / "jobs" / "hit_gateway.py", ["--audit", str(settings.audit)],
-                                    parallelism=1))
+        # The stack's endpoints, not the jobs' defaults (9092, 8080): a stack on other
+        # ports, or a secured one (https), is the one the jobs must read.
+        endpoints = ["--bootstrap-servers", stack.bootstrap_servers, "--registry-url", stack.registry_url]
+        jobs.append(submit_detached(PROJECT_ROOT / "jobs" / "hit_generation.py", endpoints, parallelism=1))
+        jobs.append(submit_detached(PROJECT_ROOT / "jobs" / "hit_gateway.py",
+                                    [*endpoints, "--audit", str(settings.audit)], parallelism=1))
         say(f"== simulating {settings.cameras} cameras and {settings.vehicles} vehicles, "
             f"{settings.rate:g} reads/s (Ctrl-C stops everything)")
         simulator = subprocess.Popen(

@@ -13,6 +13,7 @@ start (`register_or_lookup`), so both races are run every time.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import uuid
 
@@ -36,7 +37,8 @@ def _start_together(url: str, run: str, barrier, results) -> None:
 
 def _registered(url: str, run: str, barrier) -> dict:
     # No retry: a 409 must be dealt with by the client's logic, not hidden by a retry.
-    registry = RegistryClient(RegistrySettings(url, max_retries=0))
+    # from_env: a secured stack's registry needs its credentials and CA.
+    registry = RegistryClient(dataclasses.replace(RegistrySettings.from_env(url), max_retries=0))
     targets = _targets(run)
     barrier.wait(timeout=120)
     try:

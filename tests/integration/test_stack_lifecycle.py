@@ -29,7 +29,10 @@ def _free_ports(count: int) -> list[int]:
 
 
 def _stack(var_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "FEBLAM_VAR_DIR": str(var_dir)}
+    # Without FEBLAM_*_PORT: `status` and `down` would take them over the second
+    # stack's own ports (in its stack.json) and ask whatever stack runs there.
+    env = {**{k: v for k, v in os.environ.items() if not (k.startswith("FEBLAM_") and k.endswith("_PORT"))},
+           "FEBLAM_VAR_DIR": str(var_dir)}
     return subprocess.run([sys.executable, "-m", "feblam.cli", "stack", *args], capture_output=True, text=True,
                           env=env, cwd=PROJECT_ROOT, timeout=600)
 
