@@ -17,10 +17,39 @@ import argparse
 import sys
 
 
+def _options(options: dict[str, str]) -> str:
+    return "".join(f", '{key}' = '{value}'" for key, value in options.items())
+
+
+def security_options(bootstrap_servers: str, registry_url: str) -> tuple[str, str]:
+    """The WITH options (each with a leading comma; empty for a plain cluster) that
+    give the Kafka tables the Kafka security settings and the avro-confluent format
+    the registry's credentials and CA, from the same configuration as the other
+    jobs (connectors.kafka_security, RegistrySettings.from_env)."""
+    from connectors.kafka import SHADED_KAFKA_PACKAGE
+    from connectors.kafka_security import KafkaSecurity
+    from connectors.registry import RegistrySettings
+
+    kafka = {f"properties.{key}": value for key, value in
+             KafkaSecurity.resolve(bootstrap_servers).java_properties(SHADED_KAFKA_PACKAGE).items()}
+    registry, settings = {}, RegistrySettings.from_env(registry_url)
+    if settings.basic_auth_user_info:
+        registry["avro-confluent.basic-auth.credentials-source"] = "USER_INFO"
+        registry["avro-confluent.basic-auth.user-info"] = settings.basic_auth_user_info
+    if settings.ssl_ca_location:
+        registry["avro-confluent.properties.schema.registry.ssl.truststore.type"] = "PEM"
+        registry["avro-confluent.properties.schema.registry.ssl.truststore.location"] = settings.ssl_ca_location
+    # A quote would end the SQL string: the stack's passwords have none, and another's is refused.
+    if any("'" in value for value in (*kafka.values(), *registry.values())):
+        raise ValueError("a Kafka or registry credential holds a quote, which a SQL table option cannot carry")
+    return _options(kafka), _options(registry)
+
+
 def statements(args) -> list[str]:
+    kafka_security, registry_security = security_options(args.bootstrap_servers, args.registry_url)
     kafka = (f"'connector' = 'kafka', 'properties.bootstrap.servers' = '{args.bootstrap_servers}', "
-             f"'properties.group.id' = '{args.group_id}', 'scan.startup.mode' = 'earliest-offset'")
-    avro = f"'format' = 'avro-confluent', 'avro-confluent.url' = '{args.registry_url}'"
+             f"'properties.group.id' = '{args.group_id}', 'scan.startup.mode' = 'earliest-offset'{kafka_security}")
+    avro = f"'format' = 'avro-confluent', 'avro-confluent.url' = '{args.registry_url}'{registry_security}"
     return [
         f"""CREATE TABLE plate_reads (
               read_id STRING, camera_id STRING, plate_text STRING, ocr_confidence DOUBLE
@@ -31,7 +60,8 @@ def statements(args) -> list[str]:
         f"""CREATE TABLE hits (
               read_id STRING, camera_id STRING, plate_text STRING, list_name STRING, entry_id STRING, severity INT
             ) WITH ('connector' = 'kafka', 'properties.bootstrap.servers' = '{args.bootstrap_servers}',
-                    'topic' = '{args.output_topic}', 'format' = 'json', 'sink.delivery-guarantee' = 'at-least-once')""",
+                    'topic' = '{args.output_topic}', 'format' = 'json',
+                    'sink.delivery-guarantee' = 'at-least-once'{kafka_security})""",
         """INSERT INTO hits
            SELECT r.read_id, r.camera_id, r.plate_text, e.list_name, e.entry_id, e.severity
            FROM plate_reads AS r
