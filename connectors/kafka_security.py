@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from connectors.secret_files import read_secret
+
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
 ENV = {
@@ -103,16 +105,7 @@ class KafkaSecurity:
         """The SASL password: the password file's content without a final line break."""
         path = Path(self.sasl_password_file or "")
         where = f"the Kafka password file {path} ({ENV['sasl_password_file']}, from {self.origin})"
-        try:
-            text = path.read_text()
-        except FileNotFoundError:
-            raise KafkaSecurityError(f"{where} does not exist") from None
-        except OSError as error:
-            raise KafkaSecurityError(f"{where} cannot be read: {error.strerror}") from None
-        password = text.removesuffix("\n").removesuffix("\r")
-        if not password:
-            raise KafkaSecurityError(f"{where} is empty")
-        return password
+        return read_secret(path, where, KafkaSecurityError)
 
     def librdkafka_config(self) -> dict[str, str]:
         """The settings as confluent-kafka (librdkafka) configuration, password included."""

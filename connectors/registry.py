@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from connectors.secret_files import read_secret
+
 ENV_PREFIX = "FEBLAM_REGISTRY_"
 COMPATIBILITY_LEVELS = ("BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE",
                         "FULL", "FULL_TRANSITIVE", "NONE")
@@ -215,16 +217,7 @@ class RegistrySettings:
 
 
 def _read_secret(path: str, variable: str) -> str:
-    try:
-        text = open(path).read()
-    except FileNotFoundError:
-        raise RegistrySettingsError(f"{variable}: the file {path} does not exist") from None
-    except OSError as error:
-        raise RegistrySettingsError(f"{variable}: the file {path} cannot be read: {error.strerror}") from None
-    secret = text.removesuffix("\n").removesuffix("\r")
-    if not secret:
-        raise RegistrySettingsError(f"{variable}: the file {path} is empty")
-    return secret
+    return read_secret(path, f"{variable}: the file {path}", RegistrySettingsError)
 
 
 def _stack_defaults(url: str) -> dict:
