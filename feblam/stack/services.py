@@ -528,7 +528,11 @@ def _link_folder(folder: Path, targets: list[Path]) -> None:
     for entry in folder.iterdir():
         if entry.is_dir() and not entry.is_symlink():
             continue
-        if not entry.is_symlink() or wanted.get(entry.name) != os.readlink(entry):
+        try:
+            right = entry.is_symlink() and wanted.get(entry.name) == os.readlink(entry)
+        except FileNotFoundError:   # another process removed it since iterdir: done
+            continue
+        if not right:
             entry.unlink(missing_ok=True)
     for name, target in wanted.items():
         try:

@@ -160,10 +160,13 @@ def test_submissions_at_once_write_the_cluster_configuration_without_tripping_on
     flink = Flink(StackSettings(var_dir=tmp_path))
     flink.write_config()
     expected = sorted(p.name for p in flink.lib_dir.iterdir())
-    (flink.lib_dir / "stale.jar").symlink_to(tmp_path / "gone.jar")   # left by an older wheel
-    with ThreadPoolExecutor(8) as pool:
-        for future in [pool.submit(flink.write_config) for _ in range(32)]:
-            future.result()
+    # Stale links, left by an older wheel: each writer may find one another has just removed.
+    for round_ in range(20):
+        for n in range(5):
+            (flink.lib_dir / f"stale-{round_}-{n}.jar").symlink_to(tmp_path / "gone.jar")
+        with ThreadPoolExecutor(8) as pool:
+            for future in [pool.submit(flink.write_config) for _ in range(8)]:
+                future.result()
     assert sorted(p.name for p in flink.lib_dir.iterdir()) == expected
     assert all(p.is_symlink() and p.resolve().is_file() for p in flink.lib_dir.iterdir())
     assert [p.name for p in flink.conf_dir.glob("config.yaml*")] == ["config.yaml"]
