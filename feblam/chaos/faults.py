@@ -40,14 +40,14 @@ def inject(fault: Fault, settings: StackSettings, started: float) -> Injected:
         flink = Flink(settings)
         daemon = flink.daemons[fault.target]
         before = _taskmanager_ids(settings)
-        _kill_jvm(daemon)
+        daemon.kill_descendants()
         # The killed taskmanager stays listed until its heartbeat times out: it is
         # back when a taskmanager the cluster did not know registers.
         _wait_for(lambda: bool(_taskmanager_ids(settings) - before), f"{daemon.name} replaced")
         target = daemon.name
     elif fault.kind is FaultKind.JOBMANAGER_KILL:
         flink = Flink(settings)
-        _kill_jvm(flink.daemons[0])
+        flink.daemons[0].kill_descendants()
         time.sleep(1)  # the killed jobmanager's REST port may answer for a moment still
         _wait_for(flink.ready, "a new jobmanager")
         target = flink.daemons[0].name
@@ -68,22 +68,6 @@ def inject(fault: Fault, settings: StackSettings, started: float) -> Injected:
     else:  # pragma: no cover - the enum has no other member
         raise FaultError(f"unknown fault {fault.kind}")
     return Injected(fault.kind.value, target, round(at, 1), round(time.monotonic() - began, 1))
-
-
-def _kill_jvm(daemon: Daemon) -> None:
-    pids = daemon.descendant_pids()
-    if not pids:
-        raise FaultError(f"{daemon.name}: no process runs under its supervisor")
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + 30
-    while set(daemon.descendant_pids()) & set(pids):
-        if time.monotonic() > deadline:
-            raise FaultError(f"{daemon.name} survived kill -9")
-        time.sleep(0.1)
 
 
 def _wait_gone(daemon: Daemon) -> None:

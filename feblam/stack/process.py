@@ -121,6 +121,26 @@ class Daemon:
         except psutil.NoSuchProcess:
             return []
 
+    def kill_descendants(self, timeout_s: float = 30.0) -> list[int]:
+        """kill -9 of every process under this daemon (a crash of the JVM a supervisor
+        runs; the supervisor stays and starts a new one). Returns their pids once none
+        of them is left; ServiceStartError when nothing runs under it, or something
+        outlives the kill."""
+        pids = self.descendant_pids()
+        if not pids:
+            raise ServiceStartError(f"{self.name}: no process runs under it")
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout_s
+        while set(self.descendant_pids()) & set(pids):
+            if time.monotonic() > deadline:
+                raise ServiceStartError(f"{self.name} survived kill -9")
+            time.sleep(0.1)
+        return pids
+
     def start(self, argv: list[str], cwd: Path | None = None) -> int:
         """Launch `argv` detached, appending to the log; returns the pid."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)

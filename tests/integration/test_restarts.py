@@ -11,8 +11,6 @@ is exactly once: no read or hit missing, none twice.
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -130,11 +128,8 @@ def test_killed_taskmanager_loses_no_hit(stack, new_topic, tmp_path):
 
         # Every taskmanager's JVM, so the one running the job is among them; the stack's
         # supervisor starts new ones, as an orchestrator would.
-        taskmanagers = Flink(StackSettings.current()).daemons[1:]
-        jvms = [pid for daemon in taskmanagers for pid in daemon.descendant_pids()]
-        assert len(jvms) >= len(taskmanagers)
-        for pid in jvms:
-            os.kill(pid, signal.SIGKILL)
+        for taskmanager in Flink(StackSettings.current()).daemons[1:]:
+            taskmanager.kill_descendants()
         second = _reads(feeds, range(200, ENTRIES))
         assert _hit_ids(stack, feeds, ENTRIES, timeout_s=180) == first | second
         assert rest.job(job_id)["state"] == "RUNNING"
@@ -156,10 +151,7 @@ def test_killed_jobmanager_is_replaced_and_the_job_resumes_with_no_hand_work(sta
         first = _matched_and_checkpointed(stack, feeds, rest, job_id, range(0, 150))
 
         jobmanager = Flink(StackSettings.current()).daemons[0]
-        jvms = jobmanager.descendant_pids()
-        assert jvms, "no jobmanager process runs under the stack's supervisor"
-        for pid in jvms:
-            os.kill(pid, signal.SIGKILL)
+        jvms = jobmanager.kill_descendants()
         second = _reads(feeds, range(150, 300))  # while no jobmanager runs
         _wait_for_rest(rest)
         assert set(jobmanager.descendant_pids()).isdisjoint(jvms), "the old jobmanager still runs"
