@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import Producer
 
 from connectors.contracts import REFERENCE_CONTRACT, ReferenceDecoder, encoder
 from udfs.reference import InvalidEntry

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from feblam.simulate.background import EntryBits
 from udfs.instant import format_instant
 
 STOLEN = "stolen_vehicles"

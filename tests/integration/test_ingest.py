@@ -161,7 +161,6 @@ def test_sigterm_stops_cleanly_with_every_read_delivered_and_committed(stack, ne
 def test_the_walkthrough_connector_runs_in_ingest_once_installed(stack, new_topic, tmp_path):
     """docs/adding-a-connector.md, last step: the example package, installed on its own,
     is run by `feblam ingest` with no change to FEBLAM."""
-    import os
     import shutil
 
     source = tmp_path / "source"
