@@ -161,14 +161,15 @@ def _with_security(bootstrap_servers: str, properties: dict[str, str] | None) ->
     return {**security, **(properties or {})}
 
 
-def startup_positions(bootstrap_servers: str, pattern: str, timeout_s: float = 30.0) -> StartupPositions:
+def startup_positions(bootstrap_servers: str, pattern: str, timeout_s: float = 30.0,
+                      security: KafkaSecurity | None = None) -> StartupPositions:
     """Ask the broker for the low and high watermarks of every partition of the
-    topics matching `pattern` (anchored)."""
+    topics matching `pattern` (anchored). `security`: as `client_config` takes it."""
     from confluent_kafka import Consumer, TopicPartition
 
     regex = re.compile(pattern)
     consumer = Consumer(client_config({"bootstrap.servers": bootstrap_servers, "group.id": "feblam-startup-positions",
-                                       "enable.auto.commit": False}))
+                                       "enable.auto.commit": False}, security))
     try:
         metadata = consumer.list_topics(timeout=timeout_s)
         starts, ends = {}, {}
@@ -185,26 +186,28 @@ def startup_positions(bootstrap_servers: str, pattern: str, timeout_s: float = 3
 
 
 def replay(bootstrap_servers: str, upto: dict[tuple[str, int], int], timeout_s: float = 600.0,
-           ) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
+           security: KafkaSecurity | None = None) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
     """Every record of each (topic, partition) of `upto` from the earliest offset
     still in the log up to and including the offset given for it, in order within a
     partition, as (topic, partition, offset, key, value). A partition whose log
     ends, or whose records jump past the offset (compaction), is done there.
-    Raises TimeoutError when the broker has not delivered them within `timeout_s`."""
+    Raises TimeoutError when the broker has not delivered them within `timeout_s`.
+    `security`: as `client_config` takes it."""
     if not upto:
         return
-    consumer = _consumer_from_start(bootstrap_servers, "feblam-replay", list(upto))
+    consumer = _consumer_from_start(bootstrap_servers, "feblam-replay", list(upto), security)
     try:
         yield from _read_upto(consumer, upto, timeout_s, "replay", beyond=False)
     finally:
         consumer.close()
 
 
-def _consumer_from_start(bootstrap_servers: str, group_id: str, partitions: list[tuple[str, int]]):
+def _consumer_from_start(bootstrap_servers: str, group_id: str, partitions: list[tuple[str, int]],
+                         security: KafkaSecurity | None = None):
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     consumer = Consumer(client_config({"bootstrap.servers": bootstrap_servers, "group.id": group_id,
-                                       "enable.auto.commit": False, "enable.partition.eof": True}))
+                                       "enable.auto.commit": False, "enable.partition.eof": True}, security))
     consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for topic, partition in partitions])
     return consumer
 
@@ -272,14 +275,20 @@ class TopicFollower:
 class KafkaFeed:
     """The reference and camera topics of the job (those matching `pattern`), as the
     match step sees them: their ends now (spec §8), and their records again up to a
-    checkpoint's positions after a restore."""
+    checkpoint's positions after a restore.
+
+    The feed is built with the job and read on the taskmanagers: it resolves its
+    security settings where it is built (file paths, no password: see
+    connectors.kafka_security), so its consumers there are the job's Kafka user,
+    as its Java source and sink are, not whatever a taskmanager's environment says."""
 
     def __init__(self, bootstrap_servers: str, pattern: str):
         self.bootstrap_servers = bootstrap_servers
         self.pattern = pattern
+        self.security = KafkaSecurity.resolve(bootstrap_servers)
 
     def ends(self) -> StartupPositions:
-        return startup_positions(self.bootstrap_servers, self.pattern)
+        return startup_positions(self.bootstrap_servers, self.pattern, security=self.security)
 
     def replay(self, upto: dict[tuple[str, int], int]) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
-        return replay(self.bootstrap_servers, upto)
+        return replay(self.bootstrap_servers, upto, security=self.security)

@@ -12,8 +12,8 @@ Where the settings come from (`KafkaSecurity.resolve`), each later one winning:
 1. nothing: PLAINTEXT;
 2. the local stack, when `scripts/stack up --secure` secured it (its
    var/run/stack.json says so) and the client talks to that stack's broker:
-   SASL_SSL, SCRAM-SHA-512, user feblam-admin (or FEBLAM_KAFKA_SASL_USERNAME,
-   with that user's password file of the stack), the stack's CA;
+   SASL_SSL, SCRAM-SHA-512, user FEBLAM_KAFKA_SASL_USERNAME (feblam-admin when
+   unset) with that user's password file of the stack, the stack's CA;
 3. the environment: FEBLAM_KAFKA_SECURITY_PROTOCOL, FEBLAM_KAFKA_SASL_MECHANISM,
    FEBLAM_KAFKA_SASL_USERNAME, FEBLAM_KAFKA_SASL_PASSWORD_FILE,
    FEBLAM_KAFKA_SSL_CA_LOCATION; unset or empty ones keep what 1-2 gave.
@@ -22,12 +22,22 @@ Where the settings come from (`KafkaSecurity.resolve`), each later one winning:
 kafka_clients.client_config applies it to every one), `java_properties()` the
 form of the Java clients inside Flink's Kafka source and sink. Both include the
 password (read from the file): they are handed to a client, never printed.
+
+Each FEBLAM component is its own Kafka user (`COMPONENT_USERS`): the hit job
+feblam-jobs, the gateway feblam-gateway, read ingest feblam-ingest, the
+reference loaders feblam-loaders, operators' tools feblam-admin. A component's
+entry point (its job's `main`, its `feblam` command) runs inside
+`kafka_component(name)`, which names that user in FEBLAM_KAFKA_SASL_USERNAME
+unless the variable names one already: a deployment that sets it per component
+wins, and the secured local stack, which creates every one of these users, gets
+one user per component with no setting at all.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -42,8 +52,16 @@ ENV = {
     "sasl_password_file": "FEBLAM_KAFKA_SASL_PASSWORD_FILE",
     "ssl_ca_location": "FEBLAM_KAFKA_SSL_CA_LOCATION",
 }
+# The Kafka user of each FEBLAM component (see the module's docstring).
+COMPONENT_USERS = {
+    "admin": "feblam-admin",
+    "jobs": "feblam-jobs",
+    "gateway": "feblam-gateway",
+    "ingest": "feblam-ingest",
+    "loaders": "feblam-loaders",
+}
 # The user a client of the secured local stack is when FEBLAM_KAFKA_SASL_USERNAME names none.
-DEFAULT_STACK_USER = "feblam-admin"
+DEFAULT_STACK_USER = COMPONENT_USERS["admin"]
 
 _LOGIN_MODULES = {
     "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
@@ -156,6 +174,30 @@ class KafkaSecurity:
         the FEBLAM_KAFKA_* variables over them (see the module's docstring)."""
         environ = os.environ if environ is None else environ
         return (_stack_security(bootstrap_servers, environ) or cls()).with_env(environ)
+
+
+@contextmanager
+def kafka_component(name: str) -> Iterator[str]:
+    """Within: this process's Kafka clients authenticate as component `name`'s user
+    (`COMPONENT_USERS`), unless FEBLAM_KAFKA_SASL_USERNAME already names a user, which
+    then stays. Yields the user in force. The variable is restored on exit, so a command
+    run inside another process (a test's) leaves no identity behind; a Kafka source or
+    sink built within keeps the user it was built with."""
+    if name not in COMPONENT_USERS:
+        raise KafkaSecurityError(f"no FEBLAM component {name!r}: one of {', '.join(COMPONENT_USERS)}")
+    variable = ENV["sasl_username"]
+    given = os.environ.get(variable)
+    if given:
+        yield given
+        return
+    os.environ[variable] = COMPONENT_USERS[name]
+    try:
+        yield COMPONENT_USERS[name]
+    finally:
+        if given is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = given
 
 
 def _jaas_quoted(value: str) -> str:

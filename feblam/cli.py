@@ -9,10 +9,12 @@ adding a module and naming it in `COMMANDS`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
 
+from connectors.kafka_security import kafka_component
 from feblam import __version__
 from feblam.errors import CommandError
 
@@ -88,7 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        # A command that acts as a component (`feblam reference` as the loaders, ...)
+        # says so with set_defaults(kafka_component=...). The rest are operators' tools,
+        # the stack's default user, and name none: a job they submit (`feblam submit`,
+        # `feblam live`) must not inherit an identity that would override its own.
+        component = getattr(args, "kafka_component", None)
+        with kafka_component(component) if component else contextlib.nullcontext():
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print(f"feblam {args.command}: interrupted", file=sys.stderr)
         return 130

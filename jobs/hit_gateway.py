@@ -150,9 +150,12 @@ def main(argv: list[str] | None = None) -> int:
                              dead_inputs=args.dead_inputs),
         group_id=args.group_id, parallelism=args.parallelism, audit=args.audit,
         buffer_timeout_ms=args.buffer_timeout_ms)
+    from connectors.kafka_security import kafka_component
+
     env = execution_environment(embedded=args.embedded, parallelism=settings.parallelism, jars=args.jars)
-    build_gateway_job(env, settings)
-    env.execute("feblam-hit-gateway")
+    with kafka_component("gateway"):   # its own Kafka user, baked into its sources and sinks
+        build_gateway_job(env, settings)
+        env.execute("feblam-hit-gateway")
     return 0
 
 

@@ -321,9 +321,12 @@ def main(argv: list[str] | None = None) -> int:
         parallelism=args.parallelism, history=args.history, sightings_topic=args.sightings_topic,
         refusals_topic=args.refusals_topic, batch_records=args.batch_records, batch_delay_ms=args.batch_delay_ms,
     )
+    from connectors.kafka_security import kafka_component
+
     env = execution_environment(embedded=args.embedded, parallelism=settings.parallelism, jars=args.jars)
-    build_kafka_job(env, settings)
-    env.execute("feblam-hit-generation")
+    with kafka_component("jobs"):   # its own Kafka user, baked into its sources and sinks
+        build_kafka_job(env, settings)
+        env.execute("feblam-hit-generation")
     return 0
 
 

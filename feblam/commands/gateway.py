@@ -48,6 +48,7 @@ def register(subparsers) -> None:
     stack = StackSettings.current()
     parser = subparsers.add_parser("gateway", help="the Hit Gateway: routes, configuration, lifecycle events",
                                    description="Operate the Hit Gateway (docs/gateway.md).")
+    parser.set_defaults(kafka_component="gateway")   # its Kafka user (connectors.kafka_security)
     commands = parser.add_subparsers(dest="gateway_command", metavar="SUBCOMMAND")
 
     routes = commands.add_parser("routes", help="test the routing tree").add_subparsers(

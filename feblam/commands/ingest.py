@@ -66,6 +66,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("ingest", help="run a read connector: vendor payloads to canonical reads",
                                    description=DESCRIPTION, epilog=EPILOG,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(kafka_component="ingest")   # its Kafka user (connectors.kafka_security)
     parser.add_argument("--connector", required=True, metavar="NAME", help="the read connector (feblam connectors list)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--topic", action="append", metavar="TOPIC", dest="topics",

@@ -62,6 +62,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("reference", help="load reference-list exports; show their state",
                                    description="Load reference-list exports through their quality gate "
                                    "into Kafka, and show the state of each list.")
+    parser.set_defaults(kafka_component="loaders")   # its Kafka user (connectors.kafka_security)
     commands = parser.add_subparsers(dest="reference_command", metavar="SUBCOMMAND")
     load = commands.add_parser("load", help="check one export and publish its difference",
                                description=LOAD_DESCRIPTION,

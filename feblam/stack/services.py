@@ -165,6 +165,15 @@ class Kafka(Service):
             "ssl.truststore.type": "PEM",
             "ssl.truststore.location": str(s.ca_file),
             "ssl.endpoint.identification.algorithm": "https",
+            # ACLs are enforced where they exist (KRaft's own authorizer); a resource
+            # with none stays open to every authenticated user, so the stack works
+            # with no ACL at all and a deployment (or a test) restricts a topic by
+            # giving it ACLs. Super users: the broker, and ANONYMOUS, which only the
+            # PLAINTEXT loopback controller listener yields (the broker half of this
+            # node talking to its controller half).
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "true",
+            "super.users": "User:feblam-broker;User:ANONYMOUS",
         }
 
     def _java(self, main: str, *args: str, heap: str = "512m") -> list[str]:

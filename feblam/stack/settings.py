@@ -15,15 +15,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from connectors.kafka_security import COMPONENT_USERS
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Installed by scripts/setup and shared by every stack, wherever its var_dir is.
 LIB_DIR = PROJECT_ROOT / "var" / "lib"
 HOST = "127.0.0.1"  # every service binds to loopback only
 # The SCRAM users of a secured stack's Kafka: feblam-broker is the broker's own
-# (inter-broker listener); feblam-admin the operator's and the default of CLI
-# clients and tests; the others one per kind of client, so that a deployment can
-# grant each only what it needs.
-KAFKA_USERS = ("feblam-broker", "feblam-admin", "feblam-jobs", "feblam-gateway", "feblam-ingest", "feblam-loaders")
+# (inter-broker listener); then one per FEBLAM component (connectors.kafka_security.
+# COMPONENT_USERS), feblam-admin the operator's and the default of tests.
+KAFKA_USERS = ("feblam-broker", *COMPONENT_USERS.values())
 REGISTRY_USER = "feblam"
 
 

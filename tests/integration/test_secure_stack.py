@@ -1,7 +1,7 @@
 """`stack up --secure` on a second stack (its own ports and var dir): Kafka refuses
 plaintext and wrong passwords, the registry refuses plain HTTP and requests
-without credentials, the hit-generation job runs end to end on it, and no
-password shows in the stack's logs or in `ps`."""
+without credentials, the hit-generation job runs end to end on it as its own
+user under the broker's ACLs, and no password shows in the stack's logs or in `ps`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import uuid
 
 import pytest
 import requests
-from confluent_kafka import KafkaError
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation, AclPermissionType, AdminClient,
+                                   ResourcePatternType, ResourceType)
 
 from connectors.kafka_clients import client_config
 from connectors.registry import RegistryClient
@@ -138,15 +139,41 @@ def test_registry_refuses_plain_http_and_missing_or_wrong_credentials(secured, e
         requests.get(url, timeout=10)
 
 
-def test_hit_generation_runs_end_to_end_as_the_jobs_user(secured, endpoints, new_topic, monkeypatch):
+def _topic_acls(topics: list[str], grants: dict[str, tuple]) -> list[AclBinding]:
+    return [AclBinding(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, f"User:{user}", "*", operation,
+                       AclPermissionType.ALLOW)
+            for topic in topics for user, operations in grants.items() for operation in operations]
+
+
+def test_hit_generation_runs_end_to_end_as_its_own_user_under_acls(secured, endpoints, new_topic):
+    """The job names no user: its main makes it feblam-jobs. The broker's ACLs let only
+    feblam-jobs read its reads and its list, so a job (Java source, or the consumers
+    that load the list on the taskmanager) that were anyone else would get no hit."""
     feeds = Feeds(endpoints, new_topic, {LIST})
-    feeds.entry({"list_name": LIST, "entry_id": "W1", "op": "UPSERT", "plate": "1ABC123"})
-    feeds.flush()
-    # The job is built (its Kafka source and sink properties made) as feblam-jobs.
-    monkeypatch.setenv("FEBLAM_KAFKA_SASL_USERNAME", "feblam-jobs")
-    job_id = submit(endpoints, feeds)
-    monkeypatch.delenv("FEBLAM_KAFKA_SASL_USERNAME")
+    restricted = [feeds.reads, feeds.topics[LIST]]
+    # The job reads its inputs' max.message.bytes to size its refusal topics (DESCRIBE_CONFIGS).
+    acls = _topic_acls(restricted, {"feblam-jobs": (AclOperation.READ, AclOperation.DESCRIBE,
+                                                    AclOperation.DESCRIBE_CONFIGS),
+                                    "feblam-admin": (AclOperation.WRITE, AclOperation.DESCRIBE)})
+    admin = AdminClient(client_config({"bootstrap.servers": endpoints.bootstrap_servers}))
+    for future in admin.create_acls(acls).values():
+        future.result(timeout=30)
+    job_id = None
     try:
+        feeds.entry({"list_name": LIST, "entry_id": "W1", "op": "UPSERT", "plate": "1ABC123"})
+        feeds.flush()
+        # The ACLs hold: the operator who wrote the list may not read it back.
+        consumer = Consumer(client_config({"bootstrap.servers": endpoints.bootstrap_servers,
+                                           "group.id": f"acl-probe-{uuid.uuid4().hex[:8]}"}))
+        try:
+            consumer.assign([TopicPartition(feeds.topics[LIST], 0, OFFSET_BEGINNING)])
+            message = consumer.poll(30)
+            assert message is not None and message.error() is not None, "feblam-admin read a topic only feblam-jobs may"
+            assert message.error().code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, message.error()
+        finally:
+            consumer.close()
+        assert "FEBLAM_KAFKA_SASL_USERNAME" not in os.environ
+        job_id = submit(endpoints, feeds)
         wait_running(endpoints, job_id)
         for read_id, plate in (("R1", "1ABC123"), ("R2", "9ZZZ999")):
             feeds.read({"read_id": read_id, "camera_id": "CAM-X", "event_time": "2026-03-05T08:00:00Z",
@@ -155,7 +182,13 @@ def test_hit_generation_runs_end_to_end_as_the_jobs_user(secured, endpoints, new
         found = hits(endpoints, feeds, 1, timeout_s=180)
         assert [(h["read_id"], h["list_name"], h["entry_id"]) for h in found] == [("R1", LIST, "W1")]
     finally:
-        cancel(endpoints, job_id)
+        if job_id is not None:
+            cancel(endpoints, job_id)
+        # Before the topics go: feblam-admin may not delete a topic that has ACLs without it.
+        filters = [AclBindingFilter(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, None, None,
+                                    AclOperation.ANY, AclPermissionType.ANY) for topic in restricted]
+        for future in admin.delete_acls(filters).values():
+            future.result(timeout=30)
 
 
 def test_no_password_in_the_logs_or_on_a_command_line(secured):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from feblam.cli import COMMANDS, build_parser, main
@@ -85,3 +87,31 @@ def test_submit_job_help_prints_the_jobs_own_settings_without_flink(job, default
     assert main(["submit", str(PROJECT_ROOT / "jobs" / job), "--", "--help"]) == 0
     text = capsys.readouterr().out
     assert f"usage: {job}" in text and default in text and "--jars JARS" in text
+
+
+@pytest.mark.parametrize(("argv", "user"), [
+    (["reference", "status"], "feblam-loaders"),
+    (["gateway", "routes", "test", "--config", "c.yaml", "--hit", "{}"], "feblam-gateway"),
+    (["ingest", "--connector", "c", "--topic", "t"], "feblam-ingest"),
+    (["jobs", "list"], None),   # an operator's tool, and what it submits keeps its own user
+])
+def test_a_command_runs_as_its_components_kafka_user_and_leaves_none_behind(argv, user, monkeypatch):
+    monkeypatch.delenv("FEBLAM_KAFKA_SASL_USERNAME", raising=False)
+    args = build_parser().parse_args(argv)
+    seen = []
+    monkeypatch.setattr(args, "func", lambda _: seen.append(os.environ.get("FEBLAM_KAFKA_SASL_USERNAME")) or 0,
+                        raising=False)
+    monkeypatch.setattr("feblam.cli.build_parser", lambda: _Parsed(args))
+    assert main(argv) == 0
+    assert seen == [user]
+    assert "FEBLAM_KAFKA_SASL_USERNAME" not in os.environ
+
+
+class _Parsed:
+    """A parser that answers with namespace already parsed (its func replaced)."""
+
+    def __init__(self, args):
+        self.args = args
+
+    def parse_args(self, argv):
+        return self.args

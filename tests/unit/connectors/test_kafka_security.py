@@ -9,7 +9,9 @@ import pickle
 import pytest
 
 from connectors.kafka_clients import client_config
-from connectors.kafka_security import DEFAULT_STACK_USER, KafkaSecurity, KafkaSecurityError
+import os
+
+from connectors.kafka_security import DEFAULT_STACK_USER, KafkaSecurity, KafkaSecurityError, kafka_component
 from feblam.stack.settings import StackSettings
 
 PASSWORD = "s3cret-Pa55word"
@@ -62,6 +64,28 @@ def test_secured_stack_gives_its_settings_to_its_own_clients(secured_stack):
 def test_another_brokers_clients_are_not_given_the_stacks_credentials(secured_stack):
     assert KafkaSecurity.resolve("kafka.example.org:9093", environ=NO_ENV).protocol == "PLAINTEXT"
     assert "sasl.password" not in client_config({"bootstrap.servers": "kafka.example.org:9093"})
+
+
+def test_a_component_is_its_own_user_within_and_leaves_no_identity_behind(secured_stack):
+    with kafka_component("jobs") as user:
+        assert user == "feblam-jobs"
+        assert client_config({"bootstrap.servers": secured_stack.bootstrap_servers})["sasl.username"] == "feblam-jobs"
+        assert KafkaSecurity.resolve(None).password() == PASSWORD + "feblam-jobs"
+    assert "FEBLAM_KAFKA_SASL_USERNAME" not in os.environ
+    assert KafkaSecurity.resolve(None).sasl_username == DEFAULT_STACK_USER
+
+
+def test_a_user_named_by_the_deployment_wins_over_the_components(secured_stack, monkeypatch):
+    monkeypatch.setenv("FEBLAM_KAFKA_SASL_USERNAME", "feblam-jobs")
+    with kafka_component("loaders") as user:
+        assert user == "feblam-jobs" == KafkaSecurity.resolve(None).sasl_username
+    assert os.environ["FEBLAM_KAFKA_SASL_USERNAME"] == "feblam-jobs"
+
+
+def test_an_unknown_component_is_refused_by_name():
+    with pytest.raises(KafkaSecurityError, match="no FEBLAM component 'reader'.*admin, jobs, gateway, ingest, loaders"):
+        with kafka_component("reader"):
+            pass
 
 
 def test_a_username_picks_that_users_password_file_of_the_stack(secured_stack):
