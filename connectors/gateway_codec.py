@@ -140,11 +140,13 @@ class GatewayCodec:
                                                          register=False).encode
         return topic, message.delivery_id.encode("utf-8"), encode(message_record(message))
 
-    def refused(self, refusal: RefusedEvent, raw: bytes | None) -> tuple[str, bytes, bytes]:
-        """The refused-events record of `refusal`; `raw` is the event's message value. An
-        event refused after it waited for its hit comes without it, and is encoded again
-        from its decoded fields (the same record, under the subject's current schema id)."""
+    def refused(self, refusal: RefusedEvent) -> tuple[str, bytes, bytes]:
+        """The refused-events record of `refusal`, with the event's original bytes. An
+        event without them (one that waited for its hit in a state saved before events
+        kept their bytes) is encoded again from its decoded fields (the same record,
+        under the subject's current schema id)."""
         event = refusal.event if isinstance(refusal.event, dict) else {}
+        raw = refusal.original
         if raw is None:
             try:
                 raw = self._event.encode(parse_event(event).as_record())

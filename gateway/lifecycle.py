@@ -32,6 +32,7 @@ Readings of the spec, written down in docs/gateway.md:
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
 
@@ -92,6 +93,13 @@ class DeliveryState:
 _DELIVERY_FIELDS = tuple(f.name for f in fields(DeliveryState))
 
 
+def _waiting_from_state(entry) -> tuple[Any, int, bytes | None]:
+    # A state saved before events kept their bytes holds (event, at) pairs.
+    event, at, *rest = entry
+    original = rest[0] if rest else None
+    return event, at, None if original is None else base64.b64decode(original)
+
+
 class HitCase:
     """The gateway's state for one hit_id; see the module docstring for the contract."""
 
@@ -103,7 +111,8 @@ class HitCase:
         self.deliveries: dict[str, DeliveryState] = {}
         self.forwarded: list[str] = []       # read_ids of the sightings forwarded, in order
         self.early: list[dict] = []          # sightings that came before the hit
-        self.waiting: list[tuple[Any, int]] = []  # (event, received at) that came before the hit
+        # (event, received at, its original bytes) that came before the hit
+        self.waiting: list[tuple[Any, int, bytes | None]] = []
         self.changed_at = 0
 
     # -- inputs -----------------------------------------------------------------------------
@@ -127,8 +136,8 @@ class HitCase:
         for sighting, camera in ((s, camera_of(s.get("camera_id"))) for s in early):
             out += self.on_sighting(sighting, now, camera)
         waiting, self.waiting = self.waiting, []
-        for event, _ in waiting:
-            out += self.on_event(event, config, now)
+        for event, _, original in waiting:
+            out += self.on_event(event, config, now, original)
         self._trim()
         return out
 
@@ -157,19 +166,21 @@ class HitCase:
             out.append(self._audit(now, AUDIT_SIGHTING, delivery, detail=f"read {read_id}"))
         return out
 
-    def on_event(self, record: Any, config: GatewayConfig, now: int) -> list[Output]:
-        """Apply one lifecycle event, or refuse it with its reason (and change nothing)."""
+    def on_event(self, record: Any, config: GatewayConfig, now: int, original: bytes | None = None) -> list[Output]:
+        """Apply one lifecycle event, or refuse it with its reason (and change nothing).
+        `original`, the event's bytes as received, goes with its refusal, now or after it
+        waited for its hit."""
         try:
             event = parse_event(record)
         except EventError as error:
-            return self._refuse(record, error.reason, now)
+            return self._refuse(record, error.reason, now, original=original)
         if self.hit is None and event.hit_id == self.hit_id and len(self.waiting) < EARLY_EVENTS:
-            self.waiting.append((record, now))
+            self.waiting.append((record, now, original))
             self.changed_at = now
             return []
         reason = self._refusal_reason(event, config)
         if reason:
-            return self._refuse(record, reason, now, event)
+            return self._refuse(record, reason, now, event, original)
         delivery = self.deliveries[event.destination]
         to_state = TRANSITIONS[(event.action, delivery.state)]
         out = self._move(delivery, to_state, now, event)
@@ -181,18 +192,18 @@ class HitCase:
         self._trim()
         return out
 
-    def refuse(self, record: Any, reason: str, now: int) -> list[Output]:
+    def refuse(self, record: Any, reason: str, now: int, original: bytes | None = None) -> list[Output]:
         """Refuse an event that could not even be read (``reason`` says why), as any other."""
-        return self._refuse(record, reason, now)
+        return self._refuse(record, reason, now, original=original)
 
     def on_time(self, config: GatewayConfig, now: int) -> list[Output]:
         """Escalate every delivery whose ack deadline has passed (spec §5, processing time), and
         refuse the events that waited for an unknown hit for ``unknown_hit_grace``."""
         out: list[Output] = []
-        due = [event for event, at in self.waiting if at + config.unknown_hit_grace_ms <= now]
-        self.waiting = [(event, at) for event, at in self.waiting if at + config.unknown_hit_grace_ms > now]
-        for event in due:
-            out += self._refuse(event, "unknown hit", now, parse_event(event))
+        due = [waiting for waiting in self.waiting if waiting[1] + config.unknown_hit_grace_ms <= now]
+        self.waiting = [waiting for waiting in self.waiting if waiting[1] + config.unknown_hit_grace_ms > now]
+        for event, _, original in due:
+            out += self._refuse(event, "unknown hit", now, parse_event(event), original)
         for delivery in list(self.deliveries.values()):
             deadline = delivery.ack_deadline
             if deadline is not None and deadline <= now:
@@ -207,7 +218,7 @@ class HitCase:
         an event's wait for its hit."""
         deadlines = [d.ack_deadline for d in self.deliveries.values() if d.ack_deadline is not None]
         if config is not None:
-            deadlines += [at + config.unknown_hit_grace_ms for _, at in self.waiting]
+            deadlines += [at + config.unknown_hit_grace_ms for _, at, _ in self.waiting]
         return min(deadlines, default=None)
 
     @property
@@ -238,7 +249,9 @@ class HitCase:
                 "config_version": self.config_version, "changed_at": self.changed_at,
                 "deliveries": [{name: getattr(d, name) for name in _DELIVERY_FIELDS}
                                for d in self.deliveries.values()],
-                "forwarded": self.forwarded, "early": self.early, "waiting": self.waiting}
+                "forwarded": self.forwarded, "early": self.early,
+                "waiting": [[event, at, None if original is None else base64.b64encode(original).decode("ascii")]
+                            for event, at, original in self.waiting]}
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any]) -> "HitCase":
@@ -247,7 +260,7 @@ class HitCase:
         case.config_version, case.changed_at = state["config_version"], state["changed_at"]
         case.deliveries = {d["destination"]: DeliveryState(**d) for d in state["deliveries"]}
         case.forwarded, case.early = list(state["forwarded"]), list(state["early"])
-        case.waiting = [(event, at) for event, at in state.get("waiting", ())]
+        case.waiting = [_waiting_from_state(entry) for entry in state.get("waiting", ())]
         return case
 
     # -- the steps --------------------------------------------------------------------------
@@ -343,9 +356,10 @@ class HitCase:
             return f"{event.action} takes no reason or outcome"
         return None
 
-    def _refuse(self, record: Any, reason: str, now: int, event: LifecycleEvent | None = None) -> list[Output]:
+    def _refuse(self, record: Any, reason: str, now: int, event: LifecycleEvent | None = None,
+                original: bytes | None = None) -> list[Output]:
         raw = record if isinstance(record, dict) else {"record": repr(record)[:2000]}
-        return [RefusedEvent(now, reason, raw),
+        return [RefusedEvent(now, reason, raw, original),
                 self._audit(now, AUDIT_REFUSED, self.deliveries.get(event.destination) if event else None,
                             event=event, detail=reason, refused=True)]
 

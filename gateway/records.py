@@ -102,8 +102,11 @@ class AuditRecord:
 
 @dataclass(frozen=True)
 class RefusedEvent:
-    """A lifecycle event refused with its reason; ``event`` is the event as received."""
+    """A lifecycle event refused with its reason; ``event`` is the event as received, and
+    ``original`` its bytes as they came (the Kafka record's value), when the caller
+    gave them: a refusal keeps the event whole (docs/hits.md §3)."""
 
     at: int
     reason: str
     event: dict
+    original: bytes | None = None

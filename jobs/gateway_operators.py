@@ -194,12 +194,12 @@ class RouteAndFollow(KeyedProcessFunction):
         elif kind == HIT_SIGHTING:
             outputs = case.on_sighting(record, now, self.cameras.get(record.get("camera_id")))
         elif kind == EVENT:
-            outputs = case.on_event(record, self.config, now)
+            outputs = case.on_event(record, self.config, now, raw)
         elif kind == MALFORMED_EVENT:
-            outputs = case.refuse(None, record, now)
+            outputs = case.refuse(None, record, now, raw)
         else:
             outputs = []
-        yield from self._emit(outputs, raw)
+        yield from self._emit(outputs)
         if not case.empty:
             self.case.update(json.dumps(case.to_state()))
             self._schedule(case, timers)
@@ -217,10 +217,10 @@ class RouteAndFollow(KeyedProcessFunction):
         yield from self._dead_inputs()
         case = HitCase.from_state(json.loads(state))
         if case.expires_at(self.config) <= now:
-            yield from self._emit(case.expire(now), None)
+            yield from self._emit(case.expire(now))
             self.case.clear()
             return
-        yield from self._emit(case.on_time(self.config, now), None)
+        yield from self._emit(case.on_time(self.config, now))
         if case.empty:  # only events that waited for a hit that never came, now refused
             self.case.clear()
             return
@@ -239,11 +239,11 @@ class RouteAndFollow(KeyedProcessFunction):
         timers.register_processing_time_timer(wanted)
         self.timer.update(wanted)
 
-    def _emit(self, outputs, raw):
+    def _emit(self, outputs):
         for output in outputs:
             if isinstance(output, Message):
                 yield Row(*self.codec.message(output))
             elif isinstance(output, RefusedEvent):
-                yield Row(*self.codec.refused(output, raw))
+                yield Row(*self.codec.refused(output))
             elif isinstance(output, AuditRecord) and self.audit:
                 yield AUDIT, audit_row(output)

@@ -72,7 +72,7 @@ def test_every_kind_the_lifecycle_makes_encodes_and_reads_back():
     assert feedback["from_destination"] == "owner" and feedback["reason"] == "WRONG_ENTRY"
 
 
-def test_a_refused_event_that_waited_keeps_its_record_encoded_again():
+def test_a_refused_event_keeps_its_original_bytes_or_else_its_record_encoded_again():
     from connectors.avro import HEADER, AvroEncoder
     from connectors.gateway_codec import GatewayCodec, GatewayTopics
     from gateway.records import RefusedEvent
@@ -85,9 +85,12 @@ def test_a_refused_event_that_waited_keeps_its_record_encoded_again():
              "note": None, "user": "n1", "at": T0}
 
     def original(refusal: RefusedEvent) -> bytes:
-        _, key, value = codec.refused(refusal, None)
+        _, key, value = codec.refused(refusal)
         return fastavro.schemaless_reader(io.BytesIO(value[HEADER.size:]), refused_schema)["original"]
 
+    assert original(RefusedEvent(T0, "unknown hit", event, b"\x00\x00\x00\x00\x02as it came")) == \
+        b"\x00\x00\x00\x00\x02as it came"
+    # Without them (a state saved before events kept their bytes): encoded again.
     assert original(RefusedEvent(T0, "unknown hit", event)) == codec._event.encode(event)
     # Nothing that reads as an event: the refusal keeps no bytes.
     assert original(RefusedEvent(T0, "malformed: not avro", "not a record")) == b""

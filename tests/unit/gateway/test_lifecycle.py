@@ -141,6 +141,31 @@ def test_an_event_for_an_unknown_hit_waits_for_it_then_is_refused():
     assert [a.kind for a in out if isinstance(a, AuditRecord)] == ["REFUSED"]
 
 
+def test_a_waiting_event_is_refused_with_its_original_bytes_even_after_a_restore():
+    case = HitCase("h1")
+    case.on_event(event("ACKNOWLEDGE"), CONFIG, T0, original=b"\x00\x00\x00\x00\x07as sent")
+    restored = HitCase.from_state(json.loads(json.dumps(case.to_state())))
+    [refusal] = [r for r in restored.on_time(CONFIG, T0 + CONFIG.unknown_hit_grace_ms) if isinstance(r, RefusedEvent)]
+    assert refusal.original == b"\x00\x00\x00\x00\x07as sent"
+    # Refused at once, too, and after the hit came (an event its hit makes invalid).
+    assert [r.original for r in case.on_event({"hit_id": "h1"}, CONFIG, T0, original=b"bad")
+            if isinstance(r, RefusedEvent)] == [b"bad"]
+    early = HitCase("h1")
+    early.on_event(event("CLOSE"), CONFIG, T0, original=b"close as sent")   # CLOSE with no outcome
+    out = early.on_hit(HIT, hit_labels(HIT, {"province": "P"}, CONFIG.list_owners), CONFIG, T0 + 5)
+    assert [r.original for r in out if isinstance(r, RefusedEvent)] == [b"close as sent"]
+
+
+def test_a_state_saved_before_events_kept_their_bytes_still_loads():
+    case = HitCase("h1")
+    case.on_event(event("ACKNOWLEDGE"), CONFIG, T0)
+    state = json.loads(json.dumps(case.to_state()))
+    state["waiting"] = [entry[:2] for entry in state["waiting"]]   # (event, at), as saved before
+    [refusal] = [r for r in HitCase.from_state(state).on_time(CONFIG, T0 + CONFIG.unknown_hit_grace_ms)
+                 if isinstance(r, RefusedEvent)]
+    assert refusal.original is None and refusal.event["action"] == "ACKNOWLEDGE"
+
+
 def test_an_event_that_came_before_its_hit_is_applied_when_the_hit_comes():
     case = HitCase("h1")
     case.on_event(event("ACKNOWLEDGE"), CONFIG, T0)                       # e.g. read again after a restore
