@@ -65,6 +65,42 @@ def test_writer_schema_is_fetched_once_per_id():
     assert registry.fetches == 1
 
 
+def test_an_unknown_id_is_asked_about_again_only_after_a_while():
+    """A stream of records with an id the registry does not know costs one lookup per
+    MISSING_ID_TTL_S, not one per record; an id registered since is then found."""
+    from connectors.avro import MISSING_ID_TTL_S
+
+    registry, now = MemoryRegistry(), [0.0]
+    decoder = AvroDecoder(registry, V1, clock=lambda: now[0])
+    raw = AvroEncoder(100, V1).encode({"plate": "X"})   # id 100: not registered yet
+    for _ in range(50):
+        with pytest.raises(AvroDecodeError, match="no schema with id 100") as error:
+            decoder.decode(raw)
+        assert error.value.raw == raw
+    assert registry.fetches == 1
+    registry.register("s", V1)                          # now it is (as id 100)
+    now[0] += MISSING_ID_TTL_S - 0.1
+    with pytest.raises(AvroDecodeError):
+        decoder.decode(raw)
+    now[0] += 0.1
+    assert decoder.decode(raw) == {"plate": "X"}
+    assert registry.fetches == 2
+
+
+def test_remembered_unknown_ids_are_bounded():
+    from connectors.avro import MISSING_IDS_KEPT
+
+    registry = MemoryRegistry()
+    decoder = AvroDecoder(registry, V1, clock=lambda: 0.0)
+    for schema_id in range(1, MISSING_IDS_KEPT + 50):
+        with pytest.raises(AvroDecodeError):
+            decoder.decode(b"\x00" + schema_id.to_bytes(4, "big") + b"x")
+    assert len(decoder._missing) == MISSING_IDS_KEPT
+    with pytest.raises(AvroDecodeError):                # the oldest was forgotten: asked again
+        decoder.decode(b"\x00\x00\x00\x00\x01x")
+    assert registry.fetches == MISSING_IDS_KEPT + 50
+
+
 @pytest.mark.parametrize(
     "raw, reason",
     [
