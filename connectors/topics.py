@@ -119,14 +119,20 @@ def max_message_bytes(bootstrap_servers: str, topics: Iterable[str], timeout_s: 
 
 
 def make_room(bootstrap_servers: str, output: str, inputs: Iterable[str], headroom: int,
-              timeout_s: float = 30.0) -> int:
-    """Make `output` accept records of the largest input's size plus `headroom` bytes:
-    create it with that `max.message.bytes` when it is missing, raise its own when it
-    is lower, leave it when it is enough. Returns the size a record may reach. A broker
-    that refuses (no right to alter the topic, say) is a TopicError saying what is needed."""
-    inputs = list(inputs)
-    sizes = max_message_bytes(bootstrap_servers, [output, *inputs], timeout_s)
-    needed = max([sizes[name] for name in inputs if name in sizes] or [KAFKA_DEFAULT_MAX_MESSAGE_BYTES]) + headroom
+              timeout_s: float = 30.0, also: Iterable[str] = ()) -> int:
+    """Make `output` accept records of the largest input's size plus `headroom` bytes,
+    plus the largest record of the topics `also` when an output record carries one of
+    those besides its input (a hit: its read and its list entry): create it with that
+    `max.message.bytes` when it is missing, raise its own when it is lower, leave it
+    when it is enough. Returns the size a record may reach. A broker that refuses (no
+    right to alter the topic, say) is a TopicError saying what is needed."""
+    inputs, also = list(inputs), list(also)
+    sizes = max_message_bytes(bootstrap_servers, [output, *inputs, *also], timeout_s)
+
+    def largest(topics: list[str]) -> int:
+        return max([sizes[name] for name in topics if name in sizes] or [KAFKA_DEFAULT_MAX_MESSAGE_BYTES])
+
+    needed = largest(inputs) + (largest(also) if also else 0) + headroom
     if output not in sizes:
         ensure_topics(bootstrap_servers, {output: TopicSpec(config={MAX_MESSAGE_BYTES: str(needed)})}, timeout_s)
         # Another process may have made it first, with its own size: check it as any existing topic.

@@ -229,7 +229,7 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
     for topic, contract in ((settings.hits_topic, "Hit"), (settings.sightings_topic, "HitSighting"),
                             (settings.dead_letter_topic, "DeadLetter"), (settings.refusals_topic, "ReferenceRefusal")):
         lookup(registry, topic, contract)
-    largest = _room_for_refused_records(settings)
+    largest = _room_for_outputs(settings)
     reads = env.from_source(
         record_source(settings.bootstrap_servers, f"{settings.group_id}.reads", topics=[settings.reads_topic]),
         WatermarkStrategy.no_watermarks(), "plate-reads", type_info=RECORD_TYPE,
@@ -251,20 +251,25 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
         .name("outputs").uid("sink")
 
 
-def _room_for_refused_records(settings: KafkaJobSettings) -> int:
-    """A dead letter or a refusal keeps its input whole and adds a little (spec §3): its
-    topic must take a record larger than any its inputs take, or one large read would be
-    unwritable and restart the job without end. Makes that so (creating or raising the
-    two topics) and returns the largest record the sink may then write."""
+def _room_for_outputs(settings: KafkaJobSettings) -> int:
+    """A dead letter or a refusal keeps its input whole and adds a little (spec §3), a
+    sighting carries its read's id and camera, a hit its read's fields and its list
+    entry's: each output topic must take a record larger than its inputs take, or one
+    large read or entry would be unwritable and restart the job without end (spec §3:
+    a single read never does). Makes that so (creating or raising the four topics) and
+    returns the largest record the sink may then write."""
     import re
 
     from connectors.dead_letters import HEADROOM_BYTES
     from connectors.topics import make_room, topic_names
 
-    servers = settings.bootstrap_servers
+    servers, reads = settings.bootstrap_servers, [settings.reads_topic]
     updates = [name for name in topic_names(servers) if re.fullmatch(settings.reference_pattern, name)]
-    return max(make_room(servers, settings.dead_letter_topic, [settings.reads_topic], HEADROOM_BYTES),
-               make_room(servers, settings.refusals_topic, [*updates, settings.cameras_topic], HEADROOM_BYTES))
+    entries = [name for name in updates if name != settings.cameras_topic]
+    return max(make_room(servers, settings.dead_letter_topic, reads, HEADROOM_BYTES),
+               make_room(servers, settings.refusals_topic, [*updates, settings.cameras_topic], HEADROOM_BYTES),
+               make_room(servers, settings.sightings_topic, reads, HEADROOM_BYTES),
+               make_room(servers, settings.hits_topic, reads, HEADROOM_BYTES, also=entries))
 
 
 def main(argv: list[str] | None = None) -> int:

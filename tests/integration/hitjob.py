@@ -109,6 +109,24 @@ class Feeds:
         assert self.producer.flush(30) == 0
 
 
+def restarts(stack, job_id: str) -> tuple[int, list]:
+    """(numRestarts, the exception history) of a job, from the Flink REST API."""
+    metric = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}/metrics?get=numRestarts", timeout=10).json()
+    exceptions = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}/exceptions", timeout=10).json()
+    history = (exceptions.get("exceptionHistory") or {}).get("entries") or []
+    return int(metric[0]["value"]), history
+
+
+def assert_no_restart(stack, job_id: str) -> None:
+    """The job runs, and has neither restarted nor recorded an exception."""
+    job = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=10).json()
+    count, history = restarts(stack, job_id)
+    assert (job["state"], count) == ("RUNNING", 0), \
+        (job["state"], count, [e.get("exceptionName") for e in history][:5],
+         [(e.get("stacktrace") or "")[:1500] for e in history][:1])
+    assert history == [], [e.get("exceptionName") for e in history]
+
+
 def submit(stack, feeds, *extra: str, submit_options: tuple = ()) -> str:
     argv = [sys.executable, "-m", "feblam.cli", "submit", "--detached", *submit_options, str(JOB), "--",
             "--bootstrap-servers", stack.bootstrap_servers, "--registry-url", stack.schema_registry_url,

@@ -59,7 +59,7 @@ from udfs.validation import MALFORMED, InvalidRead, validate_read
 
 from .conftest import consume_all
 from .gatewayjob import GatewayRun, hit as gateway_hit
-from .hitjob import Feeds, cancel, submit, wait_running
+from .hitjob import Feeds, assert_no_restart, cancel, restarts, submit, wait_running
 
 # Bad records per input topic (issue 11 asks for 10,000). FEBLAM_FUZZ_RECORDS lowers it
 # while working on the test; the suite runs the full count.
@@ -148,14 +148,6 @@ class _Remembering:
         return found
 
 
-def _restarts(stack, job_id: str) -> tuple[int, list]:
-    """(numRestarts, the exception history) of a job, from the Flink REST API."""
-    metric = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}/metrics?get=numRestarts", timeout=10).json()
-    exceptions = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}/exceptions", timeout=10).json()
-    history = (exceptions.get("exceptionHistory") or {}).get("entries") or []
-    return int(metric[0]["value"]), history
-
-
 def _drain(stack, job_id: str, topic: str, expected: int, timeout_s: float = WAIT_S, tick=None) -> list:
     """The messages of `topic` from its start, once `expected` arrived, or the timeout
     passed, or the job restarted or stopped (the caller's assertions then say which);
@@ -173,7 +165,7 @@ def _drain(stack, job_id: str, topic: str, expected: int, timeout_s: float = WAI
                 checked = time.monotonic()
                 if tick is not None:
                     tick()
-                if _restarts(stack, job_id)[0] or _state(stack, job_id) != "RUNNING":
+                if restarts(stack, job_id)[0] or _state(stack, job_id) != "RUNNING":
                     break
         return messages
     finally:
@@ -182,15 +174,6 @@ def _drain(stack, job_id: str, topic: str, expected: int, timeout_s: float = WAI
 
 def _state(stack, job_id: str) -> str:
     return requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=10).json()["state"]
-
-
-def _assert_no_restart(stack, job_id: str) -> None:
-    job = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=10).json()
-    restarts, history = _restarts(stack, job_id)
-    assert (job["state"], restarts) == ("RUNNING", 0), \
-        (job["state"], restarts, [e.get("exceptionName") for e in history][:5],
-         [(e.get("stacktrace") or "")[:1500] for e in history][:1])
-    assert history == [], [e.get("exceptionName") for e in history]
 
 
 def _assert_no_plate_in_logs() -> None:
@@ -444,7 +427,7 @@ def _hit_job_fuzz(stack, new_topic):
         hit_decoder = AvroDecoder(feeds.registry, schemas.load("Hit"))
         dead = [dead_decoder.decode(m.value()) for m in _drain(stack, job_id, feeds.dead, len(on_reads))]
         refusals = [refusal_decoder.decode(m.value()) for m in _drain(stack, job_id, feeds.refusals, len(on_updates))]
-        _assert_no_restart(stack, job_id)
+        assert_no_restart(stack, job_id)
         # One more than the good reads give, so that a hit a bad read made shows up.
         hits = [hit_decoder.decode(m.value()) for m in consume_all(stack.bootstrap_servers, feeds.hits, len(good) + 1, 15)]
 
@@ -478,7 +461,7 @@ def _hit_job_fuzz(stack, new_topic):
         # ... and the good reads, among all that, still hit the entries the garbage tried to spoil.
         assert sorted((h["read_id"], h["entry_id"]) for h in hits) == [("GOOD-0", "G1"), ("GOOD-1", "G2"),
                                                                       ("GOOD-2", "G3")]
-        _assert_no_restart(stack, job_id)
+        assert_no_restart(stack, job_id)
         _assert_no_plate_in_logs()
         print(f"hit job: {len(on_reads)} bad reads, {len(on_updates)} bad updates "
               f"({Counter(r['kind'] for r in sent).most_common()}); generated in {generated_s:.1f} s")
@@ -667,7 +650,7 @@ def _gateway_fuzz(stack, new_topic):
         dead = [dead_decoder.decode(m.value()) for m in _drain(stack, job_id, run.dead_inputs, len(dead_expected),
                                                                tick=tick)]
         refused = [refused_decoder.decode(m.value()) for m in _drain(stack, job_id, run.refused, len(events_expected))]
-        _assert_no_restart(stack, job_id)
+        assert_no_restart(stack, job_id)
 
         # Every bad hit or sighting: one dead input at its position, whole.
         inputs = {(d["source_topic"], d["source_partition"], d["source_offset"]): d for d in dead}
@@ -690,7 +673,7 @@ def _gateway_fuzz(stack, new_topic):
         message_decoder = AvroDecoder(run.registry, schemas.load("GatewayMessage"), millis=True)
         seen = Counter((m["kind"], m["hit_id"]) for m in (message_decoder.decode(m.value()) for m in messages))
         assert wanted - set(seen) == set() and seen[("SIGHTING", "hk1")] == 5
-        _assert_no_restart(stack, job_id)
+        assert_no_restart(stack, job_id)
         _assert_no_plate_in_logs()
         print(f"gateway: {len(dead_expected)} bad hits and sightings, {len(events_expected)} bad events "
               f"({Counter(r['kind'] for r in produced.records).most_common()}); generated in {generated_s:.1f} s")

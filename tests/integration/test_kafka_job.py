@@ -17,7 +17,7 @@ from feblam.cli import main
 from feblam.stack.settings import StackSettings
 
 from .conftest import consume_all
-from .hitjob import Feeds, cancel, decoded, hits, submit
+from .hitjob import Feeds, assert_no_restart, cancel, decoded, hits, submit, wait_running
 from .test_embedded_spec import CAMERAS, CASES, REFERENCE, expected_hits, expected_refusals, expected_sightings
 
 LEFT_OVER = "_left_over"  # bytes appended to a read's encoded value
@@ -189,3 +189,25 @@ def _logs_naming(plates: set[str]) -> dict[str, list[str]]:
             if named:
                 found[path.name] = named
     return found
+
+
+def test_a_valid_read_as_large_as_its_topic_takes_gives_its_hit_without_a_restart(stack, new_topic):
+    """Spec §3: a single read never restarts the job. A read of 1.9 MB whose plate is
+    short once canonical is valid, and its hit carries its plate_text whole: the job
+    makes its hits topic take a read and a list entry of the largest sizes their topics take."""
+    feeds = Feeds(stack, new_topic, {"stolen_vehicles"})
+    feeds.entry({"list_name": "stolen_vehicles", "entry_id": "S1", "op": "UPSERT", "plate": "1BIG123"})
+    feeds.flush()
+    job_id = submit(stack, feeds)
+    try:
+        wait_running(stack, job_id)
+        plate_text = "1-BIG-123" + " " * 1_900_000
+        feeds.read({"read_id": "BIG1", "camera_id": "CAM-A", "event_time": "2026-03-05T08:00:00Z",
+                    "plate_text": plate_text, "plate_country": "B", "ocr_confidence": 1.0})
+        feeds.flush()
+        [hit] = hits(stack, feeds, 1)
+        assert (hit["read_id"], hit["entry_id"], hit["plate"], hit["plate_text"] == plate_text) == \
+            ("BIG1", "S1", "1BIG123", True)
+        assert_no_restart(stack, job_id)
+    finally:
+        cancel(stack, job_id)

@@ -36,3 +36,12 @@ def test_inputs_that_do_not_exist_count_as_kafkas_default(stack, new_topic):
     dead = new_topic("dead")
     assert make_room(stack.bootstrap_servers, dead, [f"none-{uuid.uuid4().hex}"], 10) == \
         KAFKA_DEFAULT_MAX_MESSAGE_BYTES + 10
+
+
+def test_an_output_that_carries_records_of_two_topics_takes_both(stack, new_topic):
+    """A hit carries its read and its list entry: its topic takes the largest of each."""
+    reads = new_topic("reads", config={"max.message.bytes": "2000000"})
+    lists = [new_topic("ref"), new_topic("ref", config={"max.message.bytes": "1500000"})]
+    hits = new_topic("hits")
+    assert make_room(stack.bootstrap_servers, hits, [reads], 1000, also=lists) == 3_501_000
+    assert max_message_bytes(stack.bootstrap_servers, [hits]) == {hits: 3_501_000}
