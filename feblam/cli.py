@@ -33,6 +33,7 @@ COMMANDS = (
     "ingest",
     "gateway",
     "live",
+    "history",
     "chaos",
 )
 

@@ -1,10 +1,10 @@
 """The design's layout rules, read from the imports of every module.
 
-- The product (`udfs/`, `gateway/`, `connectors/`, `ingest/`, `jobs/`, `schemas/`)
+- The product (`udfs/`, `gateway/`, `history/`, `connectors/`, `ingest/`, `jobs/`, `schemas/`)
   never imports the tools beside it (`feblam`: the CLI, the local stack, the
   simulator, the benchmarks): jobs run inside Flink on clusters FEBLAM never
   started, and ingest runs beside cameras' feeds.
-- The pure packages (`udfs/`, `gateway/`) import no Flink, no Kafka client and
+- The pure packages (`udfs/`, `gateway/`, `history/`) import no Flink, no Kafka client and
   no I/O package of the product: their rules are tested in seconds.
 - `connectors/` and `ingest/` never import `jobs/`: I/O does not depend on wiring.
 - The tools never import the CLI's command modules (`feblam.commands`): a
@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("udfs", "gateway", "connectors", "ingest", "jobs", "schemas")
-PURE = ("udfs", "gateway")
+PRODUCT = ("udfs", "gateway", "history", "connectors", "ingest", "jobs", "schemas")
+PURE = ("udfs", "gateway", "history")
 IMPORT_BY_NAME = {"import_module", "__import__"}
 
 # package -> the top-level packages (or dotted prefixes) its modules must not import

@@ -1,0 +1,318 @@
+"""`feblam history`: the analysts' questions over the Parquet history, behind the access gate.
+
+Every question states who asks and why; the gate grants, narrows or refuses its
+time range; the access is written to the access log before any row is shown
+(docs/history.md). The logic is in the pure package `history/`; this module is
+options and output only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from feblam.errors import CommandError
+
+DESCRIPTION = """\
+Ask the Parquet history what analysts ask of ANPR history, within the law:
+every question names the user, the unit, the purpose (ADMINISTRATIVE or
+JUDICIAL) and a justification, and JUDICIAL questions about data older than
+30 days name the prosecutor's authorisation. The time range is narrowed to
+what the access may see, and said so, or refused with the rule; covert hits
+are shown to their owner unit only. Every question, refused or not, is
+written to the access log before its answer (`feblam history audit`).
+"""
+
+EPILOG = """\
+examples:
+  feblam history journey 1-ABC-123 --history var/demo/history --user a.peeters --unit ZP-5339 \\
+      --purpose ADMINISTRATIVE --justification "LEZ appeal 2026/1187, checking passages"
+  feblam history camera CAM-0042 --from 2026-12-05T02:10Z --to 2026-12-05T02:40Z ...
+  feblam history hits --by list,day ... --json
+  feblam history audit verify --user dpo.maes --unit DPO --justification "monthly check of the access log"
+
+FEBLAM_HISTORY and FEBLAM_ACCESS_LOG set --history and --access-log.
+"""
+
+DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("history", help="query the read and hit history, through the access gate",
+                                   description=DESCRIPTION, epilog=EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="history_command", metavar="QUESTION")
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+    def question(name: str, help_text: str, ranged: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+                                  epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        _access_options(sub)
+        if ranged:
+            sub.add_argument("--from", dest="start", type=instant, metavar="TIME",
+                             help="from this event time (ISO 8601; no zone: UTC; default: as far back as "
+                                  "the access may see)")
+            sub.add_argument("--to", dest="end", type=instant, metavar="TIME",
+                             help="until this event time, exclusive (default: now)")
+        output = sub.add_mutually_exclusive_group()
+        output.add_argument("--json", action="store_true", help="one JSON object: the decision, the columns, the rows")
+        output.add_argument("--csv", action="store_true", help="CSV with a header line; the decision on stderr")
+        return sub
+
+    journey = question("journey", "all reads of a plate in time order, with camera and any hits")
+    journey.add_argument("plate", help="the plate as written or canonical (1-abc-123 is 1ABC123)")
+    journey.set_defaults(func=cmd_journey)
+    camera = question("camera", "all reads at a camera between two times, with any hits")
+    camera.add_argument("camera_id")
+    camera.set_defaults(func=cmd_camera)
+    first = question("first-seen", "when and where a plate was first seen, within what the access may see")
+    first.add_argument("plate")
+    first.set_defaults(func=cmd_first_seen)
+    cameras = question("cameras", "cameras that went silent: read in the range, but not in the last DURATION of it")
+    cameras.add_argument("--silent-for", type=duration, required=True, metavar="DURATION",
+                         help="e.g. 2h, 30m, 1d")
+    cameras.set_defaults(func=cmd_cameras)
+    hits = question("hits", "hit counts grouped by list, day, priority, match_kind or zone")
+    hits.add_argument("--by", default="list,day", help="comma-separated groups (default: %(default)s)")
+    hits.set_defaults(func=cmd_hits)
+
+    audit = commands.add_parser("audit", help="show or verify the access log (itself an access, logged)",
+                                description="Show the access log's records, or verify its hash chain: a "
+                                "changed, removed or reordered record is named. Reading the log is itself "
+                                "an access and is logged.")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION")
+    audit.set_defaults(func=lambda args: (audit.print_help(), 2)[1])
+    show = audit_commands.add_parser("show", help="print the log's records, oldest first")
+    verify = audit_commands.add_parser("verify", help="check the hash chain; exit 1 if anything is wrong")
+    for sub in (show, verify):
+        sub.add_argument("--access-log", type=Path, default=_default_log(), metavar="FILE",
+                         help="the access log (default: FEBLAM_ACCESS_LOG, else %(default)s)")
+        sub.add_argument("--user", required=True, help="who reads the log")
+        sub.add_argument("--unit", required=True, help="their unit")
+        sub.add_argument("--justification", required=True, help="why, in your own words (10 characters or more)")
+        sub.add_argument("--json", action="store_true", help="JSON instead of lines")
+    show.add_argument("--last", type=int, metavar="N", help="only the last N records")
+    show.set_defaults(func=cmd_audit_show)
+    verify.add_argument("--expect-head", metavar="SHA256",
+                        help="the head noted at an earlier verification: finds records cut from the end")
+    verify.set_defaults(func=cmd_audit_verify)
+
+
+def _access_options(parser: argparse.ArgumentParser) -> None:
+    from history.gate import PURPOSES
+
+    env_history = os.environ.get("FEBLAM_HISTORY")
+    parser.add_argument("--history", type=Path, default=Path(env_history) if env_history else None,
+                        required=not env_history, metavar="DIR",
+                        help="root of the Parquet history (default: FEBLAM_HISTORY)")
+    parser.add_argument("--access-log", type=Path, default=_default_log(), metavar="FILE",
+                        help="the access log, kept apart from the history (default: FEBLAM_ACCESS_LOG, else "
+                             "%(default)s)")
+    who = parser.add_argument_group("who asks and why (all recorded in the access log)")
+    who.add_argument("--user", required=True, help="the person asking")
+    who.add_argument("--unit", required=True, help="their unit (covert hits are shown to their owner unit only)")
+    who.add_argument("--purpose", required=True, type=str.upper, choices=PURPOSES,
+                     help="ADMINISTRATIVE: the last 30 days only; JUDICIAL: older data with --authorisation")
+    who.add_argument("--justification", required=True, help="why, in your own words (10 characters or more)")
+    who.add_argument("--authorisation", metavar="REFERENCE",
+                     help="JUDICIAL: the reference of the prosecutor's written decision, for data older than 30 days")
+
+
+def _default_log() -> Path:
+    given = os.environ.get("FEBLAM_ACCESS_LOG")
+    if given:
+        return Path(given)
+    var = Path(os.environ.get("FEBLAM_VAR_DIR") or Path(__file__).resolve().parents[2] / "var")
+    return var / "access" / "access.log"
+
+
+def instant(text: str) -> datetime:
+    """An ISO 8601 time or date; without a zone, UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time (e.g. 2026-12-05T02:10Z)") from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def duration(text: str) -> timedelta:
+    match = DURATION.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 2h, 30m, 1d")
+    return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+
+
+# -- the questions -------------------------------------------------------------------------
+
+def _history(args):
+    from history.accesslog import AccessLog
+    from history.queries import GatedHistory
+
+    if not args.history.is_dir():
+        raise CommandError(f"--history: no such directory {args.history}")
+    log_path = args.access_log.resolve()
+    if log_path.is_relative_to(args.history.resolve()):
+        raise CommandError(f"--access-log {args.access_log} is inside the history: keep the log apart from the "
+                           "data it records, so that no purge or copy of the data takes it along")
+    return GatedHistory(args.history, AccessLog(args.access_log))
+
+
+def _request(args):
+    from history.gate import AccessRequest
+
+    return AccessRequest(args.user, args.unit, args.purpose, args.justification, args.authorisation)
+
+
+def _range(args):
+    from history.gate import TimeRange
+
+    try:
+        return TimeRange(args.start, args.end)
+    except ValueError as error:
+        raise CommandError(f"--from/--to: {error}") from None
+
+
+def _ask(args, ask) -> int:
+    from history.accesslog import AccessLogError
+    from history.gate import AccessError
+
+    try:
+        answer = ask(_history(args), _request(args), _range(args))
+    except AccessError as refused:
+        raise CommandError(f"{refused} (recorded in the access log)", exit_code=3) from None
+    except AccessLogError as error:
+        raise CommandError(f"{error}: nothing was read") from None
+    _print(args, answer)
+    return 0
+
+
+def cmd_journey(args) -> int:
+    return _ask(args, lambda history, request, asked: history.journey(request, args.plate, asked))
+
+
+def cmd_camera(args) -> int:
+    return _ask(args, lambda history, request, asked: history.camera(request, args.camera_id, asked))
+
+
+def cmd_first_seen(args) -> int:
+    return _ask(args, lambda history, request, asked: history.first_seen(request, args.plate, asked))
+
+
+def cmd_cameras(args) -> int:
+    return _ask(args, lambda history, request, asked: history.silent_cameras(request, args.silent_for, asked))
+
+
+def cmd_hits(args) -> int:
+    groups = [name.strip() for name in args.by.split(",") if name.strip()]
+    try:
+        return _ask(args, lambda history, request, asked: history.hits_by(request, groups, asked))
+    except ValueError as error:
+        raise CommandError(f"--by: {error}") from None
+
+
+# -- output --------------------------------------------------------------------------------
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _print(args, answer) -> None:
+    note = f"access {answer.access_id}: {answer.decision.statement}"
+    if args.json:
+        print(json.dumps({"access_id": answer.access_id, "outcome": answer.decision.outcome,
+                          "statement": answer.decision.statement, "columns": list(answer.columns),
+                          "rows": [[_json(v) for v in row] for row in answer.rows]}, ensure_ascii=False))
+        return
+    if args.csv:
+        print(note, file=sys.stderr)
+        writer = csv.writer(sys.stdout)
+        writer.writerow(answer.columns)
+        writer.writerows([[_cell(v) for v in row] for row in answer.rows])
+        return
+    print(note)
+    cells = [[_cell(v) for v in row] for row in answer.rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(answer.columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(answer.columns, widths)).rstrip())
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    print(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
+
+
+def _json(value):
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc).isoformat().replace("+00:00", "Z") if value.tzinfo is None \
+            else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+# -- the access log ------------------------------------------------------------------------
+
+def _read_log(args, action: str):
+    from history.accesslog import ACCESS, AccessLog, AccessLogError
+    from history.gate import identity_problem, iso
+
+    problem = identity_problem(args.user, args.unit, args.justification)
+    log = AccessLog(args.access_log)
+    fields = {"at": iso(datetime.now(timezone.utc)), "user": args.user, "unit": args.unit, "purpose": "AUDIT",
+              "justification": args.justification, "query": {"question": f"audit {action}"},
+              "outcome": "REFUSED" if problem else "GRANTED", "statement": f"refused: {problem}" if problem else
+              "reading the access log"}
+    try:
+        log.append(ACCESS, fields)
+    except AccessLogError as error:
+        raise CommandError(str(error)) from None
+    if problem:
+        raise CommandError(f"refused: {problem} (recorded in the access log)", exit_code=3)
+    return log
+
+
+def cmd_audit_show(args) -> int:
+    records = list(_read_log(args, "show").records())
+    if args.last is not None:
+        records = records[-args.last:] if args.last > 0 else []
+    for record in records:
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False))
+            continue
+        if record.get("kind") == "ACCESS":
+            print(f"{record['seq']:>6}  {record.get('at', '')}  ACCESS  {record.get('user')} ({record.get('unit')}) "
+                  f"{record.get('purpose')} {json.dumps(record.get('query'), ensure_ascii=False)}: "
+                  f"{record.get('statement')}; justification: {record.get('justification')!r}"
+                  + (f"; authorisation {record['authorisation']}" if record.get("authorisation") else ""))
+        else:
+            rows = record.get("rows")
+            outcome = f"{rows} row{'' if rows == 1 else 's'}" if rows is not None else f"failed: {record.get('error')}"
+            print(f"{record['seq']:>6}  {record.get('at', '')}  RESULT  of access {record.get('access')}: {outcome}")
+    return 0
+
+
+def cmd_audit_verify(args) -> int:
+    verification = _read_log(args, "verify").verify(args.expect_head)
+    if args.json:
+        print(json.dumps({"ok": verification.ok, "records": verification.records, "head": verification.head,
+                          "problems": [str(p) for p in verification.problems]}))
+    else:
+        for problem in verification.problems:
+            print(problem)
+        state = "intact" if verification.ok else f"{len(verification.problems)} problem(s)"
+        print(f"{verification.records} records, {state}; head {verification.head} (note it to check later "
+              "with --expect-head)")
+    return 0 if verification.ok else 1

@@ -1,0 +1,200 @@
+"""The analysts' questions over the Parquet history, with DuckDB, behind the gate.
+
+`GatedHistory` is the only entrance: each question passes the access gate
+(`history.gate.decide`), is written to the access log before anything is read
+(an `ACCESS` record, refused or not), runs on views that hold only what the
+decision granted, and is followed in the log by a `RESULT` record (the rows
+returned, or the error). A refused access raises `AccessError` after it is
+logged. Nothing in FEBLAM reads the history another way.
+
+What the views hold, for one access:
+- `reads`, `hits`, `sightings`: the rows whose `event_time` lies in the granted
+  range (DuckDB prunes the `date=` folders outside it);
+- hits of covert entries (`attributes['covert'] = 'true'`) only when the access's
+  unit is the entry's `attributes['owner']`, and sightings of those hits likewise.
+
+The history's layout is connectors/history.py's (docs/operations.md, "The history").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from history.accesslog import ACCESS, RESULT, AccessLog
+from history.gate import AccessError, AccessPolicy, AccessRequest, Decision, TimeRange, decide, iso
+from udfs.normalise import canon
+
+TABLES = ("reads", "hits", "sightings")
+HIT_GROUPS = ("list", "day", "priority", "match_kind", "zone")
+
+# Columns of each table, for the empty views of a history that has none of its files yet.
+_EMPTY = {
+    "reads": "read_id VARCHAR, camera_id VARCHAR, plate_text VARCHAR, plate VARCHAR, country VARCHAR, "
+             "ocr_confidence DOUBLE, event_time TIMESTAMP",
+    "hits": "hit_id VARCHAR, read_id VARCHAR, list_name VARCHAR, entry_id VARCHAR, match_kind VARCHAR, "
+            "zone VARCHAR, score INTEGER, priority VARCHAR, camera_id VARCHAR, plate VARCHAR, "
+            "attributes MAP(VARCHAR, VARCHAR), event_time TIMESTAMP",
+    "sightings": "hit_id VARCHAR, read_id VARCHAR, camera_id VARCHAR, event_time TIMESTAMP",
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an access returns (spec §4): the rows asked for, the gate's statement of what
+    was granted or narrowed, and the `seq` of its record in the access log."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple]
+    decision: Decision
+    access_id: int
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class GatedHistory:
+    """The history under `root`, read through the gate, every access written to `log`."""
+
+    def __init__(self, root: Path, log: AccessLog, policy: AccessPolicy = AccessPolicy(),
+                 clock: Callable[[], datetime] = utc_now):
+        self.root = Path(root)
+        self.log = log
+        self.policy = policy
+        self.clock = clock
+
+    # -- the questions ----------------------------------------------------------------------
+
+    def journey(self, request: AccessRequest, plate: str, asked: TimeRange = TimeRange()) -> Answer:
+        """Every read of `plate` (canonicalised), in time order, with any hits on it."""
+        return self._access(request, {"question": "journey", "plate": canon(plate)}, asked, lambda db: db.execute(
+            "SELECT r.event_time, r.camera_id, r.plate_text, r.country, r.ocr_confidence, r.read_id, "
+            "string_agg(h.list_name || ' ' || h.priority, ', ' ORDER BY h.list_name) AS hits "
+            "FROM reads r LEFT JOIN hits h USING (read_id) WHERE r.plate = ? "
+            "GROUP BY ALL ORDER BY r.event_time, r.read_id", [canon(plate)]))
+
+    def camera(self, request: AccessRequest, camera_id: str, asked: TimeRange) -> Answer:
+        """Every read at `camera_id` in the range, in time order, with any hits on it."""
+        return self._access(request, {"question": "camera", "camera_id": camera_id}, asked, lambda db: db.execute(
+            "SELECT r.event_time, r.plate, r.country, r.ocr_confidence, r.read_id, "
+            "string_agg(h.list_name || ' ' || h.priority, ', ' ORDER BY h.list_name) AS hits "
+            "FROM reads r LEFT JOIN hits h USING (read_id) WHERE r.camera_id = ? "
+            "GROUP BY ALL ORDER BY r.event_time, r.read_id", [camera_id]))
+
+    def first_seen(self, request: AccessRequest, plate: str, asked: TimeRange = TimeRange()) -> Answer:
+        """The first read of `plate` within what the access may see (none: no row)."""
+        return self._access(request, {"question": "first-seen", "plate": canon(plate)}, asked, lambda db: db.execute(
+            "SELECT event_time, camera_id, plate_text FROM reads WHERE plate = ? "
+            "ORDER BY event_time, read_id LIMIT 1", [canon(plate)]))
+
+    def silent_cameras(self, request: AccessRequest, silent_for: timedelta, asked: TimeRange = TimeRange()) -> Answer:
+        """Cameras with reads in the range whose last read is older than `silent_for` before
+        the range's end, the longest silent first."""
+        if silent_for <= timedelta(0):
+            raise ValueError("silent_for must be positive")
+        query = {"question": "cameras", "silent_for_s": int(silent_for.total_seconds())}
+
+        def run(db, decision: Decision):
+            cutoff = _naive(decision.granted.end - silent_for)
+            return db.execute(
+                "SELECT camera_id, max(event_time) AS last_read, count(*) AS reads FROM reads "
+                "GROUP BY camera_id HAVING max(event_time) < ? ORDER BY last_read, camera_id", [cutoff])
+        return self._access(request, query, asked, run, needs_decision=True)
+
+    def hits_by(self, request: AccessRequest, by: Sequence[str], asked: TimeRange = TimeRange()) -> Answer:
+        """Hit counts grouped by `by` (some of HIT_GROUPS), largest first."""
+        unknown = [name for name in by if name not in HIT_GROUPS]
+        if not by or unknown:
+            raise ValueError(f"group hits by some of {', '.join(HIT_GROUPS)}" +
+                             (f", not {', '.join(unknown)}" if unknown else ""))
+        expressions = {"list": "list_name", "day": "CAST(event_time AS DATE)", "priority": "priority",
+                       "match_kind": "match_kind", "zone": "zone"}
+        select = ", ".join(f"{expressions[name]} AS \"{name}\"" for name in by)
+        return self._access(request, {"question": "hits", "by": list(by)}, asked, lambda db: db.execute(
+            f"SELECT {select}, count(*) AS hits FROM hits GROUP BY ALL "
+            f"ORDER BY hits DESC, {', '.join(str(n) for n in range(1, len(by) + 1))}"))
+
+    # -- the gate, the log, the views -------------------------------------------------------
+
+    def _access(self, request: AccessRequest, query: dict[str, Any], asked: TimeRange,
+                run: Callable, needs_decision: bool = False) -> Answer:
+        now = self.clock()
+        decision = decide(request, asked, now, self.policy)
+        access = self.log.append(ACCESS, {
+            "at": iso(now), "user": request.user, "unit": request.unit, "purpose": request.purpose,
+            "justification": request.justification, "authorisation": request.authorisation,
+            "query": query, "asked": _range(decision.asked), "granted": _range(decision.granted),
+            "outcome": decision.outcome, "statement": decision.statement})
+        if decision.refused:
+            raise AccessError(decision)
+        try:
+            db = self._views(decision)
+            try:
+                cursor = run(db, decision) if needs_decision else run(db)
+                columns = tuple(column[0] for column in cursor.description)
+                rows = cursor.fetchall()
+            finally:
+                db.close()
+        except Exception as error:
+            self.log.append(RESULT, {"access": access["seq"], "at": iso(self.clock()), "rows": None,
+                                     "error": f"{type(error).__name__}: {str(error)[:300]}"})
+            raise
+        self.log.append(RESULT, {"access": access["seq"], "at": iso(self.clock()), "rows": len(rows)})
+        return Answer(columns, rows, decision, access["seq"])
+
+    def _views(self, decision: Decision) -> duckdb.DuckDBPyConnection:
+        """A connection whose `reads`, `hits` and `sightings` hold only what `decision`
+        granted (see the module's docstring)."""
+        db = duckdb.connect()
+        db.execute("SET TimeZone = 'UTC'")
+        start, end = _naive(decision.granted.start), _naive(decision.granted.end)
+
+        def window(alias: str) -> str:
+            return (f"{alias}.event_time >= TIMESTAMP '{start.isoformat()}' "
+                    f"AND {alias}.event_time < TIMESTAMP '{end.isoformat()}' "
+                    f"AND {alias}.date BETWEEN DATE '{start.date()}' AND DATE '{end.date()}'")
+
+        unit = decision.unit.replace("'", "''")
+        visible = f"(coalesce(h.attributes['covert'], 'false') <> 'true' OR h.attributes['owner'] = '{unit}')"
+        sources = {table: self._source(table) for table in TABLES}
+        for table, source in sources.items():
+            if source is None:
+                db.execute(f"CREATE TEMP TABLE {table} ({_EMPTY[table]})")
+        if sources["reads"]:
+            db.execute(f"CREATE TEMP VIEW reads AS SELECT * EXCLUDE (date, hour) FROM {sources['reads']} r "
+                       f"WHERE {window('r')}")
+        if sources["hits"]:
+            db.execute(f"CREATE TEMP VIEW hits AS SELECT * EXCLUDE (date, hour) FROM {sources['hits']} h "
+                       f"WHERE {window('h')} AND {visible}")
+        if sources["sightings"]:
+            # A sighting of a covert hit is as covert as the hit, whenever the hit was.
+            hidden = (f"AND s.hit_id NOT IN (SELECT h.hit_id FROM {sources['hits']} h WHERE NOT {visible})"
+                      if sources["hits"] else "")
+            db.execute(f"CREATE TEMP VIEW sightings AS SELECT * EXCLUDE (date, hour) FROM {sources['sightings']} s "
+                       f"WHERE {window('s')} {hidden}")
+        return db
+
+    def _source(self, table: str) -> str | None:
+        folder = self.root / table
+        if not any(folder.glob("**/part-*")):
+            return None
+        pattern = str(folder / "**" / "part-*").replace("'", "''")
+        return (f"read_parquet('{pattern}', hive_partitioning = true, "
+                "hive_types = {'date': 'DATE', 'hour': 'INTEGER'})")
+
+
+def _naive(moment: datetime) -> datetime:
+    """UTC wall clock without a zone: how the history stores `event_time`."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _range(span: TimeRange | None) -> dict[str, str | None] | None:
+    if span is None:
+        return None
+    return {"from": iso(span.start) if span.start else None, "to": iso(span.end) if span.end else None}
