@@ -83,6 +83,24 @@ def register(subparsers) -> None:
     hits.add_argument("--by", default="list,day", help="comma-separated groups (default: %(default)s)")
     hits.set_defaults(func=cmd_hits)
 
+    purge = commands.add_parser(
+        "purge", help="remove the partitions past the 12-month retention (--dry-run: only show them)",
+        description="Remove every hour partition of the history whose whole hour is older than the retention "
+        "limit (12 calendar months before now); a partition that straddles the limit is kept until all of it "
+        "is past. The purge, with each partition and its rows, is recorded in the access log first, with who "
+        "ordered it and why. The access log itself is never purged.")
+    purge.add_argument("--history", type=Path, default=Path(os.environ["FEBLAM_HISTORY"])
+                       if os.environ.get("FEBLAM_HISTORY") else None, required=not os.environ.get("FEBLAM_HISTORY"),
+                       metavar="DIR", help="root of the Parquet history (default: FEBLAM_HISTORY)")
+    purge.add_argument("--access-log", type=Path, default=_default_log(), metavar="FILE",
+                       help="the access log (default: FEBLAM_ACCESS_LOG, else %(default)s)")
+    purge.add_argument("--user", required=True, help="who orders the purge")
+    purge.add_argument("--unit", required=True, help="their unit")
+    purge.add_argument("--justification", required=True, help="why, in your own words (10 characters or more)")
+    purge.add_argument("--dry-run", action="store_true", help="find and count, remove nothing (recorded too)")
+    purge.add_argument("--json", action="store_true", help="one JSON object")
+    purge.set_defaults(func=cmd_purge)
+
     audit = commands.add_parser("audit", help="show or verify the access log (itself an access, logged)",
                                 description="Show the access log's records, or verify its hash chain: a "
                                 "changed, removed or reordered record is named. Reading the log is itself "
@@ -316,3 +334,31 @@ def cmd_audit_verify(args) -> int:
         print(f"{verification.records} records, {state}; head {verification.head} (note it to check later "
               "with --expect-head)")
     return 0 if verification.ok else 1
+
+
+def cmd_purge(args) -> int:
+    from history.accesslog import AccessLog, AccessLogError
+    from history.gate import identity_problem, iso
+    from history.retention import purge
+
+    problem = identity_problem(args.user, args.unit, args.justification)
+    if problem:
+        raise CommandError(f"refused: {problem}")
+    history = _history(args)   # checks the folder and that the log lives apart from it
+    try:
+        report = purge(history.root, AccessLog(args.access_log), args.user, args.unit, args.justification,
+                       datetime.now(timezone.utc), dry_run=args.dry_run)
+    except AccessLogError as error:
+        raise CommandError(f"{error}: nothing was removed") from None
+    if args.json:
+        print(json.dumps({"dry_run": report.dry_run, "limit": iso(report.limit), "record": report.log_seq,
+                          "rows": report.rows, "partitions": [p.describe() for p in report.partitions]}))
+        return 0
+    verb = "would remove" if report.dry_run else "removed"
+    for partition in report.partitions:
+        described = partition.describe()
+        print(f"{verb} {described['table']}/date={described['date']}/hour={described['hour']}: "
+              f"{described['rows']} rows")
+    print(f"{verb} {len(report.partitions)} partition(s), {report.rows} rows older than {iso(report.limit)} "
+          f"(access log record {report.log_seq})")
+    return 0

@@ -86,3 +86,22 @@ def test_audit_show_and_verify_are_accesses_and_find_an_edit(paths, capsys):
     assert "line 1 (record 1): changed" in capsys.readouterr().out
     assert main(["history", "audit", "show", "--access-log", str(log), "--user", "x", "--unit", "DPO",
                  "--justification", "short"]) == 3
+
+
+def test_purge_dry_run_then_purge(tmp_path, capsys):
+    from .test_retention import hour
+
+    root = tmp_path / "history"
+    hour(root, "reads", "2020-01-01", 5)
+    hour(root, "reads", "2026-12-01", 5)
+    log = tmp_path / "access.log"
+    common = ["history", "purge", "--history", str(root), "--access-log", str(log), *DPO[:4],
+              "--justification", "monthly retention purge"]
+    assert main([*common, "--dry-run"]) == 0
+    assert "would remove reads/date=2020-01-01/hour=05: 3 rows" in capsys.readouterr().out
+    assert (root / "reads" / "date=2020-01-01").is_dir()
+    assert main([*common, "--json"]) == 0
+    done = json.loads(capsys.readouterr().out)
+    assert (done["dry_run"], done["rows"], done["record"]) == (False, 3, 2)
+    assert not (root / "reads" / "date=2020-01-01").exists() and (root / "reads" / "date=2026-12-01").is_dir()
+    assert main([*common[:-1], "x"]) == 2
