@@ -93,6 +93,47 @@ class GatedHistory:
             "SELECT event_time, camera_id, plate_text FROM reads WHERE plate = ? "
             "ORDER BY event_time, read_id LIMIT 1", [canon(plate)]))
 
+    def convoy(self, request: AccessRequest, plate: str, asked: TimeRange = TimeRange(), min_cameras: int = 3,
+               window: timedelta = timedelta(minutes=5), limit: int = 20) -> Answer:
+        """Vehicles seen within ±`window` of `plate` at `min_cameras` or more of the cameras
+        it passed, ranked by how far their passages together exceed chance.
+
+        The guard against busy cameras: a vehicle that passes a motorway gantry a hundred
+        times a day meets every other vehicle there by chance. For each candidate, the
+        passages together expected by chance are the sum, over the candidate's reads at
+        the plate's cameras, of the plate's passages there times 2×window over the
+        granted range's length; `beyond_chance` is the passages together minus that, and
+        ranks the answer."""
+        if min_cameras < 1 or window <= timedelta(0) or limit < 1:
+            raise ValueError("min_cameras and limit must be at least 1, and window positive")
+        target = canon(plate)
+        query = {"question": "convoy", "plate": target, "min_cameras": min_cameras,
+                 "window_s": int(window.total_seconds()), "limit": limit}
+
+        def run(db, decision: Decision):
+            span = (decision.granted.end - decision.granted.start).total_seconds()
+            seconds = window.total_seconds()
+            return db.execute(
+                "WITH t AS (SELECT camera_id, event_time FROM reads WHERE plate = $plate), "
+                "tc AS (SELECT camera_id, count(*) AS passes FROM t GROUP BY camera_id), "
+                "co AS (SELECT r.plate, t.camera_id, t.event_time FROM t JOIN reads r "
+                "  ON r.camera_id = t.camera_id "
+                "  AND r.event_time BETWEEN t.event_time - to_microseconds(CAST($us AS BIGINT)) "
+                "                       AND t.event_time + to_microseconds(CAST($us AS BIGINT)) "
+                "  WHERE r.plate <> $plate), "
+                "seen AS (SELECT plate, count(DISTINCT camera_id) AS cameras, "
+                "  count(DISTINCT (camera_id, event_time)) AS together FROM co GROUP BY plate "
+                "  HAVING count(DISTINCT camera_id) >= $k), "
+                "chance AS (SELECT r.plate, sum(tc.passes) * 2 * $seconds / $span AS by_chance "
+                "  FROM reads r JOIN tc USING (camera_id) WHERE r.plate IN (SELECT plate FROM seen) GROUP BY r.plate) "
+                "SELECT s.plate, s.cameras, s.together, round(c.by_chance, 2) AS by_chance, "
+                "  round(s.together - c.by_chance, 2) AS beyond_chance "
+                "FROM seen s JOIN chance c USING (plate) "
+                "ORDER BY beyond_chance DESC, s.cameras DESC, s.plate LIMIT $limit",
+                {"plate": target, "us": int(seconds * 1_000_000), "k": min_cameras, "seconds": seconds,
+                 "span": max(span, 1.0), "limit": limit})
+        return self._access(request, query, asked, run, needs_decision=True)
+
     def silent_cameras(self, request: AccessRequest, silent_for: timedelta, asked: TimeRange = TimeRange()) -> Answer:
         """Cameras with reads in the range whose last read is older than `silent_for` before
         the range's end, the longest silent first."""

@@ -75,6 +75,15 @@ def register(subparsers) -> None:
     first = question("first-seen", "when and where a plate was first seen, within what the access may see")
     first.add_argument("plate")
     first.set_defaults(func=cmd_first_seen)
+    convoy = question("convoy", "vehicles that travel with a plate: seen within ±WINDOW of it at K or more of "
+                      "its cameras, ranked by passages together beyond chance")
+    convoy.add_argument("plate")
+    convoy.add_argument("--min-cameras", "-k", type=int, default=3, metavar="K",
+                        help="at least this many of the plate's cameras (default: %(default)s)")
+    convoy.add_argument("--window", type=duration, default=timedelta(minutes=5), metavar="DURATION",
+                        help="± this much of each of its passages (default: 5m)")
+    convoy.add_argument("--limit", type=int, default=20, help="at most this many vehicles (default: %(default)s)")
+    convoy.set_defaults(func=cmd_convoy)
     cameras = question("cameras", "cameras that went silent: read in the range, but not in the last DURATION of it")
     cameras.add_argument("--silent-for", type=duration, required=True, metavar="DURATION",
                          help="e.g. 2h, 30m, 1d")
@@ -224,6 +233,14 @@ def cmd_camera(args) -> int:
 
 def cmd_first_seen(args) -> int:
     return _ask(args, lambda history, request, asked: history.first_seen(request, args.plate, asked))
+
+
+def cmd_convoy(args) -> int:
+    try:
+        return _ask(args, lambda history, request, asked: history.convoy(
+            request, args.plate, asked, args.min_cameras, args.window, args.limit))
+    except ValueError as error:
+        raise CommandError(f"convoy: {error}") from None
 
 
 def cmd_cameras(args) -> int:

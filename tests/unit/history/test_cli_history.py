@@ -105,3 +105,12 @@ def test_purge_dry_run_then_purge(tmp_path, capsys):
     assert (done["dry_run"], done["rows"], done["record"]) == (False, 3, 2)
     assert not (root / "reads" / "date=2020-01-01").exists() and (root / "reads" / "date=2026-12-01").is_dir()
     assert main([*common[:-1], "x"]) == 2
+
+
+def test_convoy_options_reach_the_question(paths, capsys):
+    common, _ = paths
+    assert main(["history", "convoy", "1ABC123", *common, *WHO, "--purpose", "JUDICIAL", "-k", "1",
+                 "--window", "1d", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["columns"] == ["plate", "cameras", "together", "by_chance", "beyond_chance"]
+    assert main(["history", "convoy", "1ABC123", *common, *WHO, "--purpose", "JUDICIAL", "-k", "0"]) == 2

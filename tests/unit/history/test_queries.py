@@ -94,3 +94,33 @@ def test_an_empty_history_answers_with_no_rows(tmp_path):
     history = GatedHistory(tmp_path / "nothing", AccessLog(tmp_path / "log"), clock=lambda: NOW)
     assert history.journey(ADMIN, "1ABC123").rows == []
     assert history.hits_by(ADMIN, ["list"]).rows == []
+
+
+def test_a_convoy_ranks_travel_together_above_chance_at_a_busy_camera(tmp_path):
+    """1ABC123 passes CAM-1..CAM-4. 7CON777 is with it at CAM-1, CAM-2 and CAM-3; 8BUS888
+    passes the same three cameras all day (a bus), so it meets it there by chance too."""
+    from .historydata import write
+
+    base = NOW - timedelta(days=2)
+    rows = []
+    for n, camera in enumerate(("CAM-1", "CAM-2", "CAM-3", "CAM-4")):
+        at = base + timedelta(hours=n)
+        rows.append(("1ABC123", camera, at))
+        if camera != "CAM-4":
+            rows.append(("7CON777", camera, at + timedelta(seconds=40)))
+    for camera in ("CAM-1", "CAM-2", "CAM-3"):
+        for minute in range(0, 24 * 60, 4):                    # every 4 minutes, two days long
+            for day in (0, 1):
+                rows.append(("8BUS888", camera, base.replace(hour=0, minute=0) + timedelta(days=day, minutes=minute)))
+    write(tmp_path / "h", "reads", [{"read_id": f"r{i}", "camera_id": c, "plate": p, "plate_text": p,
+                                     "country": "BE", "ocr_confidence": 0.9,
+                                     "event_time": t.replace(tzinfo=None)} for i, (p, c, t) in enumerate(rows)])
+    history = GatedHistory(tmp_path / "h", AccessLog(tmp_path / "log"), clock=lambda: NOW)
+    answer = history.convoy(OWNER, "1-abc-123", TimeRange(base - timedelta(days=1), NOW))
+    assert answer.columns == ("plate", "cameras", "together", "by_chance", "beyond_chance")
+    assert [row[0] for row in answer.rows] == ["7CON777", "8BUS888"]
+    convoy, bus = answer.rows
+    assert (convoy[1], convoy[2], bus[1], bus[2]) == (3, 3, 3, 3)
+    assert convoy[3] <= 0.01 and bus[3] > 1 and convoy[4] > bus[4]   # the bus meets every vehicle there
+    assert [row[0] for row in history.convoy(OWNER, "1ABC123", TimeRange(base - timedelta(days=1), NOW),
+                                             min_cameras=4).rows] == []
