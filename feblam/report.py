@@ -1,8 +1,8 @@
 """A person's summary of one run over files: what hit, how often, why, and what was refused.
 
-Reads the JSON Lines the job wrote (and the Parquet history, when there is one)
-with DuckDB, so the figures printed are the ones an analyst would get from the
-same files.
+Reads the JSON Lines the job wrote with DuckDB, so the figures printed are the
+ones an analyst would get from the same files. The Parquet history is not read
+here: it is asked through `feblam history` and its access gate.
 """
 
 from __future__ import annotations
@@ -58,25 +58,10 @@ def run_report(hits: Path, dead_letters: Path, history: Path | None = None) -> s
     else:
         out += ["", "no dead letters"]
     out += ["", f"hits: {hits}", f"dead letters: {dead_letters}"]
-    if history is not None and (history / "reads").exists():
-        out += ["", *history_section(db, history)]
+    if history is not None:
+        # The history holds personal data: the report points at the gated questions rather
+        # than reading it (docs/history.md: no ungated path to it).
+        out += ["", f"history (Parquet): {history}/{{reads,hits,sightings}}; ask it with `feblam history` "
+                "(journey, camera, convoy, ...): every question passes the access gate and is logged "
+                "(docs/history.md)"]
     return "\n".join(out)
-
-
-def history_query(history: Path) -> str:
-    """The query the report runs over the Parquet history, for an analyst to start from."""
-    def table(name: str) -> str:
-        return (f"read_parquet('{history}/{name}/**/part-*', hive_partitioning = true, "
-                "hive_types = {'date': 'DATE', 'hour': 'INTEGER'})")
-    return (f"SELECT r.date, r.hour, count(*) AS reads, count(h.hit_id) AS hits\n"
-            f"FROM {table('reads')} AS r\n"
-            f"LEFT JOIN {table('hits')} AS h USING (read_id)\n"
-            "GROUP BY ALL ORDER BY reads DESC, r.date, r.hour LIMIT 5")
-
-
-def history_section(db, history: Path) -> list[str]:
-    query = history_query(history)
-    rows = db.execute(query).fetchall()
-    return [f"history (Parquet, partitioned by UTC date and hour): {history}/{{reads,hits,sightings}}",
-            "the busiest hours, with DuckDB:", "", *("  " + line for line in query.splitlines()), "",
-            _table(rows, ("date", "hour", "reads", "hits"))]
