@@ -9,7 +9,9 @@ logged. Nothing in FEBLAM reads the history another way.
 
 What the views hold, for one access:
 - `reads`, `hits`, `sightings`: the rows whose `event_time` lies in the granted
-  range (DuckDB prunes the `date=` folders outside it);
+  range, read from the files of the granted days only (`history.layout.files`:
+  each day's compacted file, sorted by plate, and its hourly files not yet
+  compacted);
 - hits of covert entries (`attributes['covert'] = 'true'`) only when the access's
   unit is the entry's `attributes['owner']`, and sightings of those hits likewise.
 
@@ -26,11 +28,11 @@ from typing import Any
 
 import duckdb
 
+from history import layout
 from history.accesslog import ACCESS, RESULT, AccessLog
 from history.gate import AccessError, AccessPolicy, AccessRequest, Decision, TimeRange, decide, iso
 from udfs.normalise import canon
 
-TABLES = ("reads", "hits", "sightings")
 HIT_GROUPS = ("list", "day", "priority", "match_kind", "zone")
 
 # Columns of each table, for the empty views of a history that has none of its files yet.
@@ -191,43 +193,40 @@ class GatedHistory:
 
     def _views(self, decision: Decision) -> duckdb.DuckDBPyConnection:
         """A connection whose `reads`, `hits` and `sightings` hold only what `decision`
-        granted (see the module's docstring)."""
+        granted (see the module's docstring): only the files of the granted days are
+        opened (history.layout), and only their rows in the granted range are seen."""
         db = duckdb.connect()
         db.execute("SET TimeZone = 'UTC'")
         start, end = _naive(decision.granted.start), _naive(decision.granted.end)
 
+        def source(table: str, everything: bool = False) -> str | None:
+            chosen = layout.files(self.root, table, None if everything else start.date(),
+                                  None if everything else end.date())
+            if not chosen:
+                return None
+            listed = ", ".join("'" + str(path).replace("'", "''") + "'" for path in chosen)
+            return f"read_parquet([{listed}], hive_partitioning = false, union_by_name = true)"
+
         def window(alias: str) -> str:
             return (f"{alias}.event_time >= TIMESTAMP '{start.isoformat()}' "
-                    f"AND {alias}.event_time < TIMESTAMP '{end.isoformat()}' "
-                    f"AND {alias}.date BETWEEN DATE '{start.date()}' AND DATE '{end.date()}'")
+                    f"AND {alias}.event_time < TIMESTAMP '{end.isoformat()}'")
 
         unit = decision.unit.replace("'", "''")
         visible = f"(coalesce(h.attributes['covert'], 'false') <> 'true' OR h.attributes['owner'] = '{unit}')"
-        sources = {table: self._source(table) for table in TABLES}
-        for table, source in sources.items():
-            if source is None:
+        reads, hits, sightings = source("reads"), source("hits"), source("sightings")
+        for table, found in (("reads", reads), ("hits", hits), ("sightings", sightings)):
+            if found is None:
                 db.execute(f"CREATE TEMP TABLE {table} ({_EMPTY[table]})")
-        if sources["reads"]:
-            db.execute(f"CREATE TEMP VIEW reads AS SELECT * EXCLUDE (date, hour) FROM {sources['reads']} r "
-                       f"WHERE {window('r')}")
-        if sources["hits"]:
-            db.execute(f"CREATE TEMP VIEW hits AS SELECT * EXCLUDE (date, hour) FROM {sources['hits']} h "
-                       f"WHERE {window('h')} AND {visible}")
-        if sources["sightings"]:
+        if reads:
+            db.execute(f"CREATE TEMP VIEW reads AS SELECT * FROM {reads} r WHERE {window('r')}")
+        if hits:
+            db.execute(f"CREATE TEMP VIEW hits AS SELECT * FROM {hits} h WHERE {window('h')} AND {visible}")
+        if sightings:
             # A sighting of a covert hit is as covert as the hit, whenever the hit was.
-            hidden = (f"AND s.hit_id NOT IN (SELECT h.hit_id FROM {sources['hits']} h WHERE NOT {visible})"
-                      if sources["hits"] else "")
-            db.execute(f"CREATE TEMP VIEW sightings AS SELECT * EXCLUDE (date, hour) FROM {sources['sightings']} s "
-                       f"WHERE {window('s')} {hidden}")
+            every_hit = source("hits", everything=True)
+            hidden = f"AND s.hit_id NOT IN (SELECT h.hit_id FROM {every_hit} h WHERE NOT {visible})" if every_hit else ""
+            db.execute(f"CREATE TEMP VIEW sightings AS SELECT * FROM {sightings} s WHERE {window('s')} {hidden}")
         return db
-
-    def _source(self, table: str) -> str | None:
-        folder = self.root / table
-        if not any(folder.glob("**/part-*")):
-            return None
-        pattern = str(folder / "**" / "part-*").replace("'", "''")
-        return (f"read_parquet('{pattern}', hive_partitioning = true, "
-                "hive_types = {'date': 'DATE', 'hour': 'INTEGER'})")
 
 
 def _naive(moment: datetime) -> datetime:

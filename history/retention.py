@@ -1,11 +1,12 @@
 """The retention purge: whole partitions of the history past the retention limit go.
 
 The history is partitioned by the UTC date and hour of the event time
-(`<table>/date=YYYY-MM-DD/hour=HH/`). A partition holds the hour
-[date hour, date hour + 1 h); it is past the limit when all of that hour is,
-that is when its end is at or before `now` minus the retention (12 calendar
-months, `AccessPolicy.retention_limit`). A partition that straddles the limit
-is kept until all of it is past; nothing is ever removed row by row.
+(`<table>/date=YYYY-MM-DD/hour=HH/`), and compacted by day
+(`compacted/<table>/date=YYYY-MM-DD/`, history.layout). A partition holds its
+hour, or its day; it is past the limit when all of it is, that is when its end
+is at or before `now` minus the retention (12 calendar months,
+`AccessPolicy.retention_limit`). A partition that straddles the limit is kept
+until all of it is past; nothing is ever removed row by row.
 
 A purge is recorded in the access log (who ordered it and why, the limit, each
 partition with its rows) before anything is removed, and its outcome after. A
@@ -24,6 +25,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from history.accesslog import RESULT, AccessLog
+from history.layout import COMPACTED, read_manifest
 from history.gate import AccessPolicy, iso
 
 PURGE = "PURGE"
@@ -35,17 +37,18 @@ _HOUR = re.compile(r"^hour=(\d{2})$")
 @dataclass(frozen=True)
 class Partition:
     table: str
-    start: datetime          # the partition's hour, UTC
+    start: datetime          # UTC
+    end: datetime            # the start's hour + 1 h, or its day + 1 day for a compacted day
     path: Path
     rows: int
 
     @property
-    def end(self) -> datetime:
-        return self.start + timedelta(hours=1)
+    def compacted(self) -> bool:
+        return self.end - self.start > timedelta(hours=1)
 
     def describe(self) -> dict:
-        return {"table": self.table, "date": self.start.date().isoformat(), "hour": f"{self.start.hour:02d}",
-                "rows": self.rows}
+        return {"table": self.table, "date": self.start.date().isoformat(),
+                "hour": None if self.compacted else f"{self.start.hour:02d}", "rows": self.rows}
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,17 @@ def expired(root: Path, now: datetime, policy: AccessPolicy = AccessPolicy()) ->
                     continue
                 start = datetime.fromisoformat(day.group(1)).replace(hour=int(hour.group(1)), tzinfo=timezone.utc)
                 if start + timedelta(hours=1) <= limit:
-                    found.append(Partition(table, start, hour_dir, _rows(hour_dir)))
-    return sorted(found, key=lambda p: (p.start, p.table))
+                    found.append(Partition(table, start, start + timedelta(hours=1), hour_dir, _rows(hour_dir)))
+        for day_dir in sorted((Path(root) / COMPACTED / table).glob("date=*")):
+            day = _DATE.match(day_dir.name)
+            if not day or not day_dir.is_dir():
+                continue
+            start = datetime.fromisoformat(day.group(1)).replace(tzinfo=timezone.utc)
+            if start + timedelta(days=1) <= limit:
+                manifest = read_manifest(root, table, start.date())
+                found.append(Partition(table, start, start + timedelta(days=1), day_dir,
+                                       manifest.rows if manifest else _rows(day_dir, "v*.parquet")))
+    return sorted(found, key=lambda p: (p.start, p.compacted, p.table))
 
 
 def purge(root: Path, log: AccessLog, user: str, unit: str, justification: str, now: datetime,
@@ -105,9 +117,9 @@ def purge(root: Path, log: AccessLog, user: str, unit: str, justification: str, 
     return PurgeReport(limit, tuple(partitions), dry_run, record["seq"])
 
 
-def _rows(folder: Path) -> int:
+def _rows(folder: Path, pattern: str = "part-*") -> int:
     total = 0
-    for part in folder.glob("part-*"):
+    for part in folder.glob(pattern):
         if part.is_file():
             try:
                 total += pq.ParquetFile(part).metadata.num_rows

@@ -110,6 +110,24 @@ def register(subparsers) -> None:
     purge.add_argument("--json", action="store_true", help="one JSON object")
     purge.set_defaults(func=cmd_purge)
 
+    compact = commands.add_parser(
+        "compact", help="rewrite each day's hourly files, once the day is --lag behind, into one file sorted by plate",
+        description="Compact the history for fast look-ups (docs/history.md, \"Layout\"): each day that ended "
+        "at least --lag ago is rewritten from its hourly files into one file sorted by plate, with row groups "
+        "that DuckDB's statistics skip; late reads are taken in by the next run. Questions read compacted and "
+        "hourly files together and see every row once, during a compaction too. What a compaction replaced is "
+        "removed --grace later. Run it hourly (a cron entry or a systemd timer). It shows no data to anyone and "
+        "writes nothing to the access log.")
+    compact.add_argument("--history", type=Path, default=Path(os.environ["FEBLAM_HISTORY"])
+                         if os.environ.get("FEBLAM_HISTORY") else None, required=not os.environ.get("FEBLAM_HISTORY"),
+                         metavar="DIR", help="root of the Parquet history (default: FEBLAM_HISTORY)")
+    compact.add_argument("--lag", type=duration, default=timedelta(hours=2), metavar="DURATION",
+                         help="compact a day once it ended this long ago (default: 2h): later reads are rare")
+    compact.add_argument("--grace", type=duration, default=timedelta(minutes=30), metavar="DURATION",
+                         help="remove replaced files this long after (default: 30m): longer than any question runs")
+    compact.add_argument("--json", action="store_true", help="one JSON object")
+    compact.set_defaults(func=cmd_compact)
+
     audit = commands.add_parser("audit", help="show or verify the access log (itself an access, logged)",
                                 description="Show the access log's records, or verify its hash chain: a "
                                 "changed, removed or reordered record is named. Reading the log is itself "
@@ -374,8 +392,31 @@ def cmd_purge(args) -> int:
     verb = "would remove" if report.dry_run else "removed"
     for partition in report.partitions:
         described = partition.describe()
-        print(f"{verb} {described['table']}/date={described['date']}/hour={described['hour']}: "
-              f"{described['rows']} rows")
+        where = (f"compacted/{described['table']}/date={described['date']}" if partition.compacted
+                 else f"{described['table']}/date={described['date']}/hour={described['hour']}")
+        print(f"{verb} {where}: {described['rows']} rows")
     print(f"{verb} {len(report.partitions)} partition(s), {report.rows} rows older than {iso(report.limit)} "
           f"(access log record {report.log_seq})")
+    return 0
+
+
+def cmd_compact(args) -> int:
+    import time
+
+    from history.layout import compact
+
+    if not args.history.is_dir():
+        raise CommandError(f"--history: no such directory {args.history}")
+    began = time.monotonic()
+    done = compact(args.history, datetime.now(timezone.utc), args.lag, args.grace)
+    seconds = time.monotonic() - began
+    rows = sum(day.rows for day in done)
+    if args.json:
+        print(json.dumps({"days": [{"table": d.table, "date": d.day.isoformat(), "version": d.version,
+                                    "rows": d.rows, "hourly_files_taken_in": d.taken_in} for d in done],
+                          "rows": rows, "seconds": round(seconds, 1)}))
+        return 0
+    for day in done:
+        print(f"{day.table} {day.day}: version {day.version}, {day.rows:,} rows ({day.taken_in} hourly files taken in)")
+    print(f"compacted {len(done)} day(s), {rows:,} rows, in {seconds:.1f} s" if done else "nothing to compact")
     return 0

@@ -67,3 +67,20 @@ def test_a_purge_removes_whole_partitions_records_them_and_keeps_the_rest(tmp_pa
     assert (result["kind"], result["access"], result["rows"]) == ("RESULT", 1, 10)
     assert purge(root, log, "ops.dubois", "DRI", "monthly retention purge", NOW).rows == 0
     assert log.verify().ok
+
+
+def test_a_compacted_day_goes_when_all_of_the_day_is_past(tmp_path):
+    from datetime import date, timedelta
+
+    from history import layout
+
+    from .test_layout import hourly
+
+    root = tmp_path / "history"
+    hourly(root, 10, "a", ["1AAA111"] * 3, day=date(2025, 12, 5))
+    hourly(root, 3, "b", ["1AAA111"], day=date(2025, 12, 6))
+    layout.compact(root, NOW, grace=timedelta(0))
+    gone = [(p.table, p.start.date().isoformat(), p.compacted, p.rows) for p in expired(root, NOW)]
+    assert gone == [("reads", "2025-12-05", True, 3)]           # 2025-12-06 straddles the limit
+    purge(root, AccessLog(tmp_path / "log"), "ops.dubois", "DRI", "monthly retention purge", NOW)
+    assert [p.name for p in (root / "compacted" / "reads").iterdir()] == ["date=2025-12-06"]

@@ -1,0 +1,207 @@
+"""Where the history's rows are: the job's hourly files, and the daily files they are
+compacted into for fast look-ups by plate.
+
+The job writes each table (`reads`, `hits`, `sightings`) by the UTC date and hour of
+the event time, `<root>/<table>/date=YYYY-MM-DD/hour=HH/part-*`, a file at every
+checkpoint: good for "what happened at this camera between 02:10 and 02:40", bad
+for "where has this plate been", which must open every file.
+
+`compact` rewrites the hourly files of a day, once that day is `lag` behind, into
+one file sorted by plate (hits and reads; sightings by hit), with row groups of
+`ROW_GROUP_ROWS`, so that DuckDB's min/max statistics skip every row group but the
+one or two that can hold a plate:
+
+    <root>/compacted/<table>/date=YYYY-MM-DD/v<N>-<id>.parquet
+    <root>/compacted/<table>/date=YYYY-MM-DD/manifest.json
+
+The manifest names the current daily file and every hourly file it holds
+(`sources`), and is replaced atomically (written aside, then renamed). `files`
+lists, for a range of days, each day's daily file and the hourly files its
+manifest does not name: a read that arrives late, into a day already compacted,
+is read from its hourly file until the next compaction takes it in. So a reader
+sees every row once, before, during and after a compaction.
+
+What a compaction replaces is removed only `grace` after the manifest that
+replaced it (the hourly files it took in, earlier daily files): a query that
+listed its files before the switch still finds them. Nothing else is deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+
+TABLES = ("reads", "hits", "sightings")
+COMPACTED = "compacted"
+MANIFEST = "manifest.json"
+# Rows per row group of a daily file: a plate's reads of a day sit in one or two of
+# them, so a look-up reads about that much of each day (docs/benchmarks.md).
+ROW_GROUP_ROWS = 122_880
+SORT_KEYS = {"reads": "plate, event_time, read_id", "hits": "plate, event_time, hit_id",
+             "sightings": "hit_id, event_time, read_id"}
+_DAY = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    version: int
+    file: str
+    sources: frozenset[str]      # hourly files taken in, relative to <root>/<table>/date=D
+    rows: int
+    compacted_at: float          # epoch seconds
+
+    def to_json(self) -> str:
+        return json.dumps({"version": self.version, "file": self.file, "sources": sorted(self.sources),
+                           "rows": self.rows, "compacted_at": self.compacted_at}, indent=1)
+
+
+@dataclass(frozen=True)
+class DayCompacted:
+    table: str
+    day: date
+    version: int
+    rows: int
+    taken_in: int                # hourly files new to this version
+
+
+def days(root: Path, table: str) -> list[date]:
+    """Every day of `table` that has hourly or compacted files."""
+    found = set()
+    for folder in (Path(root) / table, Path(root) / COMPACTED / table):
+        for child in folder.glob("date=*"):
+            match = _DAY.match(child.name)
+            if match and child.is_dir():
+                found.add(date.fromisoformat(match.group(1)))
+    return sorted(found)
+
+
+def files(root: Path, table: str, first: date | None = None, last: date | None = None) -> list[Path]:
+    """The files holding `table`'s rows of the days first..last (None: unbounded), each
+    row in exactly one of them (see the module's docstring)."""
+    chosen = []
+    for day in days(root, table):
+        if (first is not None and day < first) or (last is not None and day > last):
+            continue
+        manifest = read_manifest(root, table, day)
+        if manifest is not None:
+            chosen.append(_compacted_dir(root, table, day) / manifest.file)
+        taken = manifest.sources if manifest is not None else frozenset()
+        chosen += [path for relative, path in _hourly(root, table, day) if relative not in taken]
+    return chosen
+
+
+def read_manifest(root: Path, table: str, day: date) -> Manifest | None:
+    path = _compacted_dir(root, table, day) / MANIFEST
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    return Manifest(data["version"], data["file"], frozenset(data["sources"]), data["rows"], data["compacted_at"])
+
+
+def compact(root: Path, now: datetime, lag: timedelta = timedelta(hours=2), grace: timedelta = timedelta(minutes=30),
+            threads: int | None = None) -> list[DayCompacted]:
+    """Compact every day that ended at least `lag` before `now` and has hourly files its
+    manifest does not hold yet; then remove what manifests replaced more than `grace`
+    ago. Returns what was compacted."""
+    done = []
+    for table in TABLES:
+        for day in days(root, table):
+            day_end = datetime.combine(day, datetime.min.time(), timezone.utc) + timedelta(days=1)
+            if day_end + lag > now:
+                continue
+            result = _compact_day(root, table, day, threads)
+            if result is not None:
+                done.append(result)
+            _remove_replaced(root, table, day, grace)
+    return done
+
+
+def _compact_day(root: Path, table: str, day: date, threads: int | None) -> DayCompacted | None:
+    manifest = read_manifest(root, table, day)
+    taken = manifest.sources if manifest is not None else frozenset()
+    pending = [(relative, path) for relative, path in _hourly(root, table, day) if relative not in taken]
+    if not pending:
+        return None
+    folder = _compacted_dir(root, table, day)
+    folder.mkdir(parents=True, exist_ok=True)
+    inputs = ([folder / manifest.file] if manifest is not None else []) + [path for _, path in pending]
+    version = (manifest.version if manifest is not None else 0) + 1
+    name = f"v{version}-{uuid.uuid4().hex[:12]}.parquet"
+    aside = folder / f".{name}.writing"
+    listed = ", ".join("'" + str(path).replace("'", "''") + "'" for path in inputs)
+    db = duckdb.connect()
+    try:
+        if threads:
+            db.execute(f"SET threads = {int(threads)}")
+        db.execute("SET preserve_insertion_order = false")
+        db.execute(f"COPY (SELECT * FROM read_parquet([{listed}], hive_partitioning = false, union_by_name = true) ORDER BY {SORT_KEYS[table]}) "
+                   f"TO '{str(aside).replace(chr(39), chr(39) * 2)}' "
+                   f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
+        rows = db.execute(f"SELECT count(*) FROM read_parquet('{str(aside).replace(chr(39), chr(39) * 2)}')"
+                          ).fetchone()[0]
+    finally:
+        db.close()
+    _fsync(aside)
+    os.replace(aside, folder / name)
+    new = Manifest(version, name, taken | {relative for relative, _ in pending}, rows, time.time())
+    _write_atomically(folder / MANIFEST, new.to_json())
+    return DayCompacted(table, day, version, rows, len(pending))
+
+
+def _remove_replaced(root: Path, table: str, day: date, grace: timedelta) -> None:
+    manifest = read_manifest(root, table, day)
+    if manifest is None or time.time() - manifest.compacted_at < grace.total_seconds():
+        return
+    for relative, path in _hourly(root, table, day):
+        if relative in manifest.sources:
+            path.unlink(missing_ok=True)
+    for hour_dir in (Path(root) / table / f"date={day}").glob("hour=*"):
+        _remove_if_empty(hour_dir)
+    _remove_if_empty(Path(root) / table / f"date={day}")
+    for old in _compacted_dir(root, table, day).glob("v*.parquet"):
+        if old.name != manifest.file:
+            old.unlink(missing_ok=True)
+
+
+def _hourly(root: Path, table: str, day: date) -> list[tuple[str, Path]]:
+    """The committed hourly files of a day, as (path relative to the day's folder, path).
+    Files being written are hidden (a leading dot) and not named part-*."""
+    folder = Path(root) / table / f"date={day}"
+    return sorted((path.relative_to(folder).as_posix(), path) for path in folder.glob("hour=*/part-*")
+                  if path.is_file())
+
+
+def _compacted_dir(root: Path, table: str, day: date) -> Path:
+    return Path(root) / COMPACTED / table / f"date={day}"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    aside = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+    aside.write_text(text)
+    _fsync(aside)
+    os.replace(aside, path)
+    _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
