@@ -89,6 +89,20 @@ class GatedHistory:
             "FROM reads r LEFT JOIN hits h USING (read_id) WHERE r.camera_id = ? "
             "GROUP BY ALL ORDER BY r.event_time, r.read_id", [camera_id]))
 
+    def reads_of(self, request: AccessRequest, plates: Sequence[str], asked: TimeRange = TimeRange()) -> Answer:
+        """Every read of any of `plates` (canonicalised) in the range, by plate and time:
+        the look-up at the heart of a retro-hit search."""
+        wanted = sorted({canon(plate) for plate in plates} - {""})
+        if not wanted:
+            raise ValueError("no plate to look for")
+        query = {"question": "reads-of", "plates": len(wanted)}
+
+        def run(db):
+            db.execute("CREATE TEMP TABLE wanted AS SELECT unnest(CAST(? AS VARCHAR[])) AS plate", [wanted])
+            return db.execute("SELECT r.plate, r.event_time, r.camera_id, r.read_id FROM reads r "
+                              "SEMI JOIN wanted w ON r.plate = w.plate ORDER BY r.plate, r.event_time, r.read_id")
+        return self._access(request, query, asked, run)
+
     def first_seen(self, request: AccessRequest, plate: str, asked: TimeRange = TimeRange()) -> Answer:
         """The first read of `plate` within what the access may see (none: no row)."""
         return self._access(request, {"question": "first-seen", "plate": canon(plate)}, asked, lambda db: db.execute(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 MATCHING_HELP = """\
 Build a reference index of N synthetic entries (a national mix: LEZ vehicle
@@ -292,6 +293,39 @@ def _register_clones(benches) -> None:
     parser.set_defaults(func=_run_clones)
 
 
+def _run_history(args: argparse.Namespace) -> int:
+    from feblam.bench.history import run
+
+    try:
+        result = run(args.reads, days=args.days, cameras=args.cameras, plates=args.plates, windows=args.windows,
+                     convoys=args.convoys, entries=args.entries, seed=args.seed, workdir=args.workdir, keep=args.keep,
+                     progress=lambda message: print(f"bench history: {message}", file=sys.stderr))
+    except ValueError as error:
+        print(f"bench history: {error}", file=sys.stderr)
+        return 2
+    return _print(result, args.json, 20)
+
+
+def _register_history(benches) -> None:
+    from feblam.bench.history import __doc__ as doc
+
+    parser = benches.add_parser("history", help="the analysts' questions over a large synthetic history",
+                                description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reads", type=int, default=10_000_000, help="reads generated (default: %(default)s)")
+    parser.add_argument("--days", type=int, default=2, help="days they cover, up to today (default: %(default)s)")
+    parser.add_argument("--cameras", type=int, default=3_000, help="cameras (default: %(default)s)")
+    parser.add_argument("--plates", type=int, default=50, help="journeys asked (default: %(default)s)")
+    parser.add_argument("--windows", type=int, default=20, help="camera windows asked (default: %(default)s)")
+    parser.add_argument("--convoys", type=int, default=5, help="convoys asked (default: %(default)s)")
+    parser.add_argument("--entries", type=int, default=10_000, help="plates of the retro-hit pass (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=7, help="default: %(default)s")
+    parser.add_argument("--workdir", type=Path, help="where the history is written (default: var/bench-history; "
+                        "100,000,000 reads take about 3 GB)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated history afterwards")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of aligned lines")
+    parser.set_defaults(func=_run_history)
+
+
 CLONE_TRUTH_HELP = """\
 The clone-suspicion rule (spec §11, udfs.clones) on the simulator's network
 against its ground truth: the simulator plants plates that two vehicles carry
@@ -410,6 +444,7 @@ def register(subparsers) -> None:
     _register_gateway(benches)
     _register_clones(benches)
     _register_clone_truth(benches)
+    _register_history(benches)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 

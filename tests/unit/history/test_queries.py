@@ -124,3 +124,12 @@ def test_a_convoy_ranks_travel_together_above_chance_at_a_busy_camera(tmp_path):
     assert convoy[3] <= 0.01 and bus[3] > 1 and convoy[4] > bus[4]   # the bus meets every vehicle there
     assert [row[0] for row in history.convoy(OWNER, "1ABC123", TimeRange(base - timedelta(days=1), NOW),
                                              min_cameras=4).rows] == []
+
+
+def test_reads_of_many_plates_within_the_granted_range(history):
+    answer = history.reads_of(OWNER, ["1-abc-123", "3DEF456", "9NOT999"])
+    assert [(row[0], row[3]) for row in answer.rows] == [("1ABC123", "r1"), ("1ABC123", "r2"), ("1ABC123", "r3"),
+                                                         ("3DEF456", "r6")]
+    assert [row[3] for row in history.reads_of(ADMIN, ["1ABC123"]).rows] == ["r2", "r3"]
+    [access, _] = list(history.log.records())[-2:]
+    assert access["query"] == {"question": "reads-of", "plates": 1}

@@ -1,0 +1,25 @@
+"""`feblam bench history` on a small history: it generates, compacts and asks through the
+gate, and its figures are those of real answers."""
+
+from __future__ import annotations
+
+from feblam.bench.history import run
+
+
+def test_a_small_run_reports_every_question_and_logs_every_access(tmp_path):
+    result = run(reads=30_000, days=2, cameras=50, plates=5, windows=3, convoys=2, entries=100,
+                 workdir=tmp_path, keep=True)
+    assert result["compaction"]["rows"] == 30_000 + 150          # the reads and one hit in 200
+    assert result["compaction"]["days"] == 2
+    assert result["journey"]["count"] == 5 and result["journey"]["rows_median"] >= 1
+    assert result["camera_window"]["count"] == 3 and result["convoy"]["count"] == 2
+    assert result["retro_hit_pass"]["entries"] == 100 and result["retro_hit_pass"]["reads_matched"] >= 50
+    # Every question went through the gate: an ACCESS and a RESULT record each.
+    assert result["access_log_records"] == 2 * (5 + 3 + 2 + 1)
+    assert (tmp_path / "history" / "compacted" / "reads").is_dir()
+
+
+def test_the_generated_history_is_removed_unless_kept(tmp_path):
+    (tmp_path / "mine.txt").write_text("not the benchmark's")
+    run(reads=2_000, days=1, cameras=10, plates=1, windows=1, convoys=1, entries=10, workdir=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
