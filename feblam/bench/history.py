@@ -111,9 +111,13 @@ def run(reads: int = 10_000_000, days: int = 2, cameras: int = 3_000, plates: in
     now = datetime.now(timezone.utc)
     end = datetime.combine(now.date(), datetime.min.time(), timezone.utc)      # today 00:00 UTC
     root = Path(workdir or Path(os.environ.get("FEBLAM_VAR_DIR") or "var") / "bench-history") / "history"
+    marker = root / ".feblam-bench-history"
     if root.exists():
+        if not marker.exists():
+            raise ValueError(f"{root} exists and was not written by this benchmark: give another --workdir")
         shutil.rmtree(root)
     root.mkdir(parents=True)
+    marker.write_text("written by feblam bench history; removed by its next run\n")
     log = AccessLog(root.parent / "access.log")
     if log.path.exists():
         log.path.unlink()

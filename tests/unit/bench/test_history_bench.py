@@ -23,3 +23,12 @@ def test_the_generated_history_is_removed_unless_kept(tmp_path):
     (tmp_path / "mine.txt").write_text("not the benchmark's")
     run(reads=2_000, days=1, cameras=10, plates=1, windows=1, convoys=1, entries=10, workdir=tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
+
+
+def test_a_history_it_did_not_write_is_never_overwritten(tmp_path):
+    import pytest
+
+    (tmp_path / "history" / "reads").mkdir(parents=True)
+    with pytest.raises(ValueError, match="not written by this benchmark"):
+        run(reads=2_000, days=1, cameras=10, plates=1, windows=1, convoys=1, entries=10, workdir=tmp_path)
+    assert (tmp_path / "history" / "reads").is_dir()
