@@ -65,20 +65,24 @@ class GatedHistory:
     """The history under `root`, read through the gate, every access written to `log`."""
 
     def __init__(self, root: Path, log: AccessLog, policy: AccessPolicy = AccessPolicy(),
-                 clock: Callable[[], datetime] = utc_now):
+                 clock: Callable[[], datetime] = utc_now, cameras: Path | None = None):
+        """`cameras`: the camera registry as JSON Lines of Camera records (what `feblam
+        simulate` writes and `feblam run --cameras` reads), to name each read's police
+        zone and province; without it those columns are empty."""
         self.root = Path(root)
         self.log = log
         self.policy = policy
         self.clock = clock
+        self.cameras = Path(cameras) if cameras is not None else None
 
     # -- the questions ----------------------------------------------------------------------
 
     def journey(self, request: AccessRequest, plate: str, asked: TimeRange = TimeRange()) -> Answer:
         """Every read of `plate` (canonicalised), in time order, with any hits on it."""
         return self._access(request, {"question": "journey", "plate": canon(plate)}, asked, lambda db: db.execute(
-            "SELECT r.event_time, r.camera_id, r.plate_text, r.country, r.ocr_confidence, r.read_id, "
-            "string_agg(h.list_name || ' ' || h.priority, ', ' ORDER BY h.list_name) AS hits "
-            "FROM reads r LEFT JOIN hits h USING (read_id) WHERE r.plate = ? "
+            "SELECT r.event_time, r.camera_id, c.police_zone, c.province, r.plate_text, r.country, "
+            "r.ocr_confidence, r.read_id, string_agg(h.list_name || ' ' || h.priority, ', ' ORDER BY h.list_name) AS hits "
+            "FROM reads r LEFT JOIN cameras c USING (camera_id) LEFT JOIN hits h USING (read_id) WHERE r.plate = ? "
             "GROUP BY ALL ORDER BY r.event_time, r.read_id", [canon(plate)]))
 
     def camera(self, request: AccessRequest, camera_id: str, asked: TimeRange) -> Answer:
@@ -106,8 +110,9 @@ class GatedHistory:
     def first_seen(self, request: AccessRequest, plate: str, asked: TimeRange = TimeRange()) -> Answer:
         """The first read of `plate` within what the access may see (none: no row)."""
         return self._access(request, {"question": "first-seen", "plate": canon(plate)}, asked, lambda db: db.execute(
-            "SELECT event_time, camera_id, plate_text FROM reads WHERE plate = ? "
-            "ORDER BY event_time, read_id LIMIT 1", [canon(plate)]))
+            "SELECT r.event_time, r.camera_id, c.police_zone, c.province, r.plate_text "
+            "FROM reads r LEFT JOIN cameras c USING (camera_id) WHERE r.plate = ? "
+            "ORDER BY r.event_time, r.read_id LIMIT 1", [canon(plate)]))
 
     def convoy(self, request: AccessRequest, plate: str, asked: TimeRange = TimeRange(), min_cameras: int = 3,
                window: timedelta = timedelta(minutes=5), limit: int = 20) -> Answer:
@@ -227,6 +232,14 @@ class GatedHistory:
 
         unit = decision.unit.replace("'", "''")
         visible = f"(coalesce(h.attributes['covert'], 'false') <> 'true' OR h.attributes['owner'] = '{unit}')"
+        if self.cameras is not None:
+            if not self.cameras.is_file():
+                raise FileNotFoundError(f"no camera registry {self.cameras}")
+            db.execute("CREATE TEMP TABLE cameras AS SELECT camera_id, police_zone, province FROM read_json(?, "
+                       "format = 'newline_delimited', columns = {camera_id: 'VARCHAR', police_zone: 'VARCHAR', "
+                       "province: 'VARCHAR'})", [str(self.cameras)])
+        else:
+            db.execute("CREATE TEMP TABLE cameras (camera_id VARCHAR, police_zone VARCHAR, province VARCHAR)")
         reads, hits, sightings = source("reads"), source("hits"), source("sightings")
         for table, found in (("reads", reads), ("hits", hits), ("sightings", sightings)):
             if found is None:

@@ -37,7 +37,7 @@ examples:
   feblam history hits --by list,day ... --json
   feblam history audit verify --user dpo.maes --unit DPO --justification "monthly check of the access log"
 
-FEBLAM_HISTORY and FEBLAM_ACCESS_LOG set --history and --access-log.
+FEBLAM_HISTORY, FEBLAM_ACCESS_LOG and FEBLAM_CAMERAS set --history, --access-log and --cameras.
 """
 
 DURATION = re.compile(r"^(\d+)\s*([smhd])$")
@@ -160,6 +160,10 @@ def _access_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--access-log", type=Path, default=_default_log(), metavar="FILE",
                         help="the access log, kept apart from the history (default: FEBLAM_ACCESS_LOG, else "
                              "%(default)s)")
+    env_cameras = os.environ.get("FEBLAM_CAMERAS")
+    parser.add_argument("--cameras", type=Path, default=Path(env_cameras) if env_cameras else None, metavar="FILE",
+                        help="the camera registry as JSON Lines (as `feblam run --cameras` reads it), to name each "
+                             "read's police zone and province (default: FEBLAM_CAMERAS)")
     who = parser.add_argument_group("who asks and why (all recorded in the access log)")
     who.add_argument("--user", required=True, help="the person asking")
     who.add_argument("--unit", required=True, help="their unit (covert hits are shown to their owner unit only)")
@@ -209,7 +213,10 @@ def _history(args):
     if log_path.is_relative_to(args.history.resolve()):
         raise CommandError(f"--access-log {args.access_log} is inside the history: keep the log apart from the "
                            "data it records, so that no purge or copy of the data takes it along")
-    return GatedHistory(args.history, AccessLog(args.access_log))
+    cameras = getattr(args, "cameras", None)
+    if cameras is not None and not cameras.is_file():
+        raise CommandError(f"--cameras: no such file {cameras}")
+    return GatedHistory(args.history, AccessLog(args.access_log), cameras=cameras)
 
 
 def _request(args):

@@ -133,3 +133,22 @@ def test_reads_of_many_plates_within_the_granted_range(history):
     assert [row[3] for row in history.reads_of(ADMIN, ["1ABC123"]).rows] == ["r2", "r3"]
     [access, _] = list(history.log.records())[-2:]
     assert access["query"] == {"question": "reads-of", "plates": 1}
+
+
+def test_a_journey_names_each_cameras_place_from_the_registry(tmp_path):
+    import json
+
+    from .historydata import write_history
+
+    cameras = tmp_path / "cameras.jsonl"
+    cameras.write_text("\n".join(json.dumps({"camera_id": c, "lat": 50.8, "lon": 4.3, "lez_zones": [],
+                                              "police_zone": f"PZ {c}", "province": "Antwerp"})
+                                  for c in ("CAM-1", "CAM-2")) + "\n")
+    history = GatedHistory(write_history(tmp_path / "h", NOW), AccessLog(tmp_path / "log"), clock=lambda: NOW,
+                           cameras=cameras)
+    answer = history.journey(OWNER, "1ABC123")
+    assert answer.columns[:4] == ("event_time", "camera_id", "police_zone", "province")
+    assert [(row[1], row[2], row[3]) for row in answer.rows] == [
+        ("CAM-1", "PZ CAM-1", "Antwerp"), ("CAM-2", "PZ CAM-2", "Antwerp"), ("CAM-1", "PZ CAM-1", "Antwerp")]
+    first = history.first_seen(OWNER, "1ABC123")
+    assert first.rows[0][1:4] == ("CAM-1", "PZ CAM-1", "Antwerp")
