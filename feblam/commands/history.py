@@ -101,7 +101,7 @@ def _access_options(parser: argparse.ArgumentParser) -> None:
     from history.gate import PURPOSES
 
     history_option(parser)
-    parser.add_argument("--access-log", type=Path, default=_default_log(), metavar="FILE",
+    parser.add_argument("--access-log", type=Path, default=default_log(), metavar="FILE",
                         help="the access log, kept apart from the history (default: FEBLAM_ACCESS_LOG, else "
                              "%(default)s)")
     env_cameras = os.environ.get("FEBLAM_CAMERAS")
@@ -125,7 +125,7 @@ def history_option(parser: argparse.ArgumentParser) -> None:
                         help="root of the Parquet history (default: FEBLAM_HISTORY)")
 
 
-def _default_log() -> Path:
+def default_log() -> Path:
     given = os.environ.get("FEBLAM_ACCESS_LOG")
     if given:
         return Path(given)
@@ -154,7 +154,7 @@ def duration(text: str) -> timedelta:
 
 # -- the questions -------------------------------------------------------------------------
 
-def _history(args):
+def open_history(args):
     from history.accesslog import AccessLog
     from history.queries import GatedHistory
 
@@ -190,7 +190,7 @@ def _ask(args, ask) -> int:
     from history.gate import AccessError
 
     try:
-        answer = ask(_history(args), _request(args), _range(args))
+        answer = ask(open_history(args), _request(args), _range(args))
     except AccessError as refused:
         raise CommandError(f"{refused} (recorded in the access log)", exit_code=3) from None
     except AccessLogError as error:

@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from feblam.commands.history import _default_log, _history, duration, history_option
+from feblam.commands.history import default_log, duration, history_option, open_history
 from feblam.errors import CommandError
 
 
@@ -22,7 +22,7 @@ def register(commands) -> None:
         "is past. The purge, with each partition and its rows, is recorded in the access log first, with who "
         "ordered it and why. The access log itself is never purged.")
     history_option(purge)
-    purge.add_argument("--access-log", type=Path, default=_default_log(), metavar="FILE",
+    purge.add_argument("--access-log", type=Path, default=default_log(), metavar="FILE",
                        help="the access log (default: FEBLAM_ACCESS_LOG, else %(default)s)")
     purge.add_argument("--user", required=True, help="who orders the purge")
     purge.add_argument("--unit", required=True, help="their unit")
@@ -56,7 +56,7 @@ def register(commands) -> None:
     show = audit_commands.add_parser("show", help="print the log's records, oldest first")
     verify = audit_commands.add_parser("verify", help="check the hash chain; exit 1 if anything is wrong")
     for sub in (show, verify):
-        sub.add_argument("--access-log", type=Path, default=_default_log(), metavar="FILE",
+        sub.add_argument("--access-log", type=Path, default=default_log(), metavar="FILE",
                          help="the access log (default: FEBLAM_ACCESS_LOG, else %(default)s)")
         sub.add_argument("--user", required=True, help="who reads the log")
         sub.add_argument("--unit", required=True, help="their unit")
@@ -132,7 +132,7 @@ def cmd_purge(args) -> int:
     problem = identity_problem(args.user, args.unit, args.justification)
     if problem:
         raise CommandError(f"refused: {problem}")
-    history = _history(args)   # checks the folder and that the log lives apart from it
+    history = open_history(args)   # checks the folder and that the log lives apart from it
     try:
         report = purge(history.root, AccessLog(args.access_log), args.user, args.unit, args.justification,
                        datetime.now(timezone.utc), dry_run=args.dry_run)
