@@ -11,8 +11,9 @@ history (history.layout) and asks, through the access gate and its log
 - `journey`: the journeys of `plates` plates drawn from the reads;
 - `camera_window`: 30-minute windows at `windows` cameras;
 - `convoy`: the convoys of `convoys` plates;
-- `retro_hit_pass`: 10,000 plates (new list entries) matched exactly against the
-  reads of the last 7 days, the look-up at the heart of a retro-hit pass;
+- `retro_hit_pass`: 10,000 plates (new list entries, some seen by the network)
+  matched exactly against the reads of the last 7 days, the look-up at the heart
+  of a retro-hit pass;
 
 and reports p50/p99 (or max) of each in seconds, the compaction's rows per
 second, the sizes on disk, and the machine.
@@ -145,8 +146,9 @@ def run(reads: int = 10_000_000, days: int = 2, cameras: int = 3_000, plates: in
             camera = f"CAM-{rng.randrange(cameras):05d}"
             camera_windows.append(_timed(lambda: history.camera(ANALYST, camera, TimeRange(at, at + timedelta(minutes=30)))))
         convoy = [_timed(lambda p=p: history.convoy(ANALYST, p, everything)) for p in rng.sample(drawn, convoys)]
-        # Half the new entries are plates the network saw, half plates it never did (Q is
-        # not a letter of the generated plates).
+        # Up to half the new entries are plates the network saw (those of the 2,000 reads
+        # drawn, about 1,900), the rest plates it never did (Q is not a letter of the
+        # generated plates).
         seen = list(dict.fromkeys(drawn))[: entries // 2]
         new_entries = seen + [f"{k % 9 + 1}QQ{LETTERS[(k // 9) % 22]}{(k // 198) % 1000:03d}"
                               for k in range(entries - len(seen))]
