@@ -32,9 +32,11 @@ def register(commands) -> None:
     purge.set_defaults(func=cmd_purge)
 
     compact = commands.add_parser(
-        "compact", help="rewrite each day's hourly files, once the day is --lag behind, into one file sorted by plate",
+        "compact", help="rewrite each day's hourly files, once the day is --lag behind, into one file sorted for "
+        "look-ups",
         description="Compact the history for fast look-ups (docs/history.md, \"Layout\"): each day that ended "
-        "at least --lag ago is rewritten from its hourly files into one file sorted by plate, with row groups "
+        "at least --lag ago is rewritten from its hourly files into one file sorted by 4-hour block and plate, "
+        "with row groups "
         "that DuckDB's statistics skip; late reads are taken in by the next run. Questions read compacted and "
         "hourly files together and see every row once, during a compaction too. What a compaction replaced is "
         "removed --grace later. Run it hourly (a cron entry or a systemd timer). It shows no data to anyone and "

@@ -37,17 +37,18 @@ def rows(root) -> list[str]:
         "SELECT read_id FROM read_parquet(?, hive_partitioning = false, union_by_name = true)", [listed]).fetchall())
 
 
-def test_a_day_is_compacted_into_one_file_sorted_by_plate_and_read_once(tmp_path):
+def test_a_day_is_compacted_into_one_file_sorted_by_block_then_plate_and_read_once(tmp_path):
     root = tmp_path / "h"
     hourly(root, 1, "a", ["9ZZZ999", "1AAA111"])
-    hourly(root, 5, "b", ["5MMM555", "1AAA111"])
+    hourly(root, 3, "b", ["5MMM555", "1AAA111"])
+    hourly(root, 5, "c", ["0BBB000"])                          # the next 4-hour block
     before = rows(root)
     [done] = layout.compact(root, NOW)
-    assert (done.table, done.day, done.version, done.rows, done.taken_in) == ("reads", DAY, 1, 4, 2)
+    assert (done.table, done.day, done.version, done.rows, done.taken_in) == ("reads", DAY, 1, 5, 3)
     [daily] = layout.files(root, "reads")
     assert daily.parent == root / "compacted" / "reads" / f"date={DAY}"
     assert [r[0] for r in duckdb.connect().execute(f"SELECT plate FROM '{daily}'").fetchall()] == \
-        ["1AAA111", "1AAA111", "5MMM555", "9ZZZ999"]
+        ["1AAA111", "1AAA111", "5MMM555", "9ZZZ999", "0BBB000"]
     assert rows(root) == before
     assert layout.compact(root, NOW) == []                       # nothing new: nothing done
 
