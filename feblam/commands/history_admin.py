@@ -14,6 +14,14 @@ from feblam.commands.history import default_log, duration, history_option, open_
 from feblam.errors import CommandError
 
 
+def _log_and_who(parser, who: str) -> None:
+    parser.add_argument("--access-log", type=Path, default=default_log(), metavar="FILE",
+                        help="the access log (default: FEBLAM_ACCESS_LOG, else %(default)s)")
+    parser.add_argument("--user", required=True, help=who)
+    parser.add_argument("--unit", required=True, help="their unit")
+    parser.add_argument("--justification", required=True, help="why, in your own words (10 characters or more)")
+
+
 def register(commands) -> None:
     purge = commands.add_parser(
         "purge", help="remove the partitions past the 12-month retention (--dry-run: only show them)",
@@ -22,11 +30,7 @@ def register(commands) -> None:
         "is past. The purge, with each partition and its rows, is recorded in the access log first, with who "
         "ordered it and why. The access log itself is never purged.")
     history_option(purge)
-    purge.add_argument("--access-log", type=Path, default=default_log(), metavar="FILE",
-                       help="the access log (default: FEBLAM_ACCESS_LOG, else %(default)s)")
-    purge.add_argument("--user", required=True, help="who orders the purge")
-    purge.add_argument("--unit", required=True, help="their unit")
-    purge.add_argument("--justification", required=True, help="why, in your own words (10 characters or more)")
+    _log_and_who(purge, "who orders the purge")
     purge.add_argument("--dry-run", action="store_true", help="find and count, remove nothing (recorded too)")
     purge.add_argument("--json", action="store_true", help="one JSON object")
     purge.set_defaults(func=cmd_purge)
@@ -36,8 +40,7 @@ def register(commands) -> None:
         "look-ups",
         description="Compact the history for fast look-ups (docs/history.md, \"Layout\"): each day that ended "
         "at least --lag ago is rewritten from its hourly files into one file sorted by 4-hour block and plate, "
-        "with row groups "
-        "that DuckDB's statistics skip; late reads are taken in by the next run. Questions read compacted and "
+        "with row groups that DuckDB's statistics skip; late reads are taken in by the next run. Questions read compacted and "
         "hourly files together and see every row once, during a compaction too. What a compaction replaced is "
         "removed --grace later. Run it hourly (a cron entry or a systemd timer). It shows no data to anyone and "
         "writes nothing to the access log.")
@@ -58,11 +61,7 @@ def register(commands) -> None:
     show = audit_commands.add_parser("show", help="print the log's records, oldest first")
     verify = audit_commands.add_parser("verify", help="check the hash chain; exit 1 if anything is wrong")
     for sub in (show, verify):
-        sub.add_argument("--access-log", type=Path, default=default_log(), metavar="FILE",
-                         help="the access log (default: FEBLAM_ACCESS_LOG, else %(default)s)")
-        sub.add_argument("--user", required=True, help="who reads the log")
-        sub.add_argument("--unit", required=True, help="their unit")
-        sub.add_argument("--justification", required=True, help="why, in your own words (10 characters or more)")
+        _log_and_who(sub, "who reads the log")
         sub.add_argument("--json", action="store_true", help="JSON instead of lines")
     show.add_argument("--last", type=int, metavar="N", help="only the last N records")
     show.set_defaults(func=cmd_audit_show)
