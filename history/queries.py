@@ -10,8 +10,8 @@ logged. Nothing in FEBLAM reads the history another way.
 What the views hold, for one access:
 - `reads`, `hits`, `sightings`: the rows whose `event_time` lies in the granted
   range, read from the files of the granted days only (`history.layout.files`:
-  each day's compacted file, sorted by plate, and its hourly files not yet
-  compacted);
+  each day's compacted file, sorted by 4-hour block and plate, and its hourly
+  files not yet compacted);
 - hits of covert entries (`attributes['covert'] = 'true'`) only when the access's
   unit is the entry's `attributes['owner']`, and sightings of those hits likewise.
 
