@@ -29,6 +29,7 @@ listed its files before the switch still finds them. Nothing else is deleted.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -117,18 +118,22 @@ def compact(root: Path, now: datetime, lag: timedelta = timedelta(hours=2), grac
             threads: int | None = None) -> list[DayCompacted]:
     """Compact every day that ended at least `lag` before `now` and has hourly files its
     manifest does not hold yet; then remove what manifests replaced more than `grace`
-    ago. Returns what was compacted."""
-    done = []
-    for table in TABLES:
-        for day in days(root, table):
-            day_end = datetime.combine(day, datetime.min.time(), timezone.utc) + timedelta(days=1)
-            if day_end + lag > now:
-                continue
-            result = _compact_day(root, table, day, threads)
-            if result is not None:
-                done.append(result)
-            _remove_replaced(root, table, day, grace)
-    return done
+    ago. Returns what was compacted. Runs that overlap (a slow run and the next one of a
+    schedule) take turns: the second waits for the first's lock."""
+    (Path(root) / COMPACTED).mkdir(parents=True, exist_ok=True)
+    with open(Path(root) / COMPACTED / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = []
+        for table in TABLES:
+            for day in days(root, table):
+                day_end = datetime.combine(day, datetime.min.time(), timezone.utc) + timedelta(days=1)
+                if day_end + lag > now:
+                    continue
+                result = _compact_day(root, table, day, threads)
+                if result is not None:
+                    done.append(result)
+                _remove_replaced(root, table, day, grace)
+        return done
 
 
 def _compact_day(root: Path, table: str, day: date, threads: int | None) -> DayCompacted | None:

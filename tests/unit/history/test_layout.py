@@ -104,3 +104,19 @@ def test_hidden_files_being_written_are_not_read(tmp_path):
     (folder / ".part-b.inprogress").write_bytes(b"half written")
     assert [p.name for p in layout.files(root, "reads")] == ["part-a"]
     assert os.path.exists(folder / ".part-b.inprogress")
+
+
+def test_overlapping_compactions_take_turns(tmp_path):
+    import threading
+
+    root = tmp_path / "h"
+    for hour in range(4):
+        hourly(root, hour, f"h{hour}", ["1AAA111", "2BBB222"])
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(layout.compact(root, NOW))) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(len(r) for r in results) == [0, 0, 1]        # one did the day, the others found it done
+    assert len(rows(root)) == 8 and len(layout.files(root, "reads")) == 1
