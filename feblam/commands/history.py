@@ -70,14 +70,14 @@ def register(subparsers) -> None:
     journey.add_argument("plate", help="the plate as written or canonical (1-abc-123 is 1ABC123)")
     journey.set_defaults(func=cmd_journey)
     camera = question("camera", "all reads at a camera between two times, with any hits")
-    camera.add_argument("camera_id")
+    camera.add_argument("camera_id", help="the camera, as the reads name it")
     camera.set_defaults(func=cmd_camera)
     first = question("first-seen", "when and where a plate was first seen, within what the access may see")
-    first.add_argument("plate")
+    first.add_argument("plate", help="the plate as written or canonical")
     first.set_defaults(func=cmd_first_seen)
     convoy = question("convoy", "vehicles that travel with a plate: seen within ±WINDOW of it at K or more of "
                       "its cameras, ranked by passages together beyond chance")
-    convoy.add_argument("plate")
+    convoy.add_argument("plate", help="the plate whose companions are sought")
     convoy.add_argument("--min-cameras", "-k", type=int, default=3, metavar="K",
                         help="at least this many of the plate's cameras (default: %(default)s)")
     convoy.add_argument("--window", type=duration, default=timedelta(minutes=5), metavar="DURATION",
