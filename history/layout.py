@@ -54,7 +54,8 @@ ROW_GROUP_ROWS = 122_880
 BLOCK = "time_bucket(INTERVAL 4 HOUR, event_time)"
 SORT_KEYS = {"reads": f"{BLOCK}, plate, event_time, read_id", "hits": f"{BLOCK}, plate, event_time, hit_id",
              "sightings": "hit_id, event_time, read_id"}
-_DAY = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
+# A day's folder, as the job names it.
+DAY_FOLDER = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def days(root: Path, table: str) -> list[date]:
     found = set()
     for folder in (Path(root) / table, Path(root) / COMPACTED / table):
         for child in folder.glob("date=*"):
-            match = _DAY.match(child.name)
+            match = DAY_FOLDER.match(child.name)
             if match and child.is_dir():
                 found.add(date.fromisoformat(match.group(1)))
     return sorted(found)
@@ -176,8 +177,8 @@ def _remove_replaced(root: Path, table: str, day: date, grace: timedelta) -> Non
         if relative in manifest.sources:
             path.unlink(missing_ok=True)
     for hour_dir in (Path(root) / table / f"date={day}").glob("hour=*"):
-        _remove_if_empty(hour_dir)
-    _remove_if_empty(Path(root) / table / f"date={day}")
+        remove_if_empty(hour_dir)
+    remove_if_empty(Path(root) / table / f"date={day}")
     for old in _compacted_dir(root, table, day).glob("v*.parquet"):
         if old.name != manifest.file:
             old.unlink(missing_ok=True)
@@ -211,7 +212,8 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _remove_if_empty(folder: Path) -> None:
+def remove_if_empty(folder: Path) -> None:
+    """Remove `folder` if nothing is left in it (another hour of the day may still be)."""
     try:
         folder.rmdir()
     except OSError:

@@ -25,12 +25,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from history.accesslog import RESULT, AccessLog
-from history.layout import COMPACTED, read_manifest
+from history.layout import COMPACTED, DAY_FOLDER, read_manifest, remove_if_empty
 from history.gate import AccessPolicy, iso
 
 PURGE = "PURGE"
 TABLES = ("reads", "hits", "sightings")
-_DATE = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 _HOUR = re.compile(r"^hour=(\d{2})$")
 
 
@@ -71,7 +70,7 @@ def expired(root: Path, now: datetime, policy: AccessPolicy = AccessPolicy()) ->
     found = []
     for table in TABLES:
         for day_dir in sorted((Path(root) / table).glob("date=*")):
-            day = _DATE.match(day_dir.name)
+            day = DAY_FOLDER.match(day_dir.name)
             if not day or not day_dir.is_dir():
                 continue
             for hour_dir in sorted(day_dir.glob("hour=*")):
@@ -82,7 +81,7 @@ def expired(root: Path, now: datetime, policy: AccessPolicy = AccessPolicy()) ->
                 if start + timedelta(hours=1) <= limit:
                     found.append(Partition(table, start, start + timedelta(hours=1), hour_dir, _rows(hour_dir)))
         for day_dir in sorted((Path(root) / COMPACTED / table).glob("date=*")):
-            day = _DATE.match(day_dir.name)
+            day = DAY_FOLDER.match(day_dir.name)
             if not day or not day_dir.is_dir():
                 continue
             start = datetime.fromisoformat(day.group(1)).replace(tzinfo=timezone.utc)
@@ -107,7 +106,7 @@ def purge(root: Path, log: AccessLog, user: str, unit: str, justification: str, 
         try:
             for partition in partitions:
                 shutil.rmtree(partition.path)
-                _remove_if_empty(partition.path.parent)
+                remove_if_empty(partition.path.parent)
         except OSError as error:
             log.append(RESULT, {"access": record["seq"], "at": iso(datetime.now(timezone.utc)), "rows": None,
                                 "error": f"removing {partition.path}: {error.strerror}"})
@@ -126,10 +125,3 @@ def _rows(folder: Path, pattern: str = "part-*") -> int:
             except Exception:  # noqa: BLE001 - a file that is not Parquet still goes with its hour
                 pass
     return total
-
-
-def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-    except OSError:
-        pass   # not empty: other hours of that day are still kept
