@@ -111,7 +111,11 @@ def run(reads: int = 10_000_000, days: int = 2, cameras: int = 3_000, plates: in
         raise ValueError("--reads, --days, --cameras, --plates, --windows, --convoys and --entries must be positive")
     now = datetime.now(timezone.utc)
     end = datetime.combine(now.date(), datetime.min.time(), timezone.utc)      # today 00:00 UTC
-    root = Path(workdir or Path(os.environ.get("FEBLAM_VAR_DIR") or "var") / "bench-history") / "history"
+    if workdir is None:
+        from feblam.stack.settings import StackSettings
+
+        workdir = StackSettings.current().var_dir / "bench-history"
+    root = Path(workdir) / "history"
     marker = root / ".feblam-bench-history"
     if root.exists():
         if not marker.exists():

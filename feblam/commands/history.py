@@ -129,8 +129,9 @@ def default_log() -> Path:
     given = os.environ.get("FEBLAM_ACCESS_LOG")
     if given:
         return Path(given)
-    var = Path(os.environ.get("FEBLAM_VAR_DIR") or Path(__file__).resolve().parents[2] / "var")
-    return var / "access" / "access.log"
+    from feblam.stack.settings import StackSettings
+
+    return StackSettings.current().var_dir / "access" / "access.log"
 
 
 def instant(text: str) -> datetime:
