@@ -147,8 +147,7 @@ class KafkaCodec(_Codec):
             raise InvalidEntry(MALFORMED, value, str(error)) from None
 
     def hit(self, record: dict, offset: int) -> Output:
-        avro = {**record, "explanation": [{"factor": f, "value": float(v)} for f, v in record["explanation"]]}
-        return self.hits_topic, record["dedup_key"].encode("utf-8"), self._encoders.hit.encode(avro)
+        return self.hits_topic, record["dedup_key"].encode("utf-8"), self._encoders.hit.encode(avro_hit(record))
 
     def sighting(self, sighting: dict, offset: int) -> Output:
         return (self.sightings_topic, sighting["dedup_key"].encode("utf-8"),
@@ -167,6 +166,11 @@ class KafkaCodec(_Codec):
                   "source_topic": topic, "source_partition": partition, "source_offset": offset,
                   "refused_at": now_ms()}
         return self.refusals_topic, _position_key(topic, partition, offset), self._encoders.refusal.encode(record)
+
+
+def avro_hit(record: dict) -> dict:
+    """A hit record (`udfs.model.Hit.output_record`) as the Avro `Hit` takes it."""
+    return {**record, "explanation": [{"factor": f, "value": float(v)} for f, v in record["explanation"]]}
 
 
 def _position_key(topic: str, partition: int, offset: int) -> bytes:

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import importlib
 import logging
+import os
 import sys
 
 from connectors.kafka_security import kafka_component
@@ -101,6 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"feblam {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whoever read the output stopped (`feblam history journey ... | head`): no error of
+        # the command's. Python's own recipe: point stdout at /dev/null, so that the flush
+        # at exit does not fail again, and exit as a shell's killed writer does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:  # noqa: BLE001 - every failure gets its one line; --debug the rest
         if args.debug:
             raise

@@ -40,6 +40,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 TABLES = ("reads", "hits", "sightings")
 COMPACTED = "compacted"
@@ -104,6 +106,31 @@ def files(root: Path, table: str, first: date | None = None, last: date | None =
         taken = manifest.sources if manifest is not None else frozenset()
         chosen += [path for relative, path in _hourly(root, table, day) if relative not in taken]
     return chosen
+
+
+def add_rows(root: Path, table: str, rows: list[dict], schema: pa.Schema, name: str) -> list[Path]:
+    """Write `rows` (each with an `event_time`, a UTC datetime without a zone) into
+    `table`'s hourly folders, as the job writes its files: one file per hour,
+    `part-<name>`, written hidden and then renamed, so a reader sees all of it or
+    nothing. A day already compacted takes the file in at its next compaction. Returns
+    the files written. For the rows FEBLAM derives from the history after the fact
+    (retro-hits); the job's own rows come through its sink."""
+    by_hour: dict[tuple[date, int], list[dict]] = {}
+    for row in rows:
+        moment = row["event_time"]
+        by_hour.setdefault((moment.date(), moment.hour), []).append(row)
+    written = []
+    for (day, hour), part in sorted(by_hour.items()):
+        folder = Path(root) / table / f"date={day}" / f"hour={hour:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / f"part-{name}"
+        aside = folder / f".part-{name}.{uuid.uuid4().hex[:8]}"
+        pq.write_table(pa.Table.from_pylist(part, schema=schema), aside)
+        _fsync(aside)
+        os.replace(aside, final)
+        _fsync(folder)
+        written.append(final)
+    return written
 
 
 def read_manifest(root: Path, table: str, day: date) -> Manifest | None:

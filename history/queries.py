@@ -13,7 +13,8 @@ What the views hold, for one access:
   each day's compacted file, sorted by 4-hour block and plate, and its hourly
   files not yet compacted);
 - hits of covert entries (`attributes['covert'] = 'true'`) only when the access's
-  unit is the entry's `attributes['owner']`, and sightings of those hits likewise.
+  unit is the entry's `attributes['owner']`, and sightings of those hits likewise;
+  `hits.retro` is true for the retro-hit pass's hits, false for the job's.
 
 The history's layout is connectors/history.py's (docs/operations.md, "The history").
 """
@@ -41,7 +42,7 @@ _EMPTY = {
              "ocr_confidence DOUBLE, event_time TIMESTAMP",
     "hits": "hit_id VARCHAR, read_id VARCHAR, list_name VARCHAR, entry_id VARCHAR, match_kind VARCHAR, "
             "zone VARCHAR, score INTEGER, priority VARCHAR, camera_id VARCHAR, plate VARCHAR, "
-            "attributes MAP(VARCHAR, VARCHAR), event_time TIMESTAMP",
+            "attributes MAP(VARCHAR, VARCHAR), event_time TIMESTAMP, retro BOOLEAN",
     "sightings": "hit_id VARCHAR, read_id VARCHAR, camera_id VARCHAR, event_time TIMESTAMP",
 }
 
@@ -81,7 +82,7 @@ class GatedHistory:
         """Every read of `plate` (canonicalised), in time order, with any hits on it."""
         return self._access(request, {"question": "journey", "plate": canon(plate)}, asked, lambda db: db.execute(
             "SELECT r.event_time, r.camera_id, c.police_zone, c.province, r.plate_text, r.country, "
-            "r.ocr_confidence, r.read_id, string_agg(h.list_name || ' ' || h.priority, ', ' ORDER BY h.list_name) AS hits "
+            "r.ocr_confidence, r.read_id, string_agg(h.list_name || ' ' || h.priority || CASE WHEN h.retro THEN ' retro' ELSE '' END, ', ' ORDER BY h.list_name) AS hits "
             "FROM reads r LEFT JOIN cameras c USING (camera_id) LEFT JOIN hits h USING (read_id) WHERE r.plate = ? "
             "GROUP BY ALL ORDER BY r.event_time, r.read_id", [canon(plate)]))
 
@@ -89,22 +90,56 @@ class GatedHistory:
         """Every read at `camera_id` in the range, in time order, with any hits on it."""
         return self._access(request, {"question": "camera", "camera_id": camera_id}, asked, lambda db: db.execute(
             "SELECT r.event_time, r.plate, r.country, r.ocr_confidence, r.read_id, "
-            "string_agg(h.list_name || ' ' || h.priority, ', ' ORDER BY h.list_name) AS hits "
+            "string_agg(h.list_name || ' ' || h.priority || CASE WHEN h.retro THEN ' retro' ELSE '' END, ', ' ORDER BY h.list_name) AS hits "
             "FROM reads r LEFT JOIN hits h USING (read_id) WHERE r.camera_id = ? "
             "GROUP BY ALL ORDER BY r.event_time, r.read_id", [camera_id]))
 
-    def reads_of(self, request: AccessRequest, plates: Sequence[str], asked: TimeRange = TimeRange()) -> Answer:
-        """Every read of any of `plates` (canonicalised) in the range, by plate and time:
-        the look-up at the heart of a retro-hit search."""
-        wanted = sorted({canon(plate) for plate in plates} - {""})
-        if not wanted:
+    def candidates(self, request: AccessRequest, plates: Sequence[str], ocr_classes: Sequence[str],
+                   asked: TimeRange = TimeRange()) -> Answer:
+        """The reads in the range that may match one of the entry `plates` (canonical; `?`
+        and `*` are wildcards): those whose plate equals a plain one up to `ocr_classes`
+        (the configuration's OCR classes: spec §4 EXACT and OCR matches are between plates
+        of one class key), and those a wildcard one matches. A superset of the matches
+        (no country, validity or substitution count is looked at): `udfs` decides. The
+        retro-hit pass's look-up (history/retro.py), one scan of the range's plates."""
+        plain = sorted({plate for plate in plates if "?" not in plate and "*" not in plate} - {""})
+        wild = sorted({plate for plate in plates if "?" in plate or "*" in plate})
+        if not plain and not wild:
             raise ValueError("no plate to look for")
-        query = {"question": "reads-of", "plates": len(wanted)}
+        confusable = "".join(cls[1:] for cls in ocr_classes)
+        representative = "".join(cls[0] * (len(cls) - 1) for cls in ocr_classes)
+        keys = sorted({plate.translate(str.maketrans(confusable, representative)) for plate in plain})
+        query = {"question": "retro-candidates", "plates": len(plain), "patterns": len(wild)}
+        # One regular expression for all the patterns: RE2 runs it as one automaton, where
+        # one LIKE per pattern would scan each plate once per pattern.
+        pattern = "|".join("".join("." if c == "?" else ".*" if c == "*" else c for c in p) for p in wild)
 
         def run(db):
-            db.execute("CREATE TEMP TABLE wanted AS SELECT unnest(CAST(? AS VARCHAR[])) AS plate", [wanted])
-            return db.execute("SELECT r.plate, r.event_time, r.camera_id, r.read_id FROM reads r "
-                              "SEMI JOIN wanted w ON r.plate = w.plate ORDER BY r.plate, r.event_time, r.read_id")
+            db.execute("CREATE TEMP TABLE wanted AS SELECT unnest(CAST(? AS VARCHAR[])) AS k", [keys])
+            by_key = "translate(r.plate, $from, $to) IN (SELECT k FROM wanted)"
+            where = f"{by_key} OR regexp_full_match(r.plate, $pattern)" if wild else by_key
+            return db.execute(
+                "SELECT r.read_id, r.camera_id, r.event_time, r.plate_text, r.plate, r.country, "
+                "CAST(r.ocr_confidence AS DOUBLE) AS ocr_confidence "
+                f"FROM reads r WHERE {where} ORDER BY r.event_time, r.read_id",
+                {"from": confusable, "to": representative, **({"pattern": pattern} if wild else {})})
+        return self._access(request, query, asked, run)
+
+    def entry_hits(self, request: AccessRequest, entries: Sequence[tuple[str, str]],
+                   asked: TimeRange = TimeRange()) -> Answer:
+        """The hits in the range of the (list_name, entry_id) `entries`, in time order: what a
+        retro-hit pass de-duplicates against (history/retro.py)."""
+        wanted = sorted(set(entries))
+        if not wanted:
+            raise ValueError("no entry to look for")
+        query = {"question": "entry-hits", "entries": len(wanted)}
+
+        def run(db):
+            db.execute("CREATE TEMP TABLE wanted AS SELECT unnest(CAST(? AS VARCHAR[])) AS l, "
+                       "unnest(CAST(? AS VARCHAR[])) AS e", [[l for l, _ in wanted], [e for _, e in wanted]])
+            return db.execute("SELECT h.list_name, h.entry_id, h.hit_id, h.event_time FROM hits h "
+                              "SEMI JOIN wanted w ON h.list_name = w.l AND h.entry_id = w.e "
+                              "ORDER BY h.event_time, h.hit_id")
         return self._access(request, query, asked, run)
 
     def first_seen(self, request: AccessRequest, plate: str, asked: TimeRange = TimeRange()) -> Answer:
@@ -247,7 +282,10 @@ class GatedHistory:
         if reads:
             db.execute(f"CREATE TEMP VIEW reads AS SELECT * FROM {reads} r WHERE {window('r')}")
         if hits:
-            db.execute(f"CREATE TEMP VIEW hits AS SELECT * FROM {hits} h WHERE {window('h')} AND {visible}")
+            # Only the retro-hit pass writes `retro` (history/retro.py); the job's hits are live.
+            has_retro = any(row[0] == "retro" for row in db.execute(f"DESCRIBE SELECT * FROM {hits}").fetchall())
+            retro = "* REPLACE (coalesce(retro, false) AS retro)" if has_retro else "*, false AS retro"
+            db.execute(f"CREATE TEMP VIEW hits AS SELECT {retro} FROM {hits} h WHERE {window('h')} AND {visible}")
         if sightings:
             # A sighting of a covert hit is as covert as the hit, whenever the hit was.
             every_hit = source("hits", everything=True)

@@ -92,9 +92,10 @@ def register(subparsers) -> None:
     hits.add_argument("--by", default="list,day", help="comma-separated groups (default: %(default)s)")
     hits.set_defaults(func=cmd_hits)
 
-    from feblam.commands import history_admin
+    from feblam.commands import history_admin, history_retro
 
     history_admin.register(commands)
+    history_retro.register(commands)
 
 
 def _access_options(parser: argparse.ArgumentParser) -> None:

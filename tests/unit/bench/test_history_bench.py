@@ -13,9 +13,11 @@ def test_a_small_run_reports_every_question_and_logs_every_access(tmp_path):
     assert result["compaction"]["days"] == 2
     assert result["journey"]["count"] == 5 and result["journey"]["rows_median"] >= 1
     assert result["camera_window"]["count"] == 3 and result["convoy"]["count"] == 2
-    assert result["retro_hit_pass"]["entries"] == 100 and result["retro_hit_pass"]["reads_matched"] >= 50
-    # Every question went through the gate: an ACCESS and a RESULT record each.
-    assert result["access_log_records"] == 2 * (5 + 3 + 2 + 1)
+    retro = result["retro_hit_pass"]
+    assert retro["entries"] == 100 and retro["hits"] >= 40 and retro["candidate_reads"] >= retro["hits"]
+    # Every question went through the gate: an ACCESS and a RESULT record each (the
+    # retro-hit pass asks two: the candidate reads, the entries' earlier hits).
+    assert result["access_log_records"] == 2 * (5 + 3 + 2 + 2)
     assert (tmp_path / "history" / "compacted" / "reads").is_dir()
 
 

@@ -126,13 +126,24 @@ def test_a_convoy_ranks_travel_together_above_chance_at_a_busy_camera(tmp_path):
                                              min_cameras=4).rows] == []
 
 
-def test_reads_of_many_plates_within_the_granted_range(history):
-    answer = history.reads_of(OWNER, ["1-abc-123", "3DEF456", "9NOT999"])
-    assert [(row[0], row[3]) for row in answer.rows] == [("1ABC123", "r1"), ("1ABC123", "r2"), ("1ABC123", "r3"),
-                                                         ("3DEF456", "r6")]
-    assert [row[3] for row in history.reads_of(ADMIN, ["1ABC123"]).rows] == ["r2", "r3"]
+def test_candidates_are_the_reads_of_the_plates_up_to_ocr_classes_and_patterns(history):
+    classes = ("0ODQ", "1I", "2Z", "5S", "6G", "8B")
+    answer = history.candidates(OWNER, ["1A8C123", "3DEF456", "9NOT999"], classes)   # B and 8: one class
+    assert answer.columns[:2] == ("read_id", "camera_id")
+    assert [row[0] for row in answer.rows] == ["r1", "r2", "r6", "r3"]              # in time order
+    assert [row[0] for row in history.candidates(OWNER, ["2XY*"], classes).rows] == ["r4", "r5"]
+    assert [row[0] for row in history.candidates(ADMIN, ["1ABC123", "?XYZ999"], classes).rows] == \
+        ["r2", "r3", "r4", "r5"]                                                       # r1: 100 days ago
     [access, _] = list(history.log.records())[-2:]
-    assert access["query"] == {"question": "reads-of", "plates": 1}
+    assert access["query"] == {"question": "retro-candidates", "plates": 1, "patterns": 1}
+    with pytest.raises(ValueError, match="no plate"):
+        history.candidates(OWNER, [], classes)
+
+
+def test_entry_hits_are_the_hits_of_the_entries_hidden_when_covert(history):
+    assert [row[2] for row in history.entry_hits(OWNER, [("stolen_vehicles", "E"), ("judicial_alerts", "E")]).rows] \
+        == ["h1", "h2", "h3"]
+    assert [row[2] for row in history.entry_hits(OTHER, [("judicial_alerts", "E")]).rows] == []
 
 
 def test_a_journey_names_each_cameras_place_from_the_registry(tmp_path):
