@@ -46,6 +46,7 @@ from connectors.kafka import (
     record_source,
 )
 from jobs.environment import execution_environment
+from history.late_reads import LateReads
 from jobs.match_step import DecodeAndMatch
 from jobs.operators import (
     CLONE_READS,
@@ -85,6 +86,8 @@ class ChainSettings:
     history: str | Path | None = None
     batch_records: int = BATCH_RECORDS
     batch_delay_ms: int = BATCH_DELAY_MS
+    # The clock of the history's retention (history.late_reads), epoch ms; None: the wall clock.
+    history_now: int | None = None
 
 
 def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: DataStream, codec, feed,
@@ -100,7 +103,8 @@ def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: Dat
     matched = (
         batched_by_subtask(reads, settings.batch_records, settings.batch_delay_ms, "read-batches")
         .connect(broadcast)
-        .process(DecodeAndMatch(settings.matching, codec, feed, history=history))
+        .process(DecodeAndMatch(settings.matching, codec, feed,
+                                late_reads=LateReads(now_ms=settings.history_now) if history else None))
         .name("decode-and-match").uid("decode-and-match")
     )
     clock = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(EventTime()) \
@@ -142,6 +146,7 @@ class FileJobSettings:
     history: Path | None = None
     sightings: Path | None = None
     refusals: Path | None = None
+    history_now: int | None = None
 
     def __post_init__(self) -> None:
         # Absolute from here on: Flink wants file:// URIs, and they cannot be relative.
@@ -165,7 +170,8 @@ def build_file_job(env: StreamExecutionEnvironment, settings: FileJobSettings, w
     updates = line_source(env, settings.reference, REFERENCE, start[(REFERENCE, 0)]) \
         .union(line_source(env, settings.cameras, CAMERAS, start[(CAMERAS, 0)]))
     outputs = build_chain(env, line_source(env, settings.reads, READS), updates, FileCodec(REFERENCE, CAMERAS), feed,
-                          ChainSettings(settings.matching, settings.history, FILE_BATCH_RECORDS))
+                          ChainSettings(settings.matching, settings.history, FILE_BATCH_RECORDS,
+                                        history_now=settings.history_now))
     outputs.sink_to(output_sink(work)).name("outputs").uid("sink")
 
 
@@ -203,6 +209,7 @@ class KafkaJobSettings:
     matching: MatchingSettings = field(default_factory=MatchingSettings)
     parallelism: int | None = None
     history: str | None = None
+    history_now: int | None = None
     sightings_topic: str = contracts.feed("sightings").default_topic
     refusals_topic: str = contracts.feed("refusals").default_topic
     batch_records: int = BATCH_RECORDS
@@ -246,7 +253,7 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
                        settings.sightings_topic, settings.dead_letter_topic, settings.refusals_topic)
     outputs = build_chain(env, reads, updates, codec, feed,
                           ChainSettings(settings.matching, settings.history, settings.batch_records,
-                                        settings.batch_delay_ms))
+                                        settings.batch_delay_ms, settings.history_now))
     outputs.sink_to(record_sink(settings.bootstrap_servers, {"max.request.size": str(largest)})) \
         .name("outputs").uid("sink")
 
@@ -276,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     from jobs.environment import JobHelpFormatter, add_deployment_arguments
-    from jobs.options import add_matching_arguments, matching_settings
+    from jobs.options import add_history_now_argument, add_matching_arguments, matching_settings
 
     defaults = KafkaJobSettings()
     parser = argparse.ArgumentParser(
@@ -310,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="no record waits longer than this for its batch to close: the latency a batch adds")
     flow.add_argument("--history", default=defaults.history,
                       help="root of the Parquet history (a path or URI the cluster can write); none if unset")
+    add_history_now_argument(flow)
     add_deployment_arguments(parser)
     args = parser.parse_args(argv)
     if args.batch_records < 1 or args.batch_delay_ms < 0:
@@ -323,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         bootstrap_servers=args.bootstrap_servers, registry_url=args.registry_url, reads_topic=args.reads_topic,
         reference_prefix=args.reference_prefix, cameras_topic=args.cameras_topic, hits_topic=args.hits_topic,
         dead_letter_topic=args.dead_letter_topic, group_id=args.group_id, matching=matching,
-        parallelism=args.parallelism, history=args.history, sightings_topic=args.sightings_topic,
+        parallelism=args.parallelism, history=args.history, history_now=args.history_now,
+        sightings_topic=args.sightings_topic,
         refusals_topic=args.refusals_topic, batch_records=args.batch_records, batch_delay_ms=args.batch_delay_ms,
     )
     from connectors.kafka_security import kafka_component

@@ -15,6 +15,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 from connectors.codecs import CAMERA
 from connectors.history import read_row
 from connectors.kafka import batch_records
+from history.late_reads import LateReads
 from jobs.metrics import METRICS_GROUP, LabelledCounters
 from jobs.operators import (
     CLONE_READS,
@@ -31,7 +32,7 @@ from udfs.deadletter_guard import DeadLetterGuard, DeadLetterIncident
 from udfs.engine import HitEngine
 from udfs.reference import InvalidEntry, parse_camera
 from udfs.startup import AppliedFeed
-from udfs.validation import InvalidRead, validate_read
+from udfs.validation import PAST_RETENTION, InvalidRead, validate_read
 
 # A subtask applies the feed it loads at open in chunks of one topic, as batches come.
 LOAD_CHUNK = 1000
@@ -62,18 +63,20 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
     end of its batch once the dead-letter guard (`udfs.deadletter_guard`) has
     counted the batch, or held back by it (docs/operations.md, "The dead-letter
     guard"). A valid read is matched, its candidate hits going downstream in
-    arrival order.
+    arrival order. With the history, a valid read whose hour is already past the
+    history's retention is a dead letter too, `PAST_RETENTION` (history.late_reads).
 
     Metrics (group `feblam`, docs/operations.md "Metrics"): reads in, dead letters
     by reason, refusals by topic, guard incidents and held dead letters, and the
     start-up load.
     """
 
-    def __init__(self, settings: MatchingSettings, codec, feed, history: bool = False):
+    def __init__(self, settings: MatchingSettings, codec, feed, late_reads: LateReads | None = None):
         self.settings = settings
         self.codec = codec
         self.feed = feed
-        self.history = history
+        # Set when the job writes the history: also its reads, except those too late for it.
+        self.late_reads = late_reads
 
     def open(self, runtime_context: RuntimeContext):
         self.codec.open()
@@ -176,7 +179,7 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
     # -- the read side ------------------------------------------------------------------
 
     def process_element(self, batch: Row, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext):
-        read, codec, evaluate, history = self.codec.read, self.codec, self.engine.evaluate, self.history
+        read, codec, evaluate, late = self.codec.read, self.codec, self.engine.evaluate, self.late_reads
         clone_settings = self.settings.clones
         to_clones = {} if clone_settings.enabled else None
         # A batch's dead letters go out after it, once the guard has counted it: a batch
@@ -188,12 +191,16 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
                 if fields is None:
                     continue
                 valid = validate_read(fields)
+                if late is not None:
+                    problem = late.problem(valid.event_time)
+                    if problem is not None:
+                        raise InvalidRead(PAST_RETENTION, fields, problem, read_id=valid.read_id)
             except InvalidRead as invalid:
                 dead.append(Row(*codec.dead_letter(invalid, value, topic, partition, offset)))
                 reasons[invalid.reason] = reasons.get(invalid.reason, 0) + 1
                 continue
             valid_reads += 1
-            if history:
+            if late is not None:
                 yield HISTORY_READS, read_row(valid)
             for hit in evaluate(valid):
                 yield hit, valid, offset

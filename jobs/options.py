@@ -54,3 +54,22 @@ def matching_settings(args: argparse.Namespace) -> MatchingSettings:
         overrides["dedup_state_retention_ms"] = args.state_retention
     # replace() runs MatchingSettings' checks again: a lateness the retention cannot honour is refused.
     return dataclasses.replace(settings, **overrides) if overrides else settings
+
+
+def add_history_now_argument(group) -> None:
+    """--history-now: the fixed clock of the history's retention (history.late_reads), read
+    as epoch milliseconds into `args.history_now`."""
+    group.add_argument("--history-now", type=_instant_ms, metavar="TIME",
+                       help="with --history: the instant the 12-month retention is counted back from, ISO 8601 "
+                            "(default: the wall clock as each read is processed). A read whose hour is already "
+                            "past it is dead-lettered PAST_RETENTION, not written. Fix it only to replay recorded "
+                            "data with fixed dates (a test data set), whose output must not change with the month")
+
+
+def _instant_ms(text: str) -> int:
+    from udfs.instant import BadInstant, parse_instant
+
+    try:
+        return parse_instant(text)
+    except BadInstant as error:
+        raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None

@@ -22,6 +22,9 @@ EMPTY_PLATE = "EMPTY_PLATE"
 PLATE_TOO_LONG = "PLATE_TOO_LONG"
 BAD_CONFIDENCE = "BAD_CONFIDENCE"
 REASONS = (MALFORMED, BAD_TIMESTAMP, EMPTY_PLATE, PLATE_TOO_LONG, BAD_CONFIDENCE)
+# Not a reason of spec §3: a valid read that a job writing the history may not keep,
+# its hour being already past the history's retention (history.late_reads).
+PAST_RETENTION = "PAST_RETENTION"
 
 # Spec §3: event times outside [2000-01-01T00:00:00Z, 2100-01-01T00:00:00Z) are
 # BAD_TIMESTAMP (a clock reset to 1970, a year typed as 20260): they would open

@@ -35,7 +35,7 @@ from feblam.chaos.faults import Injected, inject
 from feblam.chaos.cluster import cancel, wait_running, wait_whole
 from feblam.chaos.gateway import GatewayLeg
 from feblam.chaos.plan import ChaosSettings, plan_faults, plate, read_id
-from feblam.chaos.traffic import Feeder, HitObserver, Observed, RestartMonitor
+from feblam.chaos.traffic import HISTORY_NOW, Feeder, HitObserver, Observed, RestartMonitor
 from feblam.stack.settings import PROJECT_ROOT, StackSettings
 
 JOB = PROJECT_ROOT / "jobs" / "hit_generation.py"
@@ -189,7 +189,8 @@ def _submit(stack: StackSettings, topics: _Topics, history: Path, run: str, para
         "--reads-topic", topics.reads, "--reference-prefix", topics.prefix, "--cameras-topic", topics.cameras,
         "--hits-topic", topics.hits, "--sightings-topic", topics.sightings,
         "--dead-letter-topic", topics.dead_letters, "--refusals-topic", topics.refusals,
-        "--group-id", f"{run}-job", "--history", str(history)], parallelism=parallelism)
+        "--group-id", f"{run}-job", "--history", str(history),
+        "--history-now", HISTORY_NOW], parallelism=parallelism)
 
 
 def _history_counts(history: Path) -> dict[str, tuple[int, int]]:

@@ -14,6 +14,9 @@ from connectors.kafka_clients import client_config, flush_all, produce
 from feblam.chaos.plan import ChaosSettings, plate, read_id
 
 EVENT_TIME_BASE_MS = 1_772_352_000_000   # 2026-03-01T08:00Z; reads 1 ms apart
+# A day after the reads, fixed like them: the clock of their history's retention
+# (the job's --history-now), so that a run gives the same figures a year on.
+HISTORY_NOW = "2026-03-02T08:00:00Z"
 # The run's own clients do not log: a broker that refuses connections while it
 # restarts is the point of the run, and an injected fault that does not recover
 # fails the run in `inject` anyway.

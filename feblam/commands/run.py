@@ -49,6 +49,9 @@ def register(subparsers) -> None:
     parser.add_argument("--history", type=Path, metavar="DIR",
                         help="also write every read, hit and sighting as Parquet under DIR (reads/, hits/, sightings/, "
                         "partitioned by date and hour), for DuckDB")
+    from jobs.options import add_history_now_argument
+
+    add_history_now_argument(parser)
     parser.add_argument("--parallelism", type=int, default=1, metavar="N", help="parallelism of the matching and de-duplication steps (default 1)")
     parser.add_argument("--json", action="store_true", help="print the run's summary as one JSON object")
     from jobs.options import add_matching_arguments
@@ -71,7 +74,8 @@ def cmd_run(args) -> int:
 
     try:
         settings = FileJobSettings(args.reads, args.reference, args.cameras, args.hits, args.dead_letters,
-                                   matching, args.parallelism, args.history, args.sightings, args.refusals)
+                                   matching, args.parallelism, args.history, args.sightings, args.refusals,
+                                   args.history_now)
     except (FileNotFoundError, ValueError) as error:
         print(f"run: {error}", file=sys.stderr)
         return 2

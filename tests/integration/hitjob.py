@@ -45,6 +45,11 @@ def _read_record(read: dict) -> dict:
             **read, "event_time": _ms(read["event_time"])}
 
 
+# The clock of the history's retention for the tests' data, whose dates are fixed in
+# March 2026 (history.late_reads): without it their reads would become too late for
+# the history a year on, and the tests would change with the month.
+RECORDED_DATA = ("--history-now", "2026-03-02T00:00:00Z")
+
 LARGE_READ_TOPIC = 2_000_000  # max.message.bytes of the test's reads topic
 
 

@@ -17,7 +17,7 @@ from feblam.cli import main
 from feblam.stack.settings import StackSettings
 
 from .conftest import consume_all
-from .hitjob import Feeds, assert_no_restart, cancel, decoded, hits, submit, wait_running
+from .hitjob import RECORDED_DATA, Feeds, assert_no_restart, cancel, decoded, hits, submit, wait_running
 from .test_embedded_spec import CAMERAS, CASES, REFERENCE, expected_hits, expected_refusals, expected_sightings
 
 LEFT_OVER = "_left_over"  # bytes appended to a read's encoded value
@@ -82,7 +82,7 @@ def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path, capsys):
         feeds.raw_entry("stolen_vehicles", key, entry)
     feeds.flush()
     history = tmp_path / "history"
-    job_id = submit(stack, feeds, "--parallelism", str(parallelism), "--history", str(history))
+    job_id = submit(stack, feeds, "--parallelism", str(parallelism), "--history", str(history), *RECORDED_DATA)
     try:
         for read, _ in CASES:
             feeds.read(read)

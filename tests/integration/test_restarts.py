@@ -21,7 +21,7 @@ from feblam.flinkrest import FlinkRest
 from feblam.stack.services import Flink
 from feblam.stack.settings import PROJECT_ROOT, StackSettings
 
-from .hitjob import Feeds, cancel, decoded, hits, submit, wait_running
+from .hitjob import RECORDED_DATA, Feeds, cancel, decoded, hits, submit, wait_running
 
 ENTRIES = 400
 
@@ -85,7 +85,7 @@ def test_stop_with_savepoint_and_resume_loses_no_hit(stack, new_topic, tmp_path)
     rest = FlinkRest(stack.flink_rest_url)
     feeds = Feeds(stack, new_topic, ["stolen_vehicles"])
     _load(feeds)
-    group = ("--group-id", f"g-restart-{feeds.prefix}", "--history", str(tmp_path / "history"))
+    group = ("--group-id", f"g-restart-{feeds.prefix}", "--history", str(tmp_path / "history"), *RECORDED_DATA)
     job_id = submit(stack, feeds, *group)
     wait_running(stack, job_id)
     first = _reads(feeds, range(0, 200))
@@ -122,7 +122,7 @@ def test_killed_taskmanager_loses_no_hit(stack, new_topic, tmp_path):
     rest = FlinkRest(stack.flink_rest_url)
     feeds = Feeds(stack, new_topic, ["stolen_vehicles"])
     _load(feeds)
-    job_id = submit(stack, feeds, "--history", str(tmp_path / "history"))
+    job_id = submit(stack, feeds, "--history", str(tmp_path / "history"), *RECORDED_DATA)
     try:
         first = _matched_and_checkpointed(stack, feeds, rest, job_id, range(0, 200))
 
@@ -146,7 +146,7 @@ def test_killed_jobmanager_is_replaced_and_the_job_resumes_with_no_hand_work(sta
     rest = FlinkRest(stack.flink_rest_url)
     feeds = Feeds(stack, new_topic, ["stolen_vehicles"])
     _load(feeds)
-    job_id = submit(stack, feeds, "--history", str(tmp_path / "history"))
+    job_id = submit(stack, feeds, "--history", str(tmp_path / "history"), *RECORDED_DATA)
     try:
         first = _matched_and_checkpointed(stack, feeds, rest, job_id, range(0, 150))
 
@@ -224,7 +224,7 @@ def test_sightings_across_a_savepoint_are_neither_lost_nor_counted_twice(stack, 
     feeds.entry({"list_name": "stolen_vehicles", "entry_id": "E0", "op": "UPSERT", "plate": _plate(0)})
     feeds.flush()
     history = tmp_path / "history"
-    group = ("--group-id", f"g-sightings-{feeds.prefix}", "--history", str(history))
+    group = ("--group-id", f"g-sightings-{feeds.prefix}", "--history", str(history), *RECORDED_DATA)
 
     def read(numbers):
         for i in numbers:  # every 10 s, all within the 10 min window of the first
