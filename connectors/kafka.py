@@ -214,9 +214,17 @@ def _consumer_from_start(bootstrap_servers: str, group_id: str, partitions: list
 
 def _read_upto(consumer, upto: dict[tuple[str, int], int], timeout_s: float, what: str, beyond: bool,
                ) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
-    """The records of `consumer`'s partitions until each partition of `upto` has given the
-    offset named for it (or ended). With `beyond`, records past those offsets, and those
-    of partitions not in `upto`, are given too; without, they are dropped."""
+    """`messages_upto`'s messages as (topic, partition, offset, key, value)."""
+    for message in messages_upto(consumer, upto, timeout_s, what, beyond):
+        yield message.topic(), message.partition(), message.offset(), message.key(), message.value()
+
+
+def messages_upto(consumer, upto: dict[tuple[str, int], int], timeout_s: float, what: str, beyond: bool = False):
+    """The messages of `consumer`'s partitions until each partition of `upto` has given
+    the offset named for it (or ended). With `beyond`, messages past those offsets, and
+    those of partitions not in `upto`, are given too; without, they are dropped. The
+    consumer needs `enable.partition.eof`. TimeoutError names the partitions not done
+    after `timeout_s`; `what` names the reading in errors."""
     import time
 
     from confluent_kafka import KafkaError
@@ -237,9 +245,9 @@ def _read_upto(consumer, upto: dict[tuple[str, int], int], timeout_s: float, wha
             if tp not in upto or message.offset() > upto[tp]:
                 remaining.discard(tp)
                 if beyond:
-                    yield tp[0], tp[1], message.offset(), message.key(), message.value()
+                    yield message
                 continue
-            yield tp[0], tp[1], message.offset(), message.key(), message.value()
+            yield message
             if message.offset() >= upto[tp]:
                 remaining.discard(tp)
 

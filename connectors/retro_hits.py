@@ -19,13 +19,13 @@ and waits until Kafka has acknowledged all of them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from connectors.codecs import avro_hit
 from connectors.contracts import ReferenceDecoder, encoder
+from connectors.kafka import messages_upto
 from connectors.kafka_clients import client_config, flush_all, produce
 from connectors.kafka_security import KafkaSecurity
 from connectors.registry import RegistryClient
@@ -70,27 +70,11 @@ class ReferenceChanges:
             return []
         self._consumer.assign(starts)
         changes: list[Change] = []
-        remaining, deadline = set(ends), time.monotonic() + timeout_s
-        while remaining:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {sorted(remaining)} not done after {timeout_s:.0f} s")
-            for message in self._consumer.consume(1000, timeout=1.0):
-                tp = (message.topic(), message.partition())
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        remaining.discard(tp)
-                        continue
-                    raise RuntimeError(f"reading {tp}: {error}")
-                if tp not in remaining or message.offset() > ends[tp]:
-                    remaining.discard(tp)
-                    continue
-                self._next[tp] = message.offset() + 1
-                if message.offset() >= ends[tp]:
-                    remaining.discard(tp)
-                change = self._change(message)
-                if change is not None:
-                    changes.append(change)
+        for message in messages_upto(self._consumer, ends, timeout_s, "reading the reference updates"):
+            self._next[(message.topic(), message.partition())] = message.offset() + 1
+            change = self._change(message)
+            if change is not None:
+                changes.append(change)
         return changes
 
     def commit(self) -> None:
