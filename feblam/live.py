@@ -2,12 +2,18 @@
 
 It brings the stack up (unless it runs), applies the contracts and the gateway's
 routing configuration, submits the hit-generation job and the Hit Gateway,
-starts the simulator writing reads to Kafka at a steady rate, and simulated
-dispatchers who act on some deliveries (so that some are acknowledged and some
-escalate), then prints a summary line every few seconds:
+starts the simulator writing yesterday's reads to Kafka at a steady rate, and
+simulated dispatchers who act on some deliveries (so that some are acknowledged
+and some escalate), then prints a summary line every few seconds:
 
     [  65 s] reads 3,200  hits 74  deliveries 88 (cic-ant 11, lez-bxl 30, ...)  acknowledged 21
              accepted 9  rejected 3  escalated 4  sightings forwarded 41  refused 0
+             history: 2 upkeep passes, 0 days compacted, retro-hits 3
+
+The hit job writes the Parquet history (var/live/history, replaced at each
+start), which the history's upkeep (feblam.live_history: compaction and a
+retro-hit pass, every minute) keeps as a deployment's timers would; ask it with
+`feblam history ... --history var/live/history`.
 
 Ctrl-C (or --for S) stops everything it started: the simulator, both jobs, and
 the stack if it was not running before.
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import random
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -27,6 +34,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer
 
 from connectors.kafka_clients import client_config
+from feblam.live_history import HistoryUpkeep
 from feblam.stack.submission import submit_detached
 from feblam.flinkrest import FlinkRest, FlinkRestError
 from feblam.stack.settings import PROJECT_ROOT, StackSettings
@@ -44,6 +52,9 @@ class LiveSettings:
     seed: int = 7
     config: Path = SAMPLE_CONFIG
     audit: Path = PROJECT_ROOT / "var" / "live" / "audit"
+    history: Path = PROJECT_ROOT / "var" / "live" / "history"
+    access_log: Path = PROJECT_ROOT / "var" / "live" / "access.log"
+    upkeep_every_s: float = 60.0     # compaction and a retro-hit pass
     dispatchers: bool = True
     ack_share: float = 0.6           # of the deliveries to a dispatch centre, acted on by a dispatcher
     report_every_s: float = 5.0
@@ -132,7 +143,7 @@ def run_live(settings: LiveSettings, say=print) -> int:
     started_stack = _cli("stack", "status", check=False).returncode != 0
     started = time.monotonic()
     jobs: list[str] = []
-    simulator = None
+    simulator = upkeep = None
     try:
         if started_stack:
             say("== starting the stack (Kafka, the registry, Flink)")
@@ -147,15 +158,26 @@ def run_live(settings: LiveSettings, say=print) -> int:
         # The stack's endpoints, not the jobs' defaults (9092, 8080): a stack on other
         # ports, or a secured one (https), is the one the jobs must read.
         endpoints = ["--bootstrap-servers", stack.bootstrap_servers, "--registry-url", stack.registry_url]
-        jobs.append(submit_detached(PROJECT_ROOT / "jobs" / "hit_generation.py", endpoints, parallelism=1))
+        # This run's history: the simulator's read ids repeat from run to run.
+        shutil.rmtree(settings.history, ignore_errors=True)
+        settings.history.mkdir(parents=True)
+        jobs.append(submit_detached(PROJECT_ROOT / "jobs" / "hit_generation.py",
+                                    [*endpoints, "--history", str(settings.history)], parallelism=1))
         jobs.append(submit_detached(PROJECT_ROOT / "jobs" / "hit_gateway.py",
                                     [*endpoints, "--audit", str(settings.audit)], parallelism=1))
-        say(f"== simulating {settings.cameras} cameras and {settings.vehicles} vehicles, "
+        upkeep = HistoryUpkeep(settings.history, settings.access_log, endpoints, f"feblam-live-{time.time_ns()}",
+                               settings.upkeep_every_s)
+        upkeep.run_pass()   # before the simulator publishes: what earlier runs left is taken in
+        upkeep.start()
+        # Yesterday's network, so that the history's questions and retro-hits see it.
+        yesterday = time.strftime("%Y-%m-%dT%H:00:00Z", time.gmtime(time.time() - 86_400))
+        say(f"== simulating {settings.cameras} cameras and {settings.vehicles} vehicles from {yesterday}, "
             f"{settings.rate:g} reads/s (Ctrl-C stops everything)")
         simulator = subprocess.Popen(
             [sys.executable, "-m", "feblam.cli", "simulate", "--kafka", "--rate", str(settings.rate),
              "--reads", str(settings.reads), "--cameras", str(settings.cameras), "--vehicles", str(settings.vehicles),
-             "--lez-entries", str(settings.lez_entries), "--seed", str(settings.seed), "--quiet"],
+             "--lez-entries", str(settings.lez_entries), "--seed", str(settings.seed), "--start", yesterday,
+             "--quiet"],
             cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL)
         registry = RegistryClient(stack.registry_url)
         messages = AvroDecoder(registry, schemas.load("GatewayMessage"))
@@ -184,7 +206,7 @@ def run_live(settings: LiveSettings, say=print) -> int:
                     raise RuntimeError(f"the simulator stopped with status {simulator.returncode}")
                 if time.monotonic() - last >= settings.report_every_s:
                     last = time.monotonic()
-                    say(tally.line(last - started))
+                    say(f"{tally.line(last - started)}  {upkeep.figures.line()}")
         except KeyboardInterrupt:
             say("== stopping")
         finally:
@@ -193,6 +215,8 @@ def run_live(settings: LiveSettings, say=print) -> int:
                 dispatchers.close()
         return 0
     finally:
+        if upkeep is not None:
+            upkeep.stop()
         if simulator is not None and simulator.poll() is None:
             simulator.terminate()
             simulator.wait(30)

@@ -26,7 +26,10 @@ def register(subparsers) -> None:
     parser.add_argument("--for", dest="duration_s", type=float, metavar="S", help="stop after S seconds")
     parser.add_argument("--report-every", dest="report_every_s", type=float, default=defaults.report_every_s,
                         metavar="S", help="seconds between summary lines (default: %(default)s)")
+    parser.add_argument("--upkeep-every", dest="upkeep_every_s", type=float, default=defaults.upkeep_every_s,
+                        metavar="S", help="seconds between the history's upkeep passes: compaction and a retro-hit "
+                        "pass (default: %(default)s)")
     parser.set_defaults(func=lambda args: run_live(LiveSettings(
         rate=args.rate, cameras=args.cameras, vehicles=args.vehicles, seed=args.seed, config=args.config,
         audit=args.audit, dispatchers=args.dispatchers, report_every_s=args.report_every_s,
-        duration_s=args.duration_s)))
+        duration_s=args.duration_s, upkeep_every_s=args.upkeep_every_s)))
