@@ -1,6 +1,6 @@
 """The design's layout rules, read from the imports of every module.
 
-- The product (`udfs/`, `gateway/`, `history/`, `connectors/`, `ingest/`, `jobs/`, `schemas/`)
+- The product (`udfs/`, `gateway/`, `history/`, `console/`, `connectors/`, `ingest/`, `jobs/`, `schemas/`)
   never imports the tools beside it (`feblam`: the CLI, the local stack, the
   simulator, the benchmarks): jobs run inside Flink on clusters FEBLAM never
   started, and ingest runs beside cameras' feeds.
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("udfs", "gateway", "history", "connectors", "ingest", "jobs", "schemas")
+PRODUCT = ("udfs", "gateway", "history", "console", "connectors", "ingest", "jobs", "schemas")
 PURE = ("udfs", "gateway", "history")
 IMPORT_BY_NAME = {"import_module", "__import__"}
 
@@ -31,6 +31,8 @@ RULES = {
     **{package: ("feblam", "pyflink", "confluent_kafka", "connectors", "ingest", "jobs") for package in PURE},
     "connectors": ("feblam", "jobs"),
     "ingest": ("feblam", "jobs"),
+    # The console is a server beside the jobs: it reads and writes Kafka through connectors/.
+    "console": ("feblam", "jobs", "pyflink"),
     "feblam": ("feblam.commands",),
 }
 # The CLI itself is the door: it may import its commands.
