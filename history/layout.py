@@ -56,6 +56,10 @@ ROW_GROUP_ROWS = 122_880
 BLOCK = "time_bucket(INTERVAL 4 HOUR, event_time)"
 SORT_KEYS = {"reads": f"{BLOCK}, plate, event_time, read_id", "hits": f"{BLOCK}, plate, event_time, hit_id",
              "sightings": "hit_id, event_time, read_id"}
+# DuckDB writes a Bloom filter only for a dictionary-encoded column, and a row group's
+# 100,000 or so distinct plates exceed its default dictionary: these make it write
+# dictionaries, and so filters, for them. (A limit of 10,000,000 ran out of memory here.)
+BLOOM_FILTER_OPTIONS = "DICTIONARY_SIZE_LIMIT 1000000, BLOOM_FILTER_FALSE_POSITIVE_RATIO 0.01"
 # A day's folder, as the job names it.
 DAY_FOLDER = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
@@ -143,11 +147,16 @@ def read_manifest(root: Path, table: str, day: date) -> Manifest | None:
 
 
 def compact(root: Path, now: datetime, lag: timedelta = timedelta(hours=2), grace: timedelta = timedelta(minutes=30),
-            threads: int | None = None) -> list[DayCompacted]:
+            threads: int | None = None, bloom_filters: bool = False) -> list[DayCompacted]:
     """Compact every day that ended at least `lag` before `now` and has hourly files its
     manifest does not hold yet; then remove what manifests replaced more than `grace`
     ago. Returns what was compacted. Runs that overlap (a slow run and the next one of a
-    schedule) take turns: the second waits for the first's lock."""
+    schedule) take turns: the second waits for the first's lock.
+
+    `bloom_filters`: write the daily files with Bloom filters on their text columns
+    (`BLOOM_FILTER_OPTIONS`), for `feblam bench history --bloom-filters` to measure;
+    off by default, since they doubled the files and sped no look-up up
+    (docs/benchmarks.md)."""
     (Path(root) / COMPACTED).mkdir(parents=True, exist_ok=True)
     with open(Path(root) / COMPACTED / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -157,14 +166,15 @@ def compact(root: Path, now: datetime, lag: timedelta = timedelta(hours=2), grac
                 day_end = datetime.combine(day, datetime.min.time(), timezone.utc) + timedelta(days=1)
                 if day_end + lag > now:
                     continue
-                result = _compact_day(root, table, day, threads)
+                result = _compact_day(root, table, day, threads, bloom_filters)
                 if result is not None:
                     done.append(result)
                 _remove_replaced(root, table, day, grace)
         return done
 
 
-def _compact_day(root: Path, table: str, day: date, threads: int | None) -> DayCompacted | None:
+def _compact_day(root: Path, table: str, day: date, threads: int | None,
+                 bloom_filters: bool = False) -> DayCompacted | None:
     manifest = read_manifest(root, table, day)
     taken = manifest.sources if manifest is not None else frozenset()
     pending = [(relative, path) for relative, path in _hourly(root, table, day) if relative not in taken]
@@ -184,7 +194,8 @@ def _compact_day(root: Path, table: str, day: date, threads: int | None) -> DayC
         db.execute("SET preserve_insertion_order = false")
         db.execute(f"COPY (SELECT * FROM read_parquet([{listed}], hive_partitioning = false, union_by_name = true) ORDER BY {SORT_KEYS[table]}) "
                    f"TO '{str(aside).replace(chr(39), chr(39) * 2)}' "
-                   f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
+                   f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS}"
+                   f"{', ' + BLOOM_FILTER_OPTIONS if bloom_filters else ''})")
         rows = db.execute(f"SELECT count(*) FROM read_parquet('{str(aside).replace(chr(39), chr(39) * 2)}')"
                           ).fetchone()[0]
     finally:

@@ -107,7 +107,7 @@ def _summary(timings: list[tuple[float, int]]) -> dict:
 
 def run(reads: int = 10_000_000, days: int = 2, cameras: int = 3_000, plates: int = 50, windows: int = 20,
         convoys: int = 5, entries: int = 10_000, seed: int = 7, workdir: Path | None = None, keep: bool = False,
-        progress=lambda message: None) -> dict:
+        bloom_filters: bool = False, progress=lambda message: None) -> dict:
     if min(reads, days, cameras, plates, windows, convoys, entries) < 1:
         raise ValueError("--reads, --days, --cameras, --plates, --windows, --convoys and --entries must be positive")
     now = datetime.now(timezone.utc)
@@ -133,7 +133,8 @@ def run(reads: int = 10_000_000, days: int = 2, cameras: int = 3_000, plates: in
         hourly = _sizes(root)["hourly_bytes"]
         progress(f"compacting ({hourly / 1e9:.2f} GB hourly)")
         began = time.monotonic()
-        compacted = layout.compact(root, end + timedelta(hours=2), grace=timedelta(days=1))
+        compacted = layout.compact(root, end + timedelta(hours=2), grace=timedelta(days=1),
+                                   bloom_filters=bloom_filters)
         compact_s = time.monotonic() - began
         history = GatedHistory(root, log)
         rng = random.Random(seed)
@@ -160,6 +161,7 @@ def run(reads: int = 10_000_000, days: int = 2, cameras: int = 3_000, plates: in
         retro_s, retro = _retro_pass(history, new_entries, now)
         return {
             "benchmark": "history", "reads": reads, "days": days, "cameras": cameras, "seed": seed,
+            "bloom_filters": bloom_filters,
             "generate_s": round(generated_s, 1),
             "compaction": {"seconds": round(compact_s, 1), "rows": sum(d.rows for d in compacted),
                            "rows_per_s": round(sum(d.rows for d in compacted) / compact_s) if compact_s else None,

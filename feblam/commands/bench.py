@@ -299,6 +299,7 @@ def _run_history(args: argparse.Namespace) -> int:
     try:
         result = run(args.reads, days=args.days, cameras=args.cameras, plates=args.plates, windows=args.windows,
                      convoys=args.convoys, entries=args.entries, seed=args.seed, workdir=args.workdir, keep=args.keep,
+                     bloom_filters=args.bloom_filters,
                      progress=lambda message: print(f"bench history: {message}", file=sys.stderr))
     except ValueError as error:
         print(f"bench history: {error}", file=sys.stderr)
@@ -317,7 +318,9 @@ def _register_history(benches) -> None:
     parser.add_argument("--plates", type=int, default=50, help="journeys asked (default: %(default)s)")
     parser.add_argument("--windows", type=int, default=20, help="camera windows asked (default: %(default)s)")
     parser.add_argument("--convoys", type=int, default=5, help="convoys asked (default: %(default)s)")
-    parser.add_argument("--entries", type=int, default=10_000, help="plates of the retro-hit pass (default: %(default)s)")
+    parser.add_argument("--entries", type=int, default=10_000, help="new entries of the retro-hit pass (default: %(default)s)")
+    parser.add_argument("--bloom-filters", action="store_true",
+                        help="compact with Bloom filters on the text columns, to compare (docs/benchmarks.md)")
     parser.add_argument("--seed", type=int, default=7, help="default: %(default)s")
     parser.add_argument("--workdir", type=Path, help="where the history is written (default: var/bench-history; "
                         "100,000,000 reads take about 3 GB)")

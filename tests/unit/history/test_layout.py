@@ -120,3 +120,16 @@ def test_overlapping_compactions_take_turns(tmp_path):
         thread.join()
     assert sorted(len(r) for r in results) == [0, 0, 1]        # one did the day, the others found it done
     assert len(rows(root)) == 8 and len(layout.files(root, "reads")) == 1
+
+
+def test_bloom_filters_are_written_only_when_asked(tmp_path):
+    """The daily files carry Bloom filters on their plates with `bloom_filters` (for the
+    benchmark to compare), and none by default."""
+    for asked in (False, True):
+        root = tmp_path / str(asked)
+        hourly(root, 1, "a", [f"{i}ABC{i:03d}" for i in range(300)])
+        layout.compact(root, NOW, bloom_filters=asked)
+        [daily] = layout.files(root, "reads")
+        filters = duckdb.connect().execute(f"SELECT count(bloom_filter_offset) FROM parquet_metadata('{daily}') "
+                                           "WHERE path_in_schema = 'plate'").fetchone()[0]
+        assert (filters > 0) == asked
