@@ -66,7 +66,8 @@ class HistoryUpkeep(threading.Thread):
                              str(self.access_log), "--group", self.group, "--json", *self.endpoints)
         self.figures.passes += 1
         if compacted is not None:
-            self.figures.compacted_days += len(compacted.get("days", []))
+            # One entry per table and day: a day counts once.
+            self.figures.compacted_days += len({day["date"] for day in compacted.get("days", [])})
         if retro is not None:
             self.figures.retro_hits += retro["hits"]
 

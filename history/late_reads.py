@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from history.gate import AccessPolicy, iso
+from history.gate import AccessPolicy, from_ms, iso
 
 HOUR_MS = 3_600_000
 
@@ -50,10 +50,6 @@ class LateReads:
         limit = self.limit_ms()
         if hour_end > limit:
             return None
-        return (f"event time {iso(_instant(event_ms))} is in an hour of the history already past its "
-                f"{self.policy.retention_months}-month retention (limit {iso(_instant(limit))}): "
+        return (f"event time {iso(from_ms(event_ms))} is in an hour of the history already past its "
+                f"{self.policy.retention_months}-month retention (limit {iso(from_ms(limit))}): "
                 "not kept, not matched")
-
-
-def _instant(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc)

@@ -35,6 +35,9 @@ from history.gate import AccessError, AccessPolicy, AccessRequest, Decision, Tim
 from udfs.normalise import canon
 
 HIT_GROUPS = ("list", "day", "priority", "match_kind", "zone")
+# A read's hits, in one cell of a journey or a camera window: "stolen_vehicles P2 retro, ...".
+_HITS_OF_READ = ("string_agg(h.list_name || ' ' || h.priority || CASE WHEN h.retro THEN ' retro' ELSE '' END, "
+                 "', ' ORDER BY h.list_name) AS hits ")
 
 # Columns of each table, for the empty views of a history that has none of its files yet.
 _EMPTY = {
@@ -82,15 +85,14 @@ class GatedHistory:
         """Every read of `plate` (canonicalised), in time order, with any hits on it."""
         return self._access(request, {"question": "journey", "plate": canon(plate)}, asked, lambda db: db.execute(
             "SELECT r.event_time, r.camera_id, c.police_zone, c.province, r.plate_text, r.country, "
-            "r.ocr_confidence, r.read_id, string_agg(h.list_name || ' ' || h.priority || CASE WHEN h.retro THEN ' retro' ELSE '' END, ', ' ORDER BY h.list_name) AS hits "
+            "r.ocr_confidence, r.read_id, " + _HITS_OF_READ +
             "FROM reads r LEFT JOIN cameras c USING (camera_id) LEFT JOIN hits h USING (read_id) WHERE r.plate = ? "
             "GROUP BY ALL ORDER BY r.event_time, r.read_id", [canon(plate)]))
 
     def camera(self, request: AccessRequest, camera_id: str, asked: TimeRange) -> Answer:
         """Every read at `camera_id` in the range, in time order, with any hits on it."""
         return self._access(request, {"question": "camera", "camera_id": camera_id}, asked, lambda db: db.execute(
-            "SELECT r.event_time, r.plate, r.country, r.ocr_confidence, r.read_id, "
-            "string_agg(h.list_name || ' ' || h.priority || CASE WHEN h.retro THEN ' retro' ELSE '' END, ', ' ORDER BY h.list_name) AS hits "
+            "SELECT r.event_time, r.plate, r.country, r.ocr_confidence, r.read_id, " + _HITS_OF_READ +
             "FROM reads r LEFT JOIN hits h USING (read_id) WHERE r.camera_id = ? "
             "GROUP BY ALL ORDER BY r.event_time, r.read_id", [camera_id]))
 

@@ -35,12 +35,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pyarrow as pa
 
 from history import layout
-from history.gate import JUDICIAL, PURPOSES, AccessRequest, TimeRange
+from history.gate import JUDICIAL, PURPOSES, AccessRequest, TimeRange, from_ms
 from history.queries import GatedHistory
 from udfs import dedup
 from udfs.config import ALERT, MatchingSettings
@@ -181,7 +181,7 @@ def _search(history: GatedHistory, group: list[Change], purpose: str, unit: str,
                             f"retro-hit search for {len(group)} entries added or changed in {', '.join(lists)}",
                             settings.authorisation)
     since = {(c.entry.list_name, c.entry.entry_id): c.published for c in group}
-    asked = TimeRange(_instant(min(since.values()) - settings.days * DAY_MS), _instant(max(since.values())))
+    asked = TimeRange(from_ms(min(since.values()) - settings.days * DAY_MS), from_ms(max(since.values())))
     reads = history.candidates(request, [c.entry.plate for c in group], matching.ocr_classes, asked)
     # A hit of the key up to one window before the first read still folds that read in.
     longest = max(matching.for_list(name).dedup_window_ms for name in lists)
@@ -224,10 +224,6 @@ def _search(history: GatedHistory, group: list[Change], purpose: str, unit: str,
                                          "sightings": decision.sightings, "dedup_key": key})
             else:
                 result.folded_into_earlier += 1
-
-
-def _instant(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc)
 
 
 def _ms(moment: datetime) -> int:
