@@ -22,6 +22,21 @@ def wait_running(stack: StackSettings, job_id: str, timeout_s: float) -> None:
     raise RuntimeError(f"job {job_id} did not run within {timeout_s:.0f} s")
 
 
+def job_account(stack: StackSettings, job_id: str) -> dict:
+    """The job's state and its latest failure's first line, as the run ends: what an
+    operator looks at first when a run came out short."""
+    import requests
+
+    try:
+        state = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}", timeout=10).json().get("state")
+        history = requests.get(f"{stack.flink_rest_url}/jobs/{job_id}/exceptions", timeout=10).json() \
+            .get("exceptionHistory", {}).get("entries", [])
+    except Exception as error:   # the jobmanager does not answer: that is the account
+        return {"state": None, "latest_failure": f"no answer from the jobmanager: {error}"}
+    latest = history[0]["stacktrace"].splitlines()[0] if history and history[0].get("stacktrace") else None
+    return {"state": state, "latest_failure": latest}
+
+
 def cancel(stack: StackSettings, job_id: str, log) -> None:
     from feblam.flinkrest import FlinkRest
 

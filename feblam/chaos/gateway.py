@@ -11,14 +11,11 @@ missing).
 
 from __future__ import annotations
 
-import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connectors.kafka_clients import client_config
-from feblam.chaos.traffic import QUIET
+from feblam.chaos.traffic import Observed, TopicWatch
 from feblam.stack.settings import PROJECT_ROOT, StackSettings
 
 JOB = PROJECT_ROOT / "jobs" / "hit_gateway.py"
@@ -47,8 +44,6 @@ class GatewayLeg:
         self.topics = {name: f"{self.run}.gw.{name}" for name in (
             "lifecycle-events", "refused-events", "gateway-config", "dead-deliveries", "gateway-dead-inputs")}
         self.cameras_topic = f"{self.run}.gw.cameras"
-        self._stopping = threading.Event()
-        self._observer: threading.Thread | None = None
 
     @property
     def destination_topic(self) -> str:
@@ -78,35 +73,21 @@ class GatewayLeg:
             "--audit", str(self.audit)], parallelism=parallelism)
         return self.job_id
 
-    def observe(self) -> None:
-        self._observer = threading.Thread(target=self._observe, name="chaos-deliveries", daemon=True)
-        self._observer.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    def _observe(self) -> None:
+    def watch(self, observed: Observed) -> TopicWatch:
+        """The destination's topic watched: the hit of every DELIVERY message, into
+        `deliveries`. The caller starts and stops it with the run's other threads."""
         import schemas
-        from confluent_kafka import Consumer
-
         from connectors.avro import AvroDecoder
         from connectors.registry import RegistryClient
 
         decoder = AvroDecoder(RegistryClient(self.stack.registry_url), schemas.load("GatewayMessage"))
-        consumer = Consumer(client_config({"bootstrap.servers": self.stack.bootstrap_servers,
-                                           "group.id": f"chaos-{uuid.uuid4().hex}", "auto.offset.reset": "earliest",
-                                           "enable.auto.commit": False, **QUIET}))
-        consumer.subscribe([self.destination_topic])
-        try:
-            while not self._stopping.is_set():
-                for message in consumer.consume(1000, 0.5):
-                    if message.error():
-                        continue
-                    record = decoder.decode(message.value())
-                    if record["kind"] == "DELIVERY":
-                        self.deliveries.append(record["hit_id"])
-        finally:
-            consumer.close()
+
+        def note(value: bytes) -> None:
+            record = decoder.decode(value)
+            if record["kind"] == "DELIVERY":
+                self.deliveries.append(record["hit_id"])
+
+        return TopicWatch("chaos-deliveries", self.stack.bootstrap_servers, self.destination_topic, note, observed)
 
     def wait_for(self, hit_ids: set[str], deadline: float) -> None:
         while time.monotonic() < deadline and not hit_ids <= set(self.deliveries):

@@ -32,10 +32,10 @@ from typing import Callable
 
 from connectors.kafka_clients import client_config, flush_all, produce
 from feblam.chaos.faults import Injected, inject
-from feblam.chaos.cluster import cancel, wait_running, wait_whole
+from feblam.chaos.cluster import cancel, job_account, wait_running, wait_whole
 from feblam.chaos.gateway import GatewayLeg
 from feblam.chaos.plan import ChaosSettings, plan_faults, plate, read_id
-from feblam.chaos.traffic import HISTORY_NOW, Feeder, HitObserver, Observed, RestartMonitor
+from feblam.chaos.traffic import HISTORY_NOW, Feeder, Observed, RestartMonitor, hit_watch
 from feblam.stack.settings import PROJECT_ROOT, StackSettings
 
 JOB = PROJECT_ROOT / "jobs" / "hit_generation.py"
@@ -96,13 +96,12 @@ def run_chaos(settings: ChaosSettings, stack: StackSettings, work_dir: Path, log
         wait_running(stack, job_id, 300)
         if gateway is not None:
             wait_running(stack, gateway.start(parallelism=1), 300)
-            gateway.observe()
+            threads.append(gateway.watch(observed))
         log(f"job {job_id} runs{' with the gateway' if gateway else ''}; feeding reads")
-        hits = HitObserver(stack.bootstrap_servers, topics.hits, read_id_of, observed)
-        restarts = RestartMonitor(stack.flink_rest_url, job_id, observed)
+        threads += [hit_watch(stack.bootstrap_servers, topics.hits, read_id_of, observed),
+                    RestartMonitor(stack.flink_rest_url, job_id, observed)]
         feeder = Feeder(settings, stack.bootstrap_servers, topics.reads, encode["PlateRead"], run, observed)
-        threads = [hits, restarts]
-        for thread in (hits, restarts, feeder):
+        for thread in (*threads, feeder):
             thread.start()
         started = time.monotonic()
         injected: list[Injected] = []
@@ -122,6 +121,7 @@ def run_chaos(settings: ChaosSettings, stack: StackSettings, work_dir: Path, log
             time.sleep(1)
         history_counts = _wait_for_history(history, settings.reads, len(expected), deadline)
         figures = _figures(settings, run, job_id, expected, observed, injected, history_counts, started)
+        figures["job_at_end"] = job_account(stack, job_id)
         if gateway is not None:
             gateway.wait_for(observed.hit_ids, deadline)
             figures.update(gateway.figures(observed.hit_ids, gateway.wait_for_audit(len(observed.hit_ids), deadline)))
@@ -133,8 +133,6 @@ def run_chaos(settings: ChaosSettings, stack: StackSettings, work_dir: Path, log
         for job in (job_id, gateway and gateway.job_id):
             if job is not None:
                 cancel(stack, job, log)
-        if gateway is not None:
-            gateway.stop()
         if not keep:
             delete_topics(stack.bootstrap_servers, topics.all() + (gateway.all_topics() if gateway else []))
             shutil.rmtree(work_dir / run, ignore_errors=True)
@@ -239,6 +237,7 @@ def _figures(settings: ChaosSettings, run: str, job_id: str, expected: set[str],
         "duplicate_history_rows": (history["reads"][0] - history["reads"][1]) + (history["hits"][0] - history["hits"][1]),
         "missing_history_rows": (settings.reads - history["reads"][1]) + (len(expected) - history["hits"][1]),
         "restarts": observed.restarts,
+        "watch_errors": {"count": observed.watch_errors, "last": observed.last_watch_error},
         "longest_hit_gap_s": _longest_gap(observed, started),
         "faults": [asdict(f) for f in injected],
         "duration_s": round(time.monotonic() - started, 1),

@@ -33,32 +33,69 @@ class Observed:
     sent: int = 0
     feed_done: float | None = None
     errors: list[str] = field(default_factory=list)
+    watch_errors: int = 0                     # reads or decodes of a watched topic that failed, then retried
+    last_watch_error: str | None = None
 
 
-class HitObserver(threading.Thread):
-    """Reads the hits topic from its start: when each hit arrived, and its read."""
+class TopicWatch(threading.Thread):
+    """Reads a topic from its start for the run, handing each value to `note` as it
+    arrives. A read or a `note` that fails is counted in `observed` and tried again
+    (the registry a decoder asks may be the service just restarted): a watch that
+    died would count every later message as missing."""
 
-    def __init__(self, bootstrap: str, topic: str, read_id_of: Callable[[bytes], tuple[str, str]], observed: Observed):
-        super().__init__(name="chaos-hits", daemon=True)
-        self.bootstrap, self.topic, self.read_id_of, self.observed = bootstrap, topic, read_id_of, observed
+    def __init__(self, name: str, bootstrap: str, topic: str, note: Callable[[bytes], None], observed: Observed):
+        super().__init__(name=name, daemon=True)
+        self.bootstrap, self.topic, self.note, self.observed = bootstrap, topic, note, observed
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        from confluent_kafka import Consumer
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
         consumer = Consumer(client_config({"bootstrap.servers": self.bootstrap, "group.id": f"chaos-{uuid.uuid4().hex}",
-                                           "auto.offset.reset": "earliest", "enable.auto.commit": False, **QUIET}))
-        consumer.subscribe([self.topic])
+                                           "enable.auto.commit": False, **QUIET}))
+        # Its partitions assigned, not subscribed: a consumer group's coordinator is one
+        # more thing a broker restart can leave a subscriber waiting on, and measured
+        # here it did (a run whose job had written every hit saw 210 of 1,000).
+        partitions = consumer.list_topics(self.topic, timeout=30).topics[self.topic].partitions
+        consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions])
         try:
             while not self.stopping.is_set():
-                for message in consumer.consume(1000, 0.5):
+                try:
+                    messages = consumer.consume(1000, 0.5)
+                except Exception as error:
+                    self._failed(error)
+                    continue
+                for message in messages:
                     if message.error():   # a broker restarting: the consumer reconnects by itself
                         continue
-                    read, hit = self.read_id_of(message.value())
-                    self.observed.hit_arrivals.append((time.monotonic(), read))
-                    self.observed.hit_ids.add(hit)
+                    while not self._noted(message.value()) and not self.stopping.wait(1.0):
+                        pass
         finally:
             consumer.close()
+
+    def _noted(self, value: bytes) -> bool:
+        try:
+            self.note(value)
+            return True
+        except Exception as error:
+            self._failed(error)
+            return False
+
+    def _failed(self, error: Exception) -> None:
+        self.observed.watch_errors += 1
+        self.observed.last_watch_error = f"{self.name}: {type(error).__name__}: {error}"
+
+
+def hit_watch(bootstrap: str, topic: str, read_id_of: Callable[[bytes], tuple[str, str]],
+              observed: Observed) -> TopicWatch:
+    """The hits topic watched: when each hit arrived, and its read."""
+
+    def note(value: bytes) -> None:
+        read, hit = read_id_of(value)
+        observed.hit_arrivals.append((time.monotonic(), read))
+        observed.hit_ids.add(hit)
+
+    return TopicWatch("chaos-hits", bootstrap, topic, note, observed)
 
 
 class RestartMonitor(threading.Thread):
