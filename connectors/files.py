@@ -6,7 +6,7 @@ offset); its outputs are the chain's (topic, key, value) records, written by
 one file sink into one folder per output topic (`org.feblam.flink.OutputBuckets`)
 and merged into the run's files afterwards (`connectors.file_outputs`).
 `FileFeed` gives the reference files' ends and reads them again after a
-restore, as `connectors.kafka.KafkaFeed` does for the reference topics.
+restore, as `connectors.kafka_reading.KafkaFeed` does for the reference topics.
 """
 
 from __future__ import annotations

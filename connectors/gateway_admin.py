@@ -8,7 +8,8 @@
   Publishing a configuration identical to the one in force does nothing.
 - `current_config` reads the version in force back from that topic.
 - `send_event` checks the shape of a lifecycle event and writes it, key =
-  hit_id; the gateway decides whether the state table allows it.
+  hit_id; the gateway decides whether the state table allows it. `EventSender`
+  does the same for a process that sends many (the console).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from confluent_kafka import Producer
 from connectors.avro import AvroDecodeError
 from connectors.contracts import DESTINATION_CONTRACT, encoder, feed
 from connectors.governance import Target, apply
-from connectors.kafka import replay, startup_positions
+from connectors.kafka_reading import replay, startup_positions
 from connectors.kafka_clients import client_config
 from connectors.registry import RegistryClient
 from connectors.topics import COMPACTED, TopicSpec, ensure_topics
@@ -107,11 +108,35 @@ def apply_config(bootstrap_servers: str, registry: RegistryClient, text: str, so
     return Applied(config, True, tuple(created))
 
 
+class EventSender:
+    """Writes lifecycle events to `topic` for a process that sends many (the console):
+    one producer and one encoder for its lifetime, so an action costs a produce and
+    its acknowledgement, not a connection and a registry look-up. Thread-safe (the
+    producer is). `close()` flushes what is still queued."""
+
+    def __init__(self, bootstrap_servers: str, registry: RegistryClient, topic: str = "gw.lifecycle-events"):
+        self.topic = topic
+        self._encoder = encoder(registry, topic, "LifecycleEvent", register=True)
+        self._producer = Producer(client_config({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
+                                                 "acks": "all", "linger.ms": 0}))
+
+    def send(self, record: dict, timeout_s: float = 30.0) -> LifecycleEvent:
+        """Write one event (checked for shape by gateway.events.parse_event, which raises
+        EventError); returns it once Kafka acknowledged it, or raises PublishError."""
+        event = parse_event(record)
+        failures: list[str] = []
+        self._producer.produce(self.topic, key=event.hit_id.encode("utf-8"), value=self._encoder.encode(event.as_record()),
+                               on_delivery=lambda error, _: failures.append(str(error)) if error else None)
+        if self._producer.flush(timeout_s) or failures:
+            raise PublishError(f"{self.topic}: not acknowledged: {'; '.join(failures) or 'timed out'}")
+        return event
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        self._producer.flush(timeout_s)
+
+
 def send_event(bootstrap_servers: str, registry: RegistryClient, record: dict,
                topic: str = "gw.lifecycle-events", timeout_s: float = 30.0) -> LifecycleEvent:
     """Write one lifecycle event (checked for shape by gateway.events.parse_event, which
     raises EventError); returns it as written."""
-    event = parse_event(record)
-    value = encoder(registry, topic, "LifecycleEvent", register=True).encode(event.as_record())
-    _produce(bootstrap_servers, topic, event.hit_id.encode("utf-8"), value, timeout_s)
-    return event
+    return EventSender(bootstrap_servers, registry, topic).send(record, timeout_s)

@@ -5,15 +5,13 @@ timestamp, key, value), tombstones included; `record_batches` and
 `batched_by_subtask` gather them into batches for a Python step, which
 `batch_records` splits again; `record_sink` writes Rows of (topic, key, value).
 They use the small Java classes of maven/flink-records, since PyFlink's own
-Kafka builders only handle value-only strings. `startup_positions` and
-`replay` ask the broker directly (spec §8 at start-up, and a restore);
-`KafkaFeed` offers them to the job as `connectors.files.FileFeed` offers the
-reference files.
+Kafka builders only handle value-only strings. What asks the broker directly,
+with no Flink (start-up positions, replays, followers), is in
+`connectors.kafka_reading`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from pyflink.common import Types
@@ -28,9 +26,7 @@ from pyflink.datastream.connectors.kafka import (
 )
 from pyflink.java_gateway import get_gateway
 
-from connectors.kafka_clients import client_config
 from connectors.kafka_security import KafkaSecurity
-from udfs.startup import StartupPositions
 
 BYTES = Types.PRIMITIVE_ARRAY(Types.BYTE())
 RECORD_TYPE = Types.ROW_NAMED(
@@ -159,144 +155,3 @@ def _with_security(bootstrap_servers: str, properties: dict[str, str] | None) ->
     # argument, which `ps` and Flink's web UI would show.
     security = KafkaSecurity.resolve(bootstrap_servers).java_properties(SHADED_KAFKA_PACKAGE)
     return {**security, **(properties or {})}
-
-
-def startup_positions(bootstrap_servers: str, pattern: str, timeout_s: float = 30.0,
-                      security: KafkaSecurity | None = None) -> StartupPositions:
-    """Ask the broker for the low and high watermarks of every partition of the
-    topics matching `pattern` (anchored). `security`: as `client_config` takes it."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    regex = re.compile(pattern)
-    consumer = Consumer(client_config({"bootstrap.servers": bootstrap_servers, "group.id": "feblam-startup-positions",
-                                       "enable.auto.commit": False}, security))
-    try:
-        metadata = consumer.list_topics(timeout=timeout_s)
-        starts, ends = {}, {}
-        for name, topic in metadata.topics.items():
-            if not regex.fullmatch(name):
-                continue
-            for partition in topic.partitions:
-                low, high = consumer.get_watermark_offsets(TopicPartition(name, partition), timeout=timeout_s)
-                starts[(name, partition)] = low
-                ends[(name, partition)] = high
-        return StartupPositions(ends, starts)
-    finally:
-        consumer.close()
-
-
-def replay(bootstrap_servers: str, upto: dict[tuple[str, int], int], timeout_s: float = 600.0,
-           security: KafkaSecurity | None = None) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
-    """Every record of each (topic, partition) of `upto` from the earliest offset
-    still in the log up to and including the offset given for it, in order within a
-    partition, as (topic, partition, offset, key, value). A partition whose log
-    ends, or whose records jump past the offset (compaction), is done there.
-    Raises TimeoutError when the broker has not delivered them within `timeout_s`.
-    `security`: as `client_config` takes it."""
-    if not upto:
-        return
-    consumer = _consumer_from_start(bootstrap_servers, "feblam-replay", list(upto), security)
-    try:
-        yield from _read_upto(consumer, upto, timeout_s, "replay", beyond=False)
-    finally:
-        consumer.close()
-
-
-def _consumer_from_start(bootstrap_servers: str, group_id: str, partitions: list[tuple[str, int]],
-                         security: KafkaSecurity | None = None):
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-
-    consumer = Consumer(client_config({"bootstrap.servers": bootstrap_servers, "group.id": group_id,
-                                       "enable.auto.commit": False, "enable.partition.eof": True}, security))
-    consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for topic, partition in partitions])
-    return consumer
-
-
-def _read_upto(consumer, upto: dict[tuple[str, int], int], timeout_s: float, what: str, beyond: bool,
-               ) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
-    """`messages_upto`'s messages as (topic, partition, offset, key, value)."""
-    for message in messages_upto(consumer, upto, timeout_s, what, beyond):
-        yield message.topic(), message.partition(), message.offset(), message.key(), message.value()
-
-
-def messages_upto(consumer, upto: dict[tuple[str, int], int], timeout_s: float, what: str, beyond: bool = False):
-    """The messages of `consumer`'s partitions until each partition of `upto` has given
-    the offset named for it (or ended). With `beyond`, messages past those offsets, and
-    those of partitions not in `upto`, are given too; without, they are dropped. The
-    consumer needs `enable.partition.eof`. TimeoutError names the partitions not done
-    after `timeout_s`; `what` names the reading in errors."""
-    import time
-
-    from confluent_kafka import KafkaError
-
-    remaining = set(upto)
-    deadline = time.monotonic() + timeout_s
-    while remaining:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} of {sorted(remaining)} not done after {timeout_s:.0f} s")
-        for message in consumer.consume(1000, timeout=1.0):
-            tp = (message.topic(), message.partition())
-            error = message.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    remaining.discard(tp)
-                    continue
-                raise RuntimeError(f"{what} of {tp}: {error}")
-            if tp not in upto or message.offset() > upto[tp]:
-                remaining.discard(tp)
-                if beyond:
-                    yield message
-                continue
-            yield message
-            if message.offset() >= upto[tp]:
-                remaining.discard(tp)
-
-
-class TopicFollower:
-    """The records of the topics matching `pattern` (anchored), for a step that keeps a
-    small table of them in memory (the gateway's cameras and configuration): `load()`
-    gives every record up to the ends the topics have now, in order within a
-    partition; then `poll()` gives those appended since, without waiting. Partitions
-    that appear later are not followed. Not thread-safe; `close()` when done."""
-
-    def __init__(self, bootstrap_servers: str, pattern: str):
-        self.bootstrap_servers = bootstrap_servers
-        self.pattern = pattern
-        self._consumer = None
-
-    def load(self, timeout_s: float = 600.0) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
-        ends = startup_positions(self.bootstrap_servers, self.pattern)
-        self._consumer = _consumer_from_start(self.bootstrap_servers, "feblam-follower", list(ends.ends))
-        yield from _read_upto(self._consumer, ends.last_positions(), timeout_s, "load", beyond=True)
-
-    def poll(self, max_records: int = 1000) -> list[tuple[str, int, int, bytes | None, bytes | None]]:
-        """The records appended since the last call (or the load), at most `max_records`."""
-        return [(m.topic(), m.partition(), m.offset(), m.key(), m.value())
-                for m in self._consumer.consume(max_records, timeout=0) if m.error() is None]
-
-    def close(self) -> None:
-        if self._consumer is not None:
-            self._consumer.close()
-            self._consumer = None
-
-
-class KafkaFeed:
-    """The reference and camera topics of the job (those matching `pattern`), as the
-    match step sees them: their ends now (spec §8), and their records again up to a
-    checkpoint's positions after a restore.
-
-    The feed is built with the job and read on the taskmanagers: it resolves its
-    security settings where it is built (file paths, no password: see
-    connectors.kafka_security), so its consumers there are the job's Kafka user,
-    as its Java source and sink are, not whatever a taskmanager's environment says."""
-
-    def __init__(self, bootstrap_servers: str, pattern: str):
-        self.bootstrap_servers = bootstrap_servers
-        self.pattern = pattern
-        self.security = KafkaSecurity.resolve(bootstrap_servers)
-
-    def ends(self) -> StartupPositions:
-        return startup_positions(self.bootstrap_servers, self.pattern, security=self.security)
-
-    def replay(self, upto: dict[tuple[str, int], int]) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
-        return replay(self.bootstrap_servers, upto, security=self.security)

@@ -25,7 +25,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from connectors.codecs import avro_hit
 from connectors.contracts import ReferenceDecoder, encoder
-from connectors.kafka import messages_upto
+from connectors.kafka_reading import messages_upto
 from connectors.kafka_clients import client_config, flush_all, produce
 from connectors.kafka_security import KafkaSecurity
 from connectors.registry import RegistryClient

@@ -13,7 +13,7 @@ instant its state may be forgotten (spec §5 timeouts run on processing time).
 Cameras and the routing configuration are small (thousands of records, one
 document): each subtask loads their topics up to their ends in `open`, as the
 hit-generation job loads its lists, then follows them itself
-(`connectors.kafka.TopicFollower`), looking for new records at most every
+(`connectors.kafka_reading.TopicFollower`), looking for new records at most every
 CONTEXT_POLL_MS before it takes the next input. They are not a broadcast
 stream: a keyed broadcast function's `on_timer` cannot emit side outputs in
 PyFlink 2.2's thread mode (its on_timer_func in
@@ -33,7 +33,8 @@ from pyflink.datastream.state import ValueStateDescriptor
 
 from connectors.audit import AUDIT_ROW, audit_row
 from connectors.gateway_codec import CAMERA, CONFIG, EVENT, HIT, HIT_SIGHTING, UndecodableInput
-from connectors.kafka import OUTGOING_TYPE, TopicFollower
+from connectors.kafka import OUTGOING_TYPE
+from connectors.kafka_reading import TopicFollower
 from gateway.config import ConfigError, parse_config
 from gateway.labels import hit_labels
 from gateway.lifecycle import HitCase

@@ -28,7 +28,8 @@ from pyflink.datastream import StreamExecutionEnvironment
 
 from connectors.audit import attach_audit
 from connectors.gateway_codec import GatewayCodec, GatewayTopics
-from connectors.kafka import OUTGOING_TYPE, RECORD_TYPE, record_sink, record_source, startup_positions
+from connectors.kafka import OUTGOING_TYPE, RECORD_TYPE, record_sink, record_source
+from connectors.kafka_reading import startup_positions
 from jobs.environment import execution_environment
 from jobs.gateway_operators import AUDIT, DEAD_INPUTS, DecodeInput, RouteAndFollow, case_key
 

@@ -35,10 +35,10 @@ from connectors import contracts
 from connectors.file_outputs import OutputCounts, write_outputs
 from connectors.files import FileFeed, line_source, output_sink
 from connectors.history import attach_history
+from connectors.kafka_reading import KafkaFeed
 from connectors.kafka import (
     OUTGOING_TYPE,
     RECORD_TYPE,
-    KafkaFeed,
     batched_by_subtask,
     keyed_by_first_field,
     record_batches,

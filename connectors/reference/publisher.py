@@ -18,7 +18,7 @@ from confluent_kafka import Producer
 
 from connectors.contracts import REFERENCE_CONTRACT, ReferenceDecoder, encoder
 from udfs.reference import InvalidEntry
-from connectors.kafka import replay, startup_positions
+from connectors.kafka_reading import replay, startup_positions
 from connectors.kafka_clients import client_config
 from connectors.reference.diff import Diff
 from connectors.registry import RegistryClient
@@ -40,7 +40,7 @@ def ensure_topic(bootstrap_servers: str, topic: str, timeout_s: float = 30.0) ->
 def read_published(bootstrap_servers: str, registry: RegistryClient, topic: str, prefix: str,
                    timeout_s: float = 60.0) -> dict[str, dict]:
     """entry_id -> record of the list in force on ``topic`` (see the module doc)."""
-    # The same reads as a restored job's (connectors.kafka): its end offsets now, then
+    # The same reads as a restored job's (connectors.kafka_reading): its end offsets now, then
     # every record up to them.
     positions = startup_positions(bootstrap_servers, re.escape(topic), timeout_s)
     upto = {tp: end - 1 for tp, end in positions.ends.items() if end > positions.starts.get(tp, 0)}

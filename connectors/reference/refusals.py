@@ -3,7 +3,7 @@
 The job writes one ReferenceRefusal per refused reference or camera update
 (schemas/ReferenceRefusal.avsc), once, whatever its parallelism. `read_refusals`
 reads the topic from the beginning to the end offsets it has when called, with
-the same reads as a restored job's (`connectors.kafka.replay`).
+the same reads as a restored job's (`connectors.kafka_reading.replay`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 
 import schemas
 from connectors.avro import AvroDecodeError, AvroDecoder
-from connectors.kafka import replay, startup_positions
+from connectors.kafka_reading import replay, startup_positions
 from connectors.registry import RegistryClient
 
 

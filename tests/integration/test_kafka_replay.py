@@ -1,4 +1,4 @@
-"""connectors.kafka.replay on the real broker: how a restored job reads its reference
+"""connectors.kafka_reading.replay on the real broker: how a restored job reads its reference
 topics again up to its checkpoint's offsets."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import Producer
 
-from connectors.kafka import replay
+from connectors.kafka_reading import replay
 from connectors.kafka_clients import client_config
 
 pytestmark = pytest.mark.integration
