@@ -140,8 +140,12 @@ class TopicFollower:
              ) -> list[tuple[str, int, int, bytes | None, bytes | None]]:
         """The records appended since the last call (or the load), at most `max_records`,
         waiting up to `wait_s` for the first."""
-        return [(m.topic(), m.partition(), m.offset(), m.key(), m.value())
-                for m in self._consumer.consume(max_records, timeout=wait_s) if m.error() is None]
+        # consume() with a timeout waits for all of max_records or the whole timeout; a
+        # follower wants the first record as soon as it is there, then what else is.
+        first = self._consumer.poll(wait_s) if wait_s > 0 else None
+        messages = [first] if first is not None else []
+        messages += self._consumer.consume(max_records - len(messages), timeout=0)
+        return [(m.topic(), m.partition(), m.offset(), m.key(), m.value()) for m in messages if m.error() is None]
 
     def close(self) -> None:
         if self._consumer is not None:

@@ -67,7 +67,8 @@ def add_deployment_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def execution_environment(embedded: bool, parallelism: int | None = None,
-                          jars: Sequence[str] | None = None) -> StreamExecutionEnvironment:
+                          jars: Sequence[str] | None = None,
+                          job_config: dict[str, str] | None = None) -> StreamExecutionEnvironment:
     """A configured environment with the connector jars added to pipeline.jars.
 
     `embedded=True` runs the job in-process with flink-conf/config.yaml and this
@@ -76,11 +77,13 @@ def execution_environment(embedded: bool, parallelism: int | None = None,
     jar URLs (the parsed `--jars`); None means the FEBLAM checkout's
     var/lib/flink-jars, and without a checkout the process exits with a one-line
     error naming --jars (`jobs.jars.ConnectorJarsNotFound`), before any JVM starts.
+    `job_config`: settings of this job that differ from the cluster's (e.g. a Python
+    bundle time), in either mode.
     """
     jar_urls = connector_jars(jars, CONNECTOR_JAR_DIRS)
     # embedded_config() must run before the first PyFlink object is made: that
     # starts the JVM, which has to inherit the PATH it sets.
-    settings = embedded_config() if embedded else {}
+    settings = {**(embedded_config() if embedded else {}), **(job_config or {})}
     config = Configuration()
     for key, value in settings.items():
         config.set_string(key, value)

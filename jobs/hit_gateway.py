@@ -46,6 +46,7 @@ class GatewayJobSettings:
     parallelism: int | None = None
     audit: str | None = None
     buffer_timeout_ms: int = 10
+    bundle_time_ms: int = 10
 
     @property
     def context_pattern(self) -> str:
@@ -142,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--audit", help="root of the audit history, Parquet (a path or URI the cluster can write); none if unset")
     parser.add_argument("--buffer-timeout-ms", type=int, default=defaults.buffer_timeout_ms,
                         help="longest a record waits in a network buffer between two steps")
+    parser.add_argument("--bundle-time-ms", type=int, default=defaults.bundle_time_ms,
+                        help="longest a record waits for its Python step's bundle to close")
     add_deployment_arguments(parser)
     args = parser.parse_args(argv)
     settings = GatewayJobSettings(
@@ -150,10 +153,13 @@ def main(argv: list[str] | None = None) -> int:
                              cameras=args.cameras, config=args.config, refused_events=args.refused_events,
                              dead_inputs=args.dead_inputs),
         group_id=args.group_id, parallelism=args.parallelism, audit=args.audit,
-        buffer_timeout_ms=args.buffer_timeout_ms)
+        buffer_timeout_ms=args.buffer_timeout_ms, bundle_time_ms=args.bundle_time_ms)
     from connectors.kafka_security import kafka_component
 
-    env = execution_environment(embedded=args.embedded, parallelism=settings.parallelism, jars=args.jars)
+    # A dispatcher waits on every delivery and every action's answer: a Python step's
+    # bundle closes after this, not the cluster's 100 ms (right for the hit job's reads).
+    env = execution_environment(embedded=args.embedded, parallelism=settings.parallelism, jars=args.jars,
+                                job_config={"python.fn-execution.bundle.time": str(settings.bundle_time_ms)})
     with kafka_component("gateway"):   # its own Kafka user, baked into its sources and sinks
         build_gateway_job(env, settings)
         env.execute("feblam-hit-gateway")
