@@ -6,7 +6,7 @@ Accounts come from a YAML file the operators keep (never from the page):
       l.dubois:
         password: "scrypt$16384$8$1$<salt>$<hash>"     # feblam console hash-password
         destinations: [cic-lie]                         # the centres they act for
-        role: dispatcher                               # dispatcher (default) or supervisor
+        role: dispatcher                               # dispatcher (default), or observer: sees, does not act
 
 A password is stored as an scrypt hash (`hashlib.scrypt`, the standard library's:
 memory-hard, salted, no dependency), checked in constant time. A user sees the cards
@@ -14,9 +14,11 @@ of their destinations only; a covert card (label `covert` = "true") only when it
 `owner` is one of their destinations too (`may_see`).
 
 Wrong passwords are throttled (`LoginThrottle`): after `max_failures` failures for
-one user name, or from one client address, within `window_s`, every login for that
-name or from that address is refused for `lockout_s`, whatever the password, and
-the refusal says when to try again.
+one user name within `window_s`, or `client_max_failures` from one client address
+(higher: a dispatch room shares one address behind its proxy, and one person's
+typos must not lock out the room), every login for that name or from that address
+is refused for `lockout_s`, whatever the password, and the refusal says when to
+try again.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import yaml
 
 from console.board import Card
 
-ROLES = ("dispatcher", "supervisor")
+ROLES = ("dispatcher", "observer")
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1     # 16 MiB and some 50 ms a check on this machine
 
 
@@ -145,8 +147,9 @@ class LoginThrottle:
     """Failed logins per user name and per client address, in a sliding window."""
 
     def __init__(self, max_failures: int = 5, window_s: float = 900.0, lockout_s: float = 900.0,
-                 clock: Callable[[], float] = time.monotonic):
-        self.max_failures, self.window_s, self.lockout_s, self.clock = max_failures, window_s, lockout_s, clock
+                 clock: Callable[[], float] = time.monotonic, client_max_failures: int = 50):
+        self.window_s, self.lockout_s, self.clock = window_s, lockout_s, clock
+        self._limits = {"user": max_failures, "client": client_max_failures}
         self._failures: dict[str, deque[float]] = {}
         self._locked_until: dict[str, float] = {}
 
@@ -159,12 +162,12 @@ class LoginThrottle:
 
     def failed(self, name: str, client: str) -> None:
         now = self.clock()
-        for key in (f"user:{name}", f"client:{client}"):
+        for kind, key in (("user", f"user:{name}"), ("client", f"client:{client}")):
             recent = self._failures.setdefault(key, deque())
             recent.append(now)
             while recent and recent[0] <= now - self.window_s:
                 recent.popleft()
-            if len(recent) >= self.max_failures:
+            if len(recent) >= self._limits[kind]:
                 self._locked_until[key] = now + self.lockout_s
                 recent.clear()
 

@@ -33,6 +33,7 @@ COMMANDS = (
     "connectors",
     "ingest",
     "gateway",
+    "console",
     "live",
     "history",
     "chaos",

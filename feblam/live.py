@@ -2,9 +2,11 @@
 
 It brings the stack up (unless it runs), applies the contracts and the gateway's
 routing configuration, submits the hit-generation job and the Hit Gateway,
-starts the simulator writing yesterday's reads to Kafka at a steady rate, and
+starts the simulator writing yesterday's reads to Kafka at a steady rate,
 simulated dispatchers who act on some deliveries (so that some are acknowledged
-and some escalate), then prints a summary line every few seconds:
+and some escalate), and the dispatch console (its address and a demo login for
+every person of the routing configuration are printed: log in as a dispatch
+centre and handle hits), then prints a summary line every few seconds:
 
     [  65 s] reads 3,200  hits 74  deliveries 88 (cic-ant 11, lez-bxl 30, ...)  acknowledged 21
              accepted 9  rejected 3  escalated 4  sightings forwarded 41  refused 0
@@ -15,8 +17,8 @@ start), which the history's upkeep (feblam.live_history: compaction and a
 retro-hit pass, every minute) keeps as a deployment's timers would; ask it with
 `feblam history ... --history var/live/history`.
 
-Ctrl-C (or --for S) stops everything it started: the simulator, both jobs, and
-the stack if it was not running before.
+Ctrl-C (or --for S) stops everything it started: the simulator, the console,
+both jobs, and the stack if it was not running before.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer
 
 from connectors.kafka_clients import client_config
+from feblam.live_console import SIMULATED_SUFFIX, LiveConsole
 from feblam.live_history import HistoryUpkeep
 from feblam.stack.submission import submit_detached
 from feblam.flinkrest import FlinkRest, FlinkRestError
@@ -56,6 +59,9 @@ class LiveSettings:
     access_log: Path = PROJECT_ROOT / "var" / "live" / "access.log"
     upkeep_every_s: float = 60.0     # compaction and a retro-hit pass
     dispatchers: bool = True
+    console: bool = True             # the dispatch console, with a demo login per person of the configuration
+    console_port: int = 8400
+    console_accounts: Path = PROJECT_ROOT / "var" / "live" / "console-accounts.yaml"
     ack_share: float = 0.6           # of the deliveries to a dispatch centre, acted on by a dispatcher
     report_every_s: float = 5.0
     duration_s: float | None = None  # None: until Ctrl-C
@@ -89,8 +95,10 @@ def _cli(*args: str, check: bool = True, capture: bool = True) -> subprocess.Com
 
 
 class Dispatchers:
-    """Simulated people at the dispatch centres: for a share of the deliveries they
-    acknowledge after 5 to 40 s, then accept or reject some; the rest is left to escalate."""
+    """Simulated people at the dispatch centres (the users `<centre>.sim` of the
+    configuration): for a share of the deliveries they acknowledge after 5 to 40 s,
+    then accept or reject some; the rest is left to escalate, or to the people
+    logged in to the console."""
 
     def __init__(self, settings: LiveSettings, users: dict[str, list[str]], bootstrap: str, registry_url: str):
         from connectors.contracts import encoder
@@ -98,7 +106,7 @@ class Dispatchers:
 
         self.rng = random.Random(settings.seed)
         self.share = settings.ack_share
-        self.users = users
+        self.users = {d: [u for u in names if u.endswith(SIMULATED_SUFFIX)] for d, names in users.items()}
         self.encode = encoder(RegistryClient(registry_url), "gw.lifecycle-events", "LifecycleEvent",
                               register=True).encode
         self.producer = Producer(client_config({"bootstrap.servers": bootstrap, "linger.ms": 20}))
@@ -143,7 +151,7 @@ def run_live(settings: LiveSettings, say=print) -> int:
     started_stack = _cli("stack", "status", check=False).returncode != 0
     started = time.monotonic()
     jobs: list[str] = []
-    simulator = upkeep = None
+    simulator = upkeep = console = None
     try:
         if started_stack:
             say("== starting the stack (Kafka, the registry, Flink)")
@@ -179,6 +187,12 @@ def run_live(settings: LiveSettings, say=print) -> int:
              "--lez-entries", str(settings.lez_entries), "--seed", str(settings.seed), "--start", yesterday,
              "--quiet"],
             cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL)
+        if settings.console:
+            console = LiveConsole(settings.console_accounts, settings.console_port, endpoints)
+            logins = console.start_with_accounts(config)
+            say(f"== the dispatch console: {console.url}  (password for every demo login: {console.password})")
+            for user, names in logins.items():
+                say(f"     {user:<24} {', '.join(names)}")
         registry = RegistryClient(stack.registry_url)
         messages = AvroDecoder(registry, schemas.load("GatewayMessage"))
         dispatchers = Dispatchers(settings, {d.name: sorted(d.users) for d in config.destinations.values()},
@@ -215,6 +229,8 @@ def run_live(settings: LiveSettings, say=print) -> int:
                 dispatchers.close()
         return 0
     finally:
+        if console is not None:
+            console.stop()
         if upkeep is not None:
             upkeep.stop()
         if simulator is not None and simulator.poll() is None:

@@ -1,7 +1,8 @@
 """`feblam bench`: benchmarks. Each benchmark is a sub-command of its own
 (`feblam bench matching`, `feblam bench e2e`, `feblam bench replay`, `feblam bench encoder`);
-add one by adding a
-`_register_<name>` function and calling it from `register`."""
+add one by adding a `_register_<name>` function and calling it from `register`.
+Those that run on the local stack (e2e, gateway, console) are in
+`feblam.commands.bench_stack`."""
 
 from __future__ import annotations
 
@@ -77,103 +78,6 @@ def _register_matching(benches) -> None:
                         help="pin the process to one CPU (the match loop is one thread "
                              "either way)")
     parser.set_defaults(func=_run_matching)
-
-
-E2E_HELP = """\
-On the running stack (Kafka, the schema registry, the standalone Flink cluster;
-`scripts/stack up`), load the simulator's reference lists (--entries in all)
-and cameras, then drive the same synthetic reads through FEBLAM's hit-generation
-job and through a plain Flink SQL exact-match join of the same lists
-(jobs/baseline_sql_join.py), one after the other, each submitted with
---parallelism and cancelled at the end. Takes a few minutes at the defaults.
-
-Prints one JSON object (progress on stderr):
-  reads_per_s       sustained throughput on a backlog of --reads reads, between
-                    10 % and 90 % of it (start-up and list loading excluded)
-  hits_per_s        hits written per second in that window
-  p50_ms, p99_ms    read-to-hit latency at --rate reads/s offered for
-                    --latency-seconds: a hit's broker append time minus its
-                    read's send time (reads that made a hit)
-  rss_mb            peak resident memory of the Flink jobmanager and
-                    taskmanager process groups (Java and Python) during the run
-  reference_entries, parallelism, and baseline_* the same for the SQL join,
-  ratio = reads_per_s / baseline_reads_per_s.
-Writes the chart (--png): throughput over time and latency distribution.
-"""
-
-
-def _run_e2e(args: argparse.Namespace) -> int:
-    from feblam.bench.e2e import E2eSettings, Endpoints, Log, run_e2e
-    from feblam.stack.settings import StackSettings
-
-    stack = StackSettings.current()
-    endpoints = Endpoints(args.bootstrap_servers or stack.bootstrap_servers,
-                          args.registry_url or stack.registry_url,
-                          args.flink_rest_url or stack.flink_rest_url, stack.run_dir)
-    try:
-        settings = E2eSettings(entries=args.entries, reads=args.reads, rate=args.rate,
-                               latency_seconds=args.latency_seconds, warmup_reads=args.warmup_reads,
-                               parallelism=args.parallelism, vehicles=args.vehicles, cameras=args.cameras,
-                               seed=args.seed, engines=tuple(args.engines.split(",")),
-                               png=None if str(args.png) in ("", "none") else args.png,
-                               timeout_s=args.timeout, keep_topics=args.keep_topics, embedded=args.embedded,
-                               job_config=args.job_config)
-    except ValueError as error:
-        print(f"bench e2e: {error}", file=sys.stderr)
-        return 2
-    from feblam.reach import require_flink, require_kafka, require_registry
-
-    require_kafka(endpoints.bootstrap_servers)
-    require_registry(endpoints.registry_url)
-    if not args.embedded:
-        require_flink(endpoints.flink_rest_url, option="--flink-rest-url")
-    result = run_e2e(settings, endpoints, Log(quiet=args.quiet))
-    return _print(result, args.json, 24)
-
-
-def _register_e2e(benches) -> None:
-    from pathlib import Path
-
-    from feblam.bench.e2e import E2eSettings
-
-    defaults = E2eSettings()
-    parser = benches.add_parser(
-        "e2e", help="FEBLAM's job against a plain Flink SQL join, end to end on the stack",
-        description=E2E_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--entries", type=_positive, default=defaults.entries, metavar="N",
-                        help="reference entries in all lists (default: %(default)s)")
-    parser.add_argument("--reads", type=_positive, default=defaults.reads, metavar="M",
-                        help="backlog of reads for the throughput figure; at FEBLAM's rate here it lasts about "
-                             "20 s (default: %(default)s)")
-    parser.add_argument("--rate", type=float, default=defaults.rate, metavar="R",
-                        help="offered reads per second for the latency figures (default: %(default)s)")
-    parser.add_argument("--latency-seconds", type=float, default=defaults.latency_seconds, metavar="S",
-                        help="how long reads are offered at --rate (default: %(default)s)")
-    parser.add_argument("--warmup-reads", type=_positive, default=defaults.warmup_reads, metavar="W",
-                        help="reads sent until the job's first output, not measured (default: %(default)s)")
-    parser.add_argument("--parallelism", type=_positive, default=defaults.parallelism,
-                        help="both jobs' parallelism (default: %(default)s)")
-    _add_network_options(parser, defaults.vehicles, defaults.cameras, defaults.seed)
-    parser.add_argument("--engines", default=",".join(defaults.engines),
-                        help="which jobs to run, comma-separated (default: %(default)s)")
-    parser.add_argument("--png", type=Path, default=defaults.png,
-                        help="where to write the chart (default: %(default)s; 'none' for no chart)")
-    parser.add_argument("--timeout", type=float, default=defaults.timeout_s, metavar="S",
-                        help="give up on one engine after S seconds (default: %(default)s)")
-    parser.add_argument("--keep-topics", action="store_true", help="do not delete the run's topics")
-    parser.add_argument("--job-config", type=Path, metavar="YAML",
-                        help="FEBLAM's list configuration, passed to its job as --config (e.g. 'clones: "
-                             "{enabled: false}' to measure without clone suspicion; default: the spec's)")
-    parser.add_argument("--embedded", action="store_true",
-                        help="run each job on the embedded mini-cluster in a process of its own instead of "
-                             "submitting it to the standalone cluster (no Flink REST: a phase ends when the "
-                             "outputs stop for 5 s; rss_mb is that process group's)")
-    parser.add_argument("--bootstrap-servers", help="Kafka (default: the local stack's)")
-    parser.add_argument("--registry-url", help="schema registry (default: the local stack's)")
-    parser.add_argument("--flink-rest-url", help="Flink REST (default: the local stack's)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of aligned lines")
-    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    parser.set_defaults(func=_run_e2e)
 
 
 REPLAY_HELP = """\
@@ -385,66 +289,18 @@ def _register_clone_truth(benches) -> None:
     parser.set_defaults(func=_run_clone_truth)
 
 
-def _run_gateway(args: argparse.Namespace) -> int:
-    from feblam.bench.e2e import Endpoints, Log
-    from feblam.bench.gateway import GatewayBenchSettings, run_gateway_bench
-    from feblam.stack.settings import StackSettings
-
-    stack = StackSettings.current()
-    endpoints = Endpoints(stack.bootstrap_servers, stack.registry_url, stack.flink_rest_url, stack.run_dir)
-    try:
-        settings = GatewayBenchSettings(rate=args.rate, seconds=args.seconds, sightings=args.sightings,
-                                        escalating=args.escalating, acted=args.acted, parallelism=args.parallelism,
-                                        seed=args.seed, keep_topics=args.keep_topics, backlog=args.backlog)
-    except ValueError as error:
-        print(f"bench gateway: {error}", file=sys.stderr)
-        return 2
-    from feblam.reach import require_flink, require_kafka, require_registry
-
-    # The benchmark runs on the local stack (the one of FEBLAM_VAR_DIR): its variables move it.
-    require_kafka(endpoints.bootstrap_servers, option="FEBLAM_KAFKA_PORT")
-    require_registry(endpoints.registry_url, option="FEBLAM_REGISTRY_PORT")
-    require_flink(endpoints.flink_rest_url, option="FEBLAM_FLINK_REST_PORT")
-    result = run_gateway_bench(settings, endpoints, Log(quiet=args.quiet, name="bench gateway"))
-    return _print(result, args.json, 26)
-
-
-def _register_gateway(benches) -> None:
-    from feblam.bench.gateway import GatewayBenchSettings
-    from feblam.bench.gateway import __doc__ as doc
-
-    defaults = GatewayBenchSettings()
-    parser = benches.add_parser("gateway", help="the Hit Gateway: delivery latency, escalation timing, state",
-                                description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rate", type=float, default=defaults.rate, help="hits per second (default: %(default)s)")
-    parser.add_argument("--seconds", type=float, default=defaults.seconds, help="how long (default: %(default)s)")
-    parser.add_argument("--sightings", type=int, default=defaults.sightings, help="sightings per hit (default: %(default)s)")
-    parser.add_argument("--escalating", type=float, default=defaults.escalating,
-                        help="share of P1 hits nobody acts on (default: %(default)s)")
-    parser.add_argument("--acted", type=float, default=defaults.acted,
-                        help="share of the other hits rejected a second after delivery (default: %(default)s)")
-    parser.add_argument("--parallelism", type=int, default=defaults.parallelism, help="default: %(default)s")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="default: %(default)s")
-    parser.add_argument("--keep-topics", action="store_true", help="leave the run's topics on Kafka")
-    parser.add_argument("--backlog", action="store_true",
-                        help="offer every input before the gateway starts and report how fast it works them "
-                             "off (its capacity) instead of latency")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of aligned lines")
-    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    parser.set_defaults(func=_run_gateway)
-
-
 def register(subparsers) -> None:
     """Add `bench` and its benchmarks to the `feblam` command line."""
     parser = subparsers.add_parser(
         "bench", help="run a benchmark and print its figures",
         description="Benchmarks of FEBLAM. Run `feblam bench BENCHMARK --help` for one.")
     benches = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK")
+    from feblam.commands.bench_stack import register_stack_benches
+
     _register_matching(benches)
-    _register_e2e(benches)
+    register_stack_benches(benches)   # e2e, gateway, console: the benchmarks on the running stack
     _register_replay(benches)
     _register_encoder(benches)
-    _register_gateway(benches)
     _register_clones(benches)
     _register_clone_truth(benches)
     _register_history(benches)

@@ -23,6 +23,9 @@ def register(subparsers) -> None:
     parser.add_argument("--audit", type=Path, default=defaults.audit, help="the gateway's audit root (default: var/live/audit)")
     parser.add_argument("--no-dispatchers", dest="dispatchers", action="store_false",
                         help="nobody acts on the deliveries (every P1 and P2 escalates)")
+    parser.add_argument("--no-console", dest="console", action="store_false", help="do not start the dispatch console")
+    parser.add_argument("--console-port", type=int, default=defaults.console_port,
+                        help="the dispatch console's port (default: %(default)s)")
     parser.add_argument("--for", dest="duration_s", type=float, metavar="S", help="stop after S seconds")
     parser.add_argument("--report-every", dest="report_every_s", type=float, default=defaults.report_every_s,
                         metavar="S", help="seconds between summary lines (default: %(default)s)")
@@ -32,4 +35,5 @@ def register(subparsers) -> None:
     parser.set_defaults(func=lambda args: run_live(LiveSettings(
         rate=args.rate, cameras=args.cameras, vehicles=args.vehicles, seed=args.seed, config=args.config,
         audit=args.audit, dispatchers=args.dispatchers, report_every_s=args.report_every_s,
-        duration_s=args.duration_s, upkeep_every_s=args.upkeep_every_s)))
+        duration_s=args.duration_s, upkeep_every_s=args.upkeep_every_s, console=args.console,
+        console_port=args.console_port)))

@@ -13,13 +13,25 @@ from feblam.stack.settings import PROJECT_ROOT
 from history import layout
 
 
-def test_live_shows_hits_flowing_to_destinations(stack):
+def test_live_shows_hits_flowing_to_destinations_and_serves_the_console(stack):
     running_before = _running_jobs(stack)
-    result = subprocess.run([sys.executable, "-m", "feblam.cli", "live", "--for", "110", "--rate", "80",
-                             "--report-every", "10", "--upkeep-every", "20"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    lines = [line for line in result.stdout.splitlines() if line.startswith("[")]
-    assert lines, result.stdout
+    live = subprocess.Popen([sys.executable, "-m", "feblam.cli", "live", "--for", "110", "--rate", "80",
+                             "--report-every", "10", "--upkeep-every", "20"], cwd=PROJECT_ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    printed: list[str] = []
+    try:
+        for line in live.stdout:
+            printed.append(line)
+            if line.startswith("[") and sum(p.startswith("[") for p in printed) == 1:
+                # The console and its logins were printed before the first summary: a new user logs in.
+                _a_dispatcher_logs_in("".join(printed))
+    finally:
+        if live.poll() is None:
+            live.kill()
+    stdout = "".join(printed)
+    assert live.wait(60) == 0, stdout[-6000:]
+    lines = [line for line in stdout.splitlines() if line.startswith("[")]
+    assert lines, stdout
     last = lines[-1]
     figures = {name: int(value.replace(",", "")) for name, value in
                re.findall(r"(?<![\w-])(hits|acknowledged|accepted|escalated) ([\d,]+)", last)}
@@ -33,6 +45,20 @@ def test_live_shows_hits_flowing_to_destinations(stack):
     assert passes >= 2 and "failed" not in last, last
     assert layout.files(PROJECT_ROOT / "var" / "live" / "history", "reads"), "the live job wrote no history"
     assert _running_jobs(stack) == running_before, "live left a job running"
+
+
+def _a_dispatcher_logs_in(stdout: str) -> None:
+    """The printed address and demo login work: Liège's dispatcher logs in and sees a board."""
+    console = re.search(r"== the dispatch console: (http://127\.0\.0\.1:\d+/)\s+\(password for every demo login: "
+                        r"(\S+)\)", stdout)
+    assert console, stdout[-3000:]
+    assert re.search(r"^\s+lie\.dispatcher\s+CIC Liège$", stdout, re.MULTILINE), stdout[-3000:]
+    assert ".sim " not in stdout   # the simulated dispatchers get no login
+    session = requests.Session()
+    url, password = console.groups()
+    login = session.post(f"{url}api/login", json={"user": "lie.dispatcher", "password": password}, timeout=10)
+    assert login.status_code == 200 and login.json()["destinations"][0]["name"] == "cic-lie", login.text
+    assert session.get(f"{url}api/deliveries", timeout=10).status_code == 200
 
 
 def _running_jobs(stack) -> set[str]:

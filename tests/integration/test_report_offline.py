@@ -27,9 +27,7 @@ from connectors.reference.loader import LoadRequest
 from connectors.reference.mapping import feed_mapping
 from tests.unit.reference.files import alert_rows, write
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SETUP_HINT = "run scripts/setup (it installs the chromium and chromium-driver packages and selenium)"
+from .browser import chromium
 
 PLATE_RULE = "'plate' normalises to 1..12 characters A-Z 0-9"
 DATE_ORDER_RULE = "'valid_from' is before 'valid_until'"
@@ -38,26 +36,8 @@ A_PASSING_RULE = "'entry_id' is unique"
 
 @pytest.fixture(scope="module")
 def browser():
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.is_file()]
-    if missing:
-        pytest.fail(f"{' and '.join(missing)} not found: {SETUP_HINT}")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
-    except ImportError as error:
-        pytest.fail(f"selenium is not installed ({error}): {SETUP_HINT}")
-    options = Options()
-    # Both paths given: Selenium Manager (which would try to download a browser) is never asked.
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                     "--disable-default-apps", "--disable-sync",
-                     # Whatever the offline emulation misses goes to a closed port.
-                     "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    # Whatever the offline emulation misses goes to a closed port.
+    driver = chromium("--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>", performance_log=True)
     try:
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd("Network.emulateNetworkConditions", {

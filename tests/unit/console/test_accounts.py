@@ -53,7 +53,7 @@ def test_a_covert_card_shows_only_to_users_of_its_owner():
 
 def test_wrong_passwords_are_throttled_per_user_and_per_client():
     now = [0.0]
-    throttle = LoginThrottle(max_failures=3, window_s=60, lockout_s=300, clock=lambda: now[0])
+    throttle = LoginThrottle(max_failures=3, window_s=60, lockout_s=300, clock=lambda: now[0], client_max_failures=5)
     accounts = Accounts.from_yaml(accounts_yaml(), "users.yaml", DESTINATIONS)
     for _ in range(3):
         with pytest.raises(LoginRefused, match="wrong user name or password"):
@@ -61,8 +61,14 @@ def test_wrong_passwords_are_throttled_per_user_and_per_client():
     with pytest.raises(LoginRefused, match="too many") as refused:
         accounts.authenticate("l.dubois", "correct horse", "10.0.0.8", throttle)   # even the right one
     assert refused.value.retry_after_s == 301
+    # One person's typos do not lock out the others behind the same address ...
+    with pytest.raises(LoginRefused, match="wrong user name or password"):
+        accounts.authenticate("nobody", "x", "10.0.0.7", throttle)
+    # ... but a client trying many names is stopped at its own, higher, limit (its fifth failure).
+    with pytest.raises(LoginRefused, match="wrong user name or password"):
+        accounts.authenticate("nobody2", "x", "10.0.0.7", throttle)
     with pytest.raises(LoginRefused, match="too many"):
-        accounts.authenticate("nobody", "x", "10.0.0.7", throttle)               # the client too
+        accounts.authenticate("nobody3", "x", "10.0.0.7", throttle)
     now[0] = 301
     assert accounts.authenticate("l.dubois", "correct horse", "10.0.0.8", throttle).name == "l.dubois"
 

@@ -113,7 +113,7 @@ def test_explain_says_why():
     lines = explain(SAMPLE, {"list_name": "stolen_vehicles", "priority": "P1", "province": "Namur",
                              "match_kind": "EXACT", "covert": "false"})
     text = "\n".join(lines)
-    assert "root.0 (line 51): no, match_kind =~ \"LEZ_.*\" does not hold (match_kind='EXACT')" in text
+    assert "root.0 (line 55): no, match_kind =~ \"LEZ_.*\" does not hold (match_kind='EXACT')" in text
     assert lines[-1] == "-> cic-nam by root.5.10: escalates after 60 s to cic-national"
     covert = explain(SAMPLE, {"covert": "true", "owner": "sirene"})
     assert covert[-1] == "covert: goes to its owner sirene alone; the tree is not walked"
