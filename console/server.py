@@ -71,30 +71,43 @@ def check_accounts(accounts: Accounts, config) -> None:
                                 f"every action of theirs; add them there or change the accounts file")
 
 
+def config_in_force(bootstrap_servers: str, registry, config_topic: str):
+    """The routing configuration in force (gateway.config.GatewayConfig); ConsoleError if none."""
+    from connectors.gateway_admin import current_config
+    from gateway.config import ConfigError, parse_config
+
+    in_force = current_config(bootstrap_servers, registry, config_topic)
+    if in_force is None:
+        raise ConsoleError(f"no routing configuration on {config_topic}: apply one first "
+                           f"(feblam gateway config apply FILE)")
+    try:
+        return parse_config(in_force["text"], f"{config_topic} version {in_force['version']}")
+    except ConfigError as error:
+        raise ConsoleError(f"the routing configuration in force does not parse: {error}") from None
+
+
+def load_accounts(path: Path, config) -> Accounts:
+    """The accounts file, checked against the configuration; ConsoleError says what is wrong."""
+    try:
+        accounts = Accounts.from_yaml(path.read_text(encoding="utf-8"), str(path), config.destinations)
+        check_accounts(accounts, config)
+    except OSError as error:
+        raise ConsoleError(f"cannot read the accounts file {path}: {error.strerror}") from None
+    except AccountsError as error:
+        raise ConsoleError(str(error)) from None
+    return accounts
+
+
 def build(settings: ConsoleSettings) -> Console:
     """Read the configuration in force and the accounts, start the feed; raises ConsoleError."""
     from connectors.console_feed import FeedTopics, GatewayFeed
-    from connectors.gateway_admin import EventSender, current_config
+    from connectors.gateway_admin import EventSender
     from connectors.registry import RegistryClient
-    from gateway.config import ConfigError, destination_topic, parse_config
+    from gateway.config import destination_topic
 
     registry = RegistryClient(settings.registry_url)
-    in_force = current_config(settings.bootstrap_servers, registry, settings.config_topic)
-    if in_force is None:
-        raise ConsoleError(f"no routing configuration on {settings.config_topic}: apply one first "
-                           f"(feblam gateway config apply FILE)")
-    try:
-        config = parse_config(in_force["text"], f"{settings.config_topic} version {in_force['version']}")
-    except ConfigError as error:
-        raise ConsoleError(f"the routing configuration in force does not parse: {error}") from None
-    try:
-        accounts = Accounts.from_yaml(settings.accounts.read_text(encoding="utf-8"), str(settings.accounts),
-                                      config.destinations)
-        check_accounts(accounts, config)
-    except OSError as error:
-        raise ConsoleError(f"cannot read the accounts file {settings.accounts}: {error.strerror}") from None
-    except AccountsError as error:
-        raise ConsoleError(str(error)) from None
+    config = config_in_force(settings.bootstrap_servers, registry, settings.config_topic)
+    accounts = load_accounts(settings.accounts, config)
     hub = Hub(config.destinations)
     feed = GatewayFeed(settings.bootstrap_servers, registry, FeedTopics(
         tuple(destination_topic(d) for d in config.destinations), settings.refused_events_topic,

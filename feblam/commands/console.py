@@ -116,23 +116,13 @@ def _serve(args) -> int:
 
 
 def _check(args) -> int:
-    from connectors.gateway_admin import current_config
     from connectors.registry import RegistryClient
-    from console.accounts import Accounts, AccountsError
-    from console.server import check_accounts
-    from gateway.config import parse_config
+    from console.server import ConsoleError, config_in_force, load_accounts
 
-    in_force = current_config(args.bootstrap_servers, RegistryClient(args.registry_url), args.config_topic)
-    if in_force is None:
-        raise CommandError(f"no routing configuration on {args.config_topic}: apply one first")
-    config = parse_config(in_force["text"], args.config_topic)
     try:
-        accounts = Accounts.from_yaml(args.accounts.read_text(encoding="utf-8"), str(args.accounts),
-                                      config.destinations)
-        check_accounts(accounts, config)
-    except OSError as error:
-        raise CommandError(f"cannot read {args.accounts}: {error.strerror}") from None
-    except AccountsError as error:
+        config = config_in_force(args.bootstrap_servers, RegistryClient(args.registry_url), args.config_topic)
+        accounts = load_accounts(args.accounts, config)
+    except ConsoleError as error:
         print(f"refused: {error}")
         return 1
     print(f"{args.accounts}: {len(accounts.by_name)} accounts, all acting for destinations of configuration "

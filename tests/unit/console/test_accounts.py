@@ -77,3 +77,14 @@ def test_an_unknown_user_is_refused_like_a_wrong_password():
     accounts = Accounts.from_yaml(accounts_yaml(), "users.yaml", DESTINATIONS)
     with pytest.raises(LoginRefused, match="wrong user name or password"):
         accounts.authenticate("mallory", "correct horse", "10.0.0.9", LoginThrottle())
+
+
+def test_an_account_whose_centre_does_not_list_the_user_is_refused_at_start():
+    from console.server import check_accounts
+    from gateway.config import parse_config
+
+    config = parse_config("national: cic-nat\ndestinations:\n  cic-nat: {users: [n1]}\n"
+                          "  cic-lie: {users: [l.dubois]}\nroute:\n  destination: cic-nat\n", "routing.yaml")
+    check_accounts(Accounts([Account("l.dubois", "scrypt$x", frozenset({"cic-lie"}))]), config)
+    with pytest.raises(AccountsError, match="user 'n.peeters' is not among the users of cic-lie"):
+        check_accounts(Accounts([Account("n.peeters", "scrypt$x", frozenset({"cic-lie"}))]), config)
