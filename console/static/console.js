@@ -141,7 +141,7 @@ function connect() {
   });
   stream.addEventListener("message", (event) => {
     const data = JSON.parse(event.data);
-    if (data.type === "card") onCard(data.card, data.change);
+    if (data.type === "card") onCard(data.card);
     else if (data.type === "feedback") onFeedback(data);
     else if (data.type === "dropped") connect();
   });
@@ -161,7 +161,7 @@ function connect() {
 const pending = new Map();   // delivery_id -> whether the card is new on the page
 let frame = null;
 
-function onCard(card, change) {
+function onCard(card) {
   const known = state.cards.has(card.delivery_id);
   if (card.open) state.cards.set(card.delivery_id, card);
   else state.cards.delete(card.delivery_id);
@@ -179,9 +179,9 @@ function drawPending() {
   drawList(fresh);
   // The browser's own clock: the benchmark runs on the machine whose clock stamped the delivery.
   const drawnAt = Date.now();
-  for (const id of fresh) {
+  for (const id of fresh) {   // those drawn: a new card below the list's limit is counted, not shown
     const card = state.cards.get(id);
-    if (card) state.shown.push({ delivery_id: id, delivered_at: card.delivered_at, shown_at: drawnAt });
+    if (card && rows.has(id)) state.shown.push({ delivery_id: id, delivered_at: card.delivered_at, shown_at: drawnAt });
   }
 }
 
