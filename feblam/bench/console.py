@@ -207,19 +207,30 @@ def _log_in(browser, url: str) -> None:
 
 def _acknowledge(browser) -> None:
     """Select a waiting card on screen and press Acknowledge, as a person does; wait for
-    the answer shown. The card is a NEW one from the middle of the list: new hits push
-    the rows down, and one from the bottom could leave the list before the click."""
+    the answer shown. The card is a NEW one from the middle of the list, since new hits
+    push the rows down. The row under the pointer can move between aiming and clicking,
+    as it can for a person, so the delivery acted on is whichever NEW one got selected:
+    the action goes to the hit the detail shows."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     before = browser.execute_script("return window.feblam.actions.length")
-    delivery_id = browser.execute_script(
-        "const rows = [...document.querySelectorAll('#cards .card')].slice(50);"
-        "const row = rows.find(r => window.feblam.cards.get(r.dataset.id)?.state === 'NEW');"
-        "return row ? row.dataset.id : null;")
-    if delivery_id is None:
-        raise RuntimeError("no NEW delivery left on the page to acknowledge")
-    browser.find_element(By.CSS_SELECTOR, f'#cards .card[data-id="{delivery_id}"]').click()
-    _wait(browser, f"return window.feblam.detail && window.feblam.detail.delivery_id === '{delivery_id}'", 30)
+    for _ in range(10):
+        delivery_id = browser.execute_script(
+            "const rows = [...document.querySelectorAll('#cards .card')].slice(50);"
+            "const row = rows.find(r => window.feblam.cards.get(r.dataset.id)?.state === 'NEW');"
+            "return row ? row.dataset.id : null;")
+        if delivery_id is None:
+            raise RuntimeError("no NEW delivery left on the page to acknowledge")
+        try:
+            browser.find_element(By.CSS_SELECTOR, f'#cards .card[data-id="{delivery_id}"]').click()
+        except StaleElementReferenceException:
+            continue
+        _wait(browser, "return window.feblam.detail && window.feblam.detail.delivery_id === window.feblam.selected", 30)
+        if browser.execute_script("return window.feblam.detail.state === 'NEW'"):
+            break
+    else:
+        raise RuntimeError("ten clicks in a row selected no NEW delivery")
     browser.find_element(By.CSS_SELECTOR, "#actions button[data-action=ACKNOWLEDGE]").click()
     _wait(browser, f"return window.feblam.actions.length > {before}", 30)
 
