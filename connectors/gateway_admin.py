@@ -47,9 +47,13 @@ class Applied:
     created_topics: tuple[str, ...]
 
 
-def _produce(bootstrap_servers: str, topic: str, key: bytes, value: bytes, timeout_s: float) -> None:
-    producer = Producer(client_config({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
-                                       "acks": "all"}))
+def _producer(bootstrap_servers: str) -> Producer:
+    return Producer(client_config({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
+                                   "acks": "all", "linger.ms": 0}))
+
+
+def _deliver(producer: Producer, topic: str, key: bytes, value: bytes, timeout_s: float) -> None:
+    """Write one record and wait for its acknowledgement, or raise PublishError."""
     failures: list[str] = []
     producer.produce(topic, key=key, value=value,
                      on_delivery=lambda error, _: failures.append(str(error)) if error else None)
@@ -104,7 +108,7 @@ def apply_config(bootstrap_servers: str, registry: RegistryClient, text: str, so
     record = {"version": config.version, "text": text, "source": source, "applied_by": applied_by,
               "applied_at": int(time.time() * 1000)}
     value = encoder(registry, names["gateway-config"], "GatewayConfigVersion", register=True).encode(record)
-    _produce(bootstrap_servers, names["gateway-config"], CONFIG_KEY, value, timeout_s)
+    _deliver(_producer(bootstrap_servers), names["gateway-config"], CONFIG_KEY, value, timeout_s)
     return Applied(config, True, tuple(created))
 
 
@@ -117,18 +121,14 @@ class EventSender:
     def __init__(self, bootstrap_servers: str, registry: RegistryClient, topic: str = "gw.lifecycle-events"):
         self.topic = topic
         self._encoder = encoder(registry, topic, "LifecycleEvent", register=True)
-        self._producer = Producer(client_config({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
-                                                 "acks": "all", "linger.ms": 0}))
+        self._producer = _producer(bootstrap_servers)
 
     def send(self, record: dict, timeout_s: float = 30.0) -> LifecycleEvent:
         """Write one event (checked for shape by gateway.events.parse_event, which raises
         EventError); returns it once Kafka acknowledged it, or raises PublishError."""
         event = parse_event(record)
-        failures: list[str] = []
-        self._producer.produce(self.topic, key=event.hit_id.encode("utf-8"), value=self._encoder.encode(event.as_record()),
-                               on_delivery=lambda error, _: failures.append(str(error)) if error else None)
-        if self._producer.flush(timeout_s) or failures:
-            raise PublishError(f"{self.topic}: not acknowledged: {'; '.join(failures) or 'timed out'}")
+        _deliver(self._producer, self.topic, event.hit_id.encode("utf-8"), self._encoder.encode(event.as_record()),
+                 timeout_s)
         return event
 
     def close(self, timeout_s: float = 10.0) -> None:

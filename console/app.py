@@ -95,7 +95,7 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return _json({"error": message, **extra}, status)
 
 
-def create_app(state: ConsoleState, lifespan=None) -> Starlette:
+def create_app(state: ConsoleState) -> SecureHeaders:
     def session_of(request: Request) -> Session | None:
         return state.sessions.get(request.cookies.get(COOKIE))
 
@@ -193,15 +193,14 @@ def create_app(state: ConsoleState, lifespan=None) -> Starlette:
             await run_in_threadpool(state.send, record)
             outcome = await asyncio.wait_for(asyncio.wrap_future(future), state.confirm_timeout_s)
         except EventError as error:
-            state.hub.forget(card.destination, card.hit_id, body["action"], account.name, future)
             return _error(400, error.reason)
         except asyncio.TimeoutError:
-            state.hub.forget(card.destination, card.hit_id, body["action"], account.name, future)
             return _json({"pending": True, "message": "sent; the gateway has not answered yet"}, 202)
         except Exception as error:   # Kafka did not take it: say so, change nothing
-            state.hub.forget(card.destination, card.hit_id, body["action"], account.name, future)
             LOG.error("an action could not be sent: %s", type(error).__name__)
             return _error(503, "the action could not be sent to the gateway; try again")
+        finally:   # an answered future is gone already; one that was not answered waits no more
+            state.hub.forget(card.destination, card.hit_id, body["action"], account.name, future)
         if outcome.verdict == "REFUSED":
             return _json({"refused": outcome.reason}, 409)
         return _json({"state": outcome.state})
@@ -248,8 +247,7 @@ def create_app(state: ConsoleState, lifespan=None) -> Starlette:
         Route("/api/stream", stream),
         Mount("/static", StaticFiles(directory=STATIC)),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    return SecureHeaders(app)
+    return SecureHeaders(Starlette(routes=routes))
 
 
 def _sse(event: str, data: str) -> bytes:
@@ -267,7 +265,6 @@ class SecureHeaders:
 
     def __init__(self, app: Starlette):
         self.app = app
-        self.router = app.router
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":

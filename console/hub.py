@@ -142,7 +142,7 @@ class Hub:
         return future
 
     def forget(self, destination: str, hit_id: str, action: str, user: str, future: Future) -> None:
-        """Stop waiting (the answer did not come in time)."""
+        """Stop waiting for this answer; nothing to do once it came."""
         key = _action_key(destination, hit_id, action, user)
         with self._lock:
             waiting = self._pending.get(key, [])
