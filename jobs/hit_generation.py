@@ -73,6 +73,12 @@ from udfs.config import MatchingSettings
 BATCH_RECORDS = 500
 FILE_BATCH_RECORDS = 2000
 BATCH_DELAY_MS = 20
+# The longest a record waits in a network buffer between two steps. Flink's default,
+# 100 ms, is for throughput: with it `feblam bench e2e` gave p50 230 ms, p99 560 ms at
+# 5,000 reads/s offered, and 23,134 reads/s on its backlog; with 10 ms, p50 54 ms, p99
+# 228 ms, and 25,427 reads/s (docs/benchmarks.md, "Latency"). A hit is 1 read in
+# 100: at 100 ms it waited for a buffer that would not fill, at each of the two hops.
+BUFFER_TIMEOUT_MS = 10
 # A match subtask that sends no candidate for this long does not hold the event-time
 # clock of de-duplication back (spec §7 forgets keys by event time).
 IDLE_AFTER_S = 10
@@ -214,6 +220,7 @@ class KafkaJobSettings:
     refusals_topic: str = contracts.feed("refusals").default_topic
     batch_records: int = BATCH_RECORDS
     batch_delay_ms: int = BATCH_DELAY_MS
+    buffer_timeout_ms: int = BUFFER_TIMEOUT_MS
 
     @property
     def reference_pattern(self) -> str:
@@ -237,6 +244,7 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
                             (settings.dead_letter_topic, "DeadLetter"), (settings.refusals_topic, "ReferenceRefusal")):
         lookup(registry, topic, contract)
     largest = _room_for_outputs(settings)
+    env.set_buffer_timeout(settings.buffer_timeout_ms)
     reads = env.from_source(
         record_source(settings.bootstrap_servers, f"{settings.group_id}.reads", topics=[settings.reads_topic]),
         WatermarkStrategy.no_watermarks(), "plate-reads", type_info=RECORD_TYPE,
@@ -315,13 +323,15 @@ def main(argv: list[str] | None = None) -> int:
                            "give more reads a second and longer waits")
     flow.add_argument("--batch-delay-ms", type=int, default=defaults.batch_delay_ms, metavar="MS",
                       help="no record waits longer than this for its batch to close: the latency a batch adds")
+    flow.add_argument("--buffer-timeout-ms", type=int, default=defaults.buffer_timeout_ms, metavar="MS",
+                      help="the longest a record waits in a network buffer between two steps")
     flow.add_argument("--history", default=defaults.history,
                       help="root of the Parquet history (a path or URI the cluster can write); none if unset")
     add_history_now_argument(flow)
     add_deployment_arguments(parser)
     args = parser.parse_args(argv)
-    if args.batch_records < 1 or args.batch_delay_ms < 0:
-        parser.error("--batch-records must be at least 1 and --batch-delay-ms at least 0")
+    if args.batch_records < 1 or args.batch_delay_ms < 0 or args.buffer_timeout_ms < 0:
+        parser.error("--batch-records must be at least 1, --batch-delay-ms and --buffer-timeout-ms at least 0")
     try:
         matching = matching_settings(args)
     except (ValueError, OSError) as error:   # ConfigError is a ValueError
@@ -334,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         parallelism=args.parallelism, history=args.history, history_now=args.history_now,
         sightings_topic=args.sightings_topic,
         refusals_topic=args.refusals_topic, batch_records=args.batch_records, batch_delay_ms=args.batch_delay_ms,
+        buffer_timeout_ms=args.buffer_timeout_ms,
     )
     from connectors.kafka_security import kafka_component
 

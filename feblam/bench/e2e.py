@@ -75,6 +75,7 @@ class E2eSettings:
     keep_topics: bool = False
     embedded: bool = False
     job_config: Path | None = None   # FEBLAM's list configuration (YAML); the spec's defaults if None
+    job_args: tuple[str, ...] = ()   # more options of FEBLAM's job (jobs/hit_generation.py --help)
 
     def __post_init__(self) -> None:
         if self.job_config is not None:
@@ -414,7 +415,7 @@ def _job_args(engine: str, endpoints: Endpoints, topics: dict, engine_run: Engin
         return [*common, *config, "--reference-prefix", topics["reference_prefix"], "--cameras-topic", topics["cameras"],
                 "--hits-topic", engine_run.output_topic, "--dead-letter-topic", f"{engine_run.reads_topic}.dlq",
                 "--sightings-topic", f"{engine_run.reads_topic}.sightings",
-                "--refusals-topic", f"{engine_run.reads_topic}.refusals"]
+                "--refusals-topic", f"{engine_run.reads_topic}.refusals", *settings.job_args]
     return [*common, "--reference-pattern", re.escape(topics["reference_prefix"]) + ".*",
             "--output-topic", engine_run.output_topic]
 
@@ -584,6 +585,7 @@ def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
         result["ratio"] = None
     result.update({"rss_mb_before": round(idle_rss, 1), **this_machine(), "seed": settings.seed,
                    "job_config": str(settings.job_config) if settings.job_config else None,
+                   "job_args": list(settings.job_args),
                    "flink": "embedded mini-cluster" if settings.embedded else "standalone cluster",
                    "seconds": round(time.monotonic() - started, 1)})
     if settings.png is not None:

@@ -5,6 +5,7 @@ that run on the local stack (Kafka, the registry, Flink), registered by
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def _run_e2e(args: argparse.Namespace) -> int:
                                seed=args.seed, engines=tuple(args.engines.split(",")),
                                png=None if str(args.png) in ("", "none") else args.png,
                                timeout_s=args.timeout, keep_topics=args.keep_topics, embedded=args.embedded,
-                               job_config=args.job_config)
+                               job_config=args.job_config, job_args=tuple(shlex.split(args.job_args or "")))
     except ValueError as error:
         print(f"bench e2e: {error}", file=sys.stderr)
         return 2
@@ -94,6 +95,9 @@ def _register_e2e(benches) -> None:
     parser.add_argument("--job-config", type=Path, metavar="YAML",
                         help="FEBLAM's list configuration, passed to its job as --config (e.g. 'clones: "
                              "{enabled: false}' to measure without clone suspicion; default: the spec's)")
+    parser.add_argument("--job-args", metavar="ARGS",
+                        help="more options for FEBLAM's job, one shell-quoted string (e.g. '--buffer-timeout-ms 10'; "
+                             "`python jobs/hit_generation.py --help` lists them)")
     parser.add_argument("--embedded", action="store_true",
                         help="run each job on the embedded mini-cluster in a process of its own instead of "
                              "submitting it to the standalone cluster (no Flink REST: a phase ends when the "

@@ -37,6 +37,20 @@ def test_a_job_config_is_checked_before_anything_runs_and_passed_to_feblams_job(
     assert "--config" not in _job_args(BASELINE, endpoints, {"reference_prefix": "ref."}, run, "g", settings)
 
 
+def test_more_job_options_go_to_feblams_job_only(tmp_path):
+    from feblam.bench.e2e import FEBLAM, BASELINE, Endpoints, _job_args
+    from feblam.cli import build_parser
+
+    args = build_parser().parse_args(["bench", "e2e", "--job-args", "--buffer-timeout-ms 100 --batch-records 200"])
+    assert args.job_args == "--buffer-timeout-ms 100 --batch-records 200"
+    settings = E2eSettings(job_args=("--buffer-timeout-ms", "100"))
+    run = EngineRun(FEBLAM, "reads", "out")
+    endpoints = Endpoints("127.0.0.1:9092", "http://127.0.0.1:8080", "http://127.0.0.1:8081", tmp_path)
+    topics = {"reference_prefix": "ref.", "cameras": "cameras"}
+    assert _job_args(FEBLAM, endpoints, topics, run, "g", settings)[-2:] == ["--buffer-timeout-ms", "100"]
+    assert "--buffer-timeout-ms" not in _job_args(BASELINE, endpoints, topics, run, "g", settings)
+
+
 def test_figures_from_observed_outputs():
     settings = E2eSettings(reads=10_000, warmup_reads=10, rate=10, latency_seconds=2)
     ids = [f"r{i}" for i in range(10 + 10_000 + 20)]

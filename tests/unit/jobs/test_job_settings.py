@@ -57,7 +57,7 @@ def test_each_option_lands_in_its_own_setting(built):
     values = {"bootstrap_servers": "kafka:9093", "registry_url": "https://r/apis/ccompat/v7",
               "reads_topic": "a", "reference_prefix": "lists.", "cameras_topic": "b", "hits_topic": "c",
               "sightings_topic": "d", "dead_letter_topic": "e", "refusals_topic": "f", "group_id": "g",
-              "history": "file:///h", "batch_records": 64, "batch_delay_ms": 3, "parallelism": 4}
+              "history": "file:///h", "batch_records": 64, "batch_delay_ms": 3, "buffer_timeout_ms": 25, "parallelism": 4}
     argv = [item for name, value in values.items() for item in (f"--{name.replace('_', '-')}", str(value))]
     settings = built(*argv, "--allowed-lateness", "2 h", "--state-retention", "30 h")
     for name, value in values.items():
@@ -86,7 +86,8 @@ def test_an_override_the_retention_cannot_honour_is_refused():
         matching_settings(_args("--allowed-lateness", "47 h"))
 
 
-@pytest.mark.parametrize("argv", [["--batch-records", "0"], ["--batch-delay-ms", "-1"], ["--allowed-lateness", "5"],
+@pytest.mark.parametrize("argv", [["--batch-records", "0"], ["--batch-delay-ms", "-1"], ["--buffer-timeout-ms", "-1"],
+                                  ["--allowed-lateness", "5"],
                                   ["--state-retention", "1 h"]])
 def test_a_bad_value_is_a_usage_error(argv, capsys):
     with pytest.raises(SystemExit) as done:
