@@ -24,8 +24,9 @@ costs fewer crossings between Java and Python per record.
 
 from __future__ import annotations
 
-import json
 import logging
+
+import orjson
 
 from pyflink.common import Row, Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
@@ -188,7 +189,7 @@ class RouteAndFollow(KeyedProcessFunction):
         self._follow(now)
         yield from self._dead_inputs()
         state = self.case.value()
-        case = HitCase.from_state(json.loads(state)) if state else HitCase(hit_id)
+        case = HitCase.from_state(orjson.loads(state)) if state else HitCase(hit_id)
         if kind == HIT:
             labels = hit_labels(record, self.cameras.get(record.get("camera_id")), self.config.list_owners)
             outputs = case.on_hit(record, labels, self.config, now, camera_of=self.cameras.get)
@@ -202,7 +203,7 @@ class RouteAndFollow(KeyedProcessFunction):
             outputs = []
         yield from self._emit(outputs)
         if not case.empty:
-            self.case.update(json.dumps(case.to_state()))
+            self.case.update(orjson.dumps(case.to_state()).decode())
             self._schedule(case, timers)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
@@ -216,7 +217,7 @@ class RouteAndFollow(KeyedProcessFunction):
         now = max(timestamp, ctx.timer_service().current_processing_time())
         self._follow(now)
         yield from self._dead_inputs()
-        case = HitCase.from_state(json.loads(state))
+        case = HitCase.from_state(orjson.loads(state))
         if case.expires_at(self.config) <= now:
             yield from self._emit(case.expire(now))
             self.case.clear()
@@ -225,7 +226,7 @@ class RouteAndFollow(KeyedProcessFunction):
         if case.empty:  # only events that waited for a hit that never came, now refused
             self.case.clear()
             return
-        self.case.update(json.dumps(case.to_state()))
+        self.case.update(orjson.dumps(case.to_state()).decode())
         self._schedule(case, ctx.timer_service())
 
     def _schedule(self, case: HitCase, timers) -> None:
