@@ -136,6 +136,7 @@ class EngineRun:
     outputs: list[tuple[int, str]] = field(default_factory=list)  # (append time ms, read_id)
     sent_ms: dict[str, int] = field(default_factory=dict)         # latency reads: read_id -> send time
     rss_peak_mb: float = 0.0
+    rss_by_kind: dict[str, float] = field(default_factory=dict)   # peak MiB per kind of process
     errors: list[str] = field(default_factory=list)
 
 
@@ -467,7 +468,7 @@ def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics:
     if settings.embedded:
         embedded = EmbeddedJob(engine, job_args, p, Path("var/bench") / f"{run}-{engine}.log")
         engine_run.job_id = embedded.job_id
-        sampler = RssSampler(endpoints.run_dir, groups=[embedded.process.pid]).start()
+        sampler = RssSampler(endpoints.run_dir, groups=[embedded.process.pid], kind="embedded").start()
     else:
         sampler = RssSampler(endpoints.run_dir).start()
     try:
@@ -507,6 +508,7 @@ def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics:
                 cancel(endpoints, engine_run.job_id)
         finally:
             engine_run.rss_peak_mb = sampler.stop()
+            engine_run.rss_by_kind = {kind: round(mb, 1) for kind, mb in sampler.peak_mb_by_kind.items()}
     engine_run.outputs = read_outputs(endpoints, engine_run.output_topic, _read_id_of(engine, endpoints.registry_url))
     log(f"{engine}: {len(engine_run.outputs):,} outputs, peak RSS {engine_run.rss_peak_mb:,.0f} MB")
     return engine_run
@@ -535,6 +537,7 @@ def figures(engine_run: EngineRun, reads: Reads) -> dict:
         "hits_per_s": None if hits_rate is None else round(hits_rate, 1),
         **stats.latency_summary(latencies),
         "rss_mb": round(engine_run.rss_peak_mb, 1),
+        "rss_mb_by_kind": engine_run.rss_by_kind,
         "outputs": len(engine_run.outputs),
         "ready_s": engine_run.ready_s,
         "job_id": engine_run.job_id,
@@ -568,7 +571,7 @@ def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
     main = results.get(FEBLAM) or {}
     base = results.get(BASELINE) or {}
     for key in ("reads_per_s", "hits_per_s", "p50_ms", "p99_ms", "max_ms", "latency_samples", "rss_mb",
-                "outputs", "ready_s"):
+                "rss_mb_by_kind", "outputs", "ready_s"):
         result[key] = main.get(key)
     result.update({
         "reference_entries": topics.get("entries"),
@@ -577,7 +580,8 @@ def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
         "backlog_reads": settings.reads,
         "latency_reads": settings.latency_reads,
     })
-    for key in ("reads_per_s", "hits_per_s", "p50_ms", "p99_ms", "max_ms", "rss_mb", "outputs", "ready_s"):
+    for key in ("reads_per_s", "hits_per_s", "p50_ms", "p99_ms", "max_ms", "rss_mb", "rss_mb_by_kind", "outputs",
+                "ready_s"):
         result[f"baseline_{key}"] = base.get(key)
     if result["reads_per_s"] and result["baseline_reads_per_s"]:
         result["ratio"] = round(result["reads_per_s"] / result["baseline_reads_per_s"], 3)

@@ -21,10 +21,17 @@ PID_FILES = "flink-*.pid"  # the jobmanager and every taskmanager
 
 def group_leaders(run_dir: Path) -> list[int]:
     """The pids in the Flink daemons' pid files under `run_dir` (unreadable ones skipped)."""
+    return [pid for _, pid in leaders_by_kind(run_dir)]
+
+
+def leaders_by_kind(run_dir: Path) -> list[tuple[str, int]]:
+    """(kind, pid) of each Flink daemon's pid file under `run_dir`, kind "jobmanager" or
+    "taskmanager" (flink-<kind>[-n].pid); unreadable ones skipped."""
     leaders = []
     for path in sorted(Path(run_dir).glob(PID_FILES)):
+        kind = path.stem.removeprefix("flink-").split("-")[0]
         try:
-            leaders.append(int(path.read_text().strip()))
+            leaders.append((kind, int(path.read_text().strip())))
         except (OSError, ValueError):
             continue
     return leaders
@@ -56,22 +63,40 @@ def cluster_rss_mb(run_dir: Path) -> float:
 class RssSampler:
     """Samples the resident MiB of the process groups `groups` (default: the Flink
     cluster's, from the pid files in `run_dir`, looked up at every sample) every
-    `interval_s` until `stop()`; `peak_mb` is the largest sample."""
+    `interval_s` until `stop()`; `peak_mb` is the largest sample. `peak_mb_by_kind`
+    is the largest sum per kind of process: "jobmanager" and "taskmanager" (all
+    taskmanagers together) for the cluster, `kind` for `groups`."""
 
-    def __init__(self, run_dir: Path, interval_s: float = 0.5, groups: list[int] | None = None):
+    def __init__(self, run_dir: Path, interval_s: float = 0.5, groups: list[int] | None = None,
+                 kind: str = "process"):
         self.run_dir = run_dir
         self.groups = groups
+        self.kind = kind
         self.interval_s = interval_s
         self.peak_mb = 0.0
+        self.peak_mb_by_kind: dict[str, float] = {}
         self.samples: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
+    def _sample(self) -> dict[str, float]:
+        leaders = leaders_by_kind(self.run_dir) if self.groups is None else [(self.kind, g) for g in self.groups]
+        members: dict[int, list[int]] = {}
+        for pid, _, group in processes():
+            members.setdefault(group, []).append(pid)
+        by_kind: dict[str, float] = {}
+        for kind, leader in leaders:
+            by_kind[kind] = by_kind.get(kind, 0.0) + sum(rss_kib(pid) for pid in members.get(leader, ())) / 1024.0
+        return by_kind
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            value = cluster_rss_mb(self.run_dir) if self.groups is None else groups_rss_mb(set(self.groups))
+            by_kind = self._sample()
+            value = sum(by_kind.values())
             self.samples.append(value)
             self.peak_mb = max(self.peak_mb, value)
+            for kind, mb in by_kind.items():
+                self.peak_mb_by_kind[kind] = max(self.peak_mb_by_kind.get(kind, 0.0), mb)
             self._stop.wait(self.interval_s)
 
     def start(self) -> "RssSampler":

@@ -29,6 +29,9 @@ Prints one JSON object (progress on stderr):
                     read's send time (reads that made a hit)
   rss_mb            peak resident memory of the Flink jobmanager and
                     taskmanager process groups (Java and Python) during the run
+  rss_mb_by_kind    the same per kind of process: "jobmanager", and
+                    "taskmanager" for all taskmanagers together ("embedded"
+                    with --embedded)
   reference_entries, parallelism, and baseline_* the same for the SQL join,
   ratio = reads_per_s / baseline_reads_per_s.
 Writes the chart (--png): throughput over time and latency distribution.

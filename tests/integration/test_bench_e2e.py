@@ -36,5 +36,8 @@ def test_bench_e2e_prints_every_figure_and_writes_the_chart(stack, tmp_path):
         assert figures[f"{prefix}hits_per_s"] > 0
         assert 0 < figures[f"{prefix}p50_ms"] <= figures[f"{prefix}p99_ms"] < 60_000
         assert figures[f"{prefix}rss_mb"] > 100
+        by_kind = figures[f"{prefix}rss_mb_by_kind"]
+        assert set(by_kind) == {"jobmanager", "taskmanager"} and min(by_kind.values()) > 100
+        assert sum(by_kind.values()) >= figures[f"{prefix}rss_mb"] * 0.99   # each kind's peak, at least the sum's share
     assert figures["ratio"] == round(figures["reads_per_s"] / figures["baseline_reads_per_s"], 3)
     assert imread(png).shape[:2] == (640, 900)   # height, width

@@ -135,3 +135,27 @@ def test_resident_memory_of_a_group(tmp_path):
         child.kill()
         child.communicate()
     assert rss_kib(child.pid) == 0 and cluster_rss_mb(tmp_path) == 0
+
+
+def test_resident_memory_by_kind_of_daemon(tmp_path):
+    # Two "taskmanagers" and a "jobmanager": the taskmanagers' peak is their sum.
+    children = [subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
+                                 stdout=subprocess.PIPE, text=True, start_new_session=True) for _ in range(3)]
+    try:
+        for child in children:
+            assert child.stdout.readline() == "up\n"
+        for name, child in zip(("jobmanager", "taskmanager-1", "taskmanager-2"), children):
+            (tmp_path / f"flink-{name}.pid").write_text(f"{child.pid}\n")
+        sizes = [rss_kib(child.pid) / 1024 for child in children]
+        sampler = RssSampler(tmp_path, interval_s=0.01).start()
+        time.sleep(0.2)
+        sampler.stop()
+        by_kind = sampler.peak_mb_by_kind
+        assert set(by_kind) == {"jobmanager", "taskmanager"}
+        assert by_kind["jobmanager"] == pytest.approx(sizes[0], rel=0.2)
+        assert by_kind["taskmanager"] == pytest.approx(sizes[1] + sizes[2], rel=0.2)
+        assert sampler.peak_mb == pytest.approx(sum(sizes), rel=0.2)
+    finally:
+        for child in children:
+            child.kill()
+            child.communicate()
