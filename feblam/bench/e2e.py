@@ -76,6 +76,8 @@ class E2eSettings:
     embedded: bool = False
     job_config: Path | None = None   # FEBLAM's list configuration (YAML); the spec's defaults if None
     job_args: tuple[str, ...] = ()   # more options of FEBLAM's job (jobs/hit_generation.py --help)
+    restore_seconds: float = 300.0   # the longest wait for matching again after a taskmanager is killed; 0: no kill
+    restore_rate: float = 500.0      # reads per second offered meanwhile
 
     def __post_init__(self) -> None:
         if self.job_config is not None:
@@ -87,6 +89,8 @@ class E2eSettings:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not self.rate > 0 or not self.latency_seconds > 0:
             raise ValueError("rate and latency_seconds must be positive")
+        if self.restore_seconds < 0 or not self.restore_rate > 0:
+            raise ValueError("restore_seconds must be at least 0 and restore_rate positive")
         unknown = set(self.engines) - set(ENGINES)
         if unknown or not self.engines:
             raise ValueError(f"engines: {', '.join(ENGINES)}; got {', '.join(self.engines)}")
@@ -94,6 +98,11 @@ class E2eSettings:
     @property
     def latency_reads(self) -> int:
         return int(self.rate * self.latency_seconds)
+
+    @property
+    def restore_reads(self) -> int:
+        """Reads for the restore phase: none in embedded mode, which has no taskmanager to kill."""
+        return 0 if self.embedded else int(self.restore_rate * self.restore_seconds)
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,7 @@ class EngineRun:
     sent_ms: dict[str, int] = field(default_factory=dict)         # latency reads: read_id -> send time
     rss_peak_mb: float = 0.0
     rss_by_kind: dict[str, float] = field(default_factory=dict)   # peak MiB per kind of process
+    killed_ms: int | None = None   # when a taskmanager was killed for restore_s (wall clock)
     errors: list[str] = field(default_factory=list)
 
 
@@ -325,7 +335,7 @@ def cancel(endpoints: Endpoints, job_id: str, timeout_s: float = CANCEL_S) -> st
 
 
 class Reads:
-    """The run's reads, Avro-encoded once: warm-up, backlog, latency phase."""
+    """The run's reads, Avro-encoded once: warm-up, backlog, latency phase, restore phase."""
 
     def __init__(self, ids: list[str], values: list[bytes], settings: E2eSettings):
         self.ids = ids
@@ -334,6 +344,7 @@ class Reads:
         self.warmup = range(0, w)
         self.backlog = range(w, w + b)
         self.latency = range(w + b, w + b + settings.latency_reads)
+        self.restore = range(self.latency.stop, self.latency.stop + settings.restore_reads)
         self.number = {read_id: i for i, read_id in enumerate(ids)}
 
 
@@ -363,7 +374,7 @@ def load_network(settings: E2eSettings, endpoints: Endpoints, run: str, log: Log
     from feblam.simulate.kafka_writer import KafkaSink, read_record
     from feblam.simulate.simulation import Simulation, SimulationSettings
 
-    total_reads = settings.warmup_reads + settings.reads + settings.latency_reads
+    total_reads = settings.warmup_reads + settings.reads + settings.latency_reads + settings.restore_reads
     simulation = Simulation(SimulationSettings(
         reads=total_reads, cameras=settings.cameras, vehicles=settings.vehicles,
         lez_entries=lez_entries_for(settings.entries), seed=settings.seed, invalid_rate=0.0))
@@ -500,6 +511,8 @@ def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics:
         _send(producer, engine_run.reads_topic, reads, reads.latency, RatePacer(settings.rate), engine_run.sent_ms)
         _wait("the latency reads", consumed(reads.latency.stop), deadline, alive)
         time.sleep(3)  # outputs of the last reads leave the sink (linger, network buffers)
+        if len(reads.restore):
+            _restore(producer, engine_run, reads, settings, endpoints, log)
     finally:
         try:
             if embedded is not None:
@@ -508,10 +521,77 @@ def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics:
                 cancel(endpoints, engine_run.job_id)
         finally:
             engine_run.rss_peak_mb = sampler.stop()
+            if engine_run.killed_ms is not None:
+                from feblam.chaos.cluster import wait_whole
+                from feblam.stack.settings import StackSettings
+
+                wait_whole(StackSettings.current(), log)   # the next engine gets live slots only
             engine_run.rss_by_kind = {kind: round(mb, 1) for kind, mb in sampler.peak_mb_by_kind.items()}
     engine_run.outputs = read_outputs(endpoints, engine_run.output_topic, _read_id_of(engine, endpoints.registry_url))
     log(f"{engine}: {len(engine_run.outputs):,} outputs, peak RSS {engine_run.rss_peak_mb:,.0f} MB")
     return engine_run
+
+
+def _restore(producer, engine_run: EngineRun, reads: Reads, settings: E2eSettings, endpoints: Endpoints,
+             log: Log) -> None:
+    """Kill a taskmanager the job runs in (kill -9; the stack's supervisor starts a new one), then offer
+    the restore reads at `restore_rate` until outputs come again or they run out.
+    Every read before is consumed and its outputs written, so an output after the
+    kill is the restored job's: `figures` takes restore_s from the first."""
+    from feblam.chaos.faults import inject
+    from feblam.chaos.plan import Fault, FaultKind
+    from feblam.simulate.kafka_writer import RatePacer
+    from feblam.stack.settings import StackSettings
+
+    stack = StackSettings.current()
+    target = _taskmanager_running(stack, endpoints, engine_run.job_id)
+    before = end_offsets_total(endpoints, engine_run.output_topic)
+    engine_run.killed_ms = int(time.time() * 1000)
+    injected = inject(Fault(0.0, FaultKind.TASKMANAGER_KILL, target=target), stack, time.monotonic())
+    log(f"{engine_run.engine}: {injected.target} killed, replaced after {injected.back_after_s} s; reads at "
+        f"{settings.restore_rate:g}/s until outputs come again (at most {settings.restore_seconds:g} s)")
+    pacer = RatePacer(settings.restore_rate)
+    check_every = max(1, int(settings.restore_rate))   # about once a second
+    for n, i in enumerate(reads.restore):
+        pacer.wait()
+        produce(producer, engine_run.reads_topic, reads.values[i], timestamp=int(time.time() * 1000))
+        producer.poll(0)
+        if n % check_every == check_every - 1 and end_offsets_total(endpoints, engine_run.output_topic) > before:
+            break
+    flush_all(producer, 120, f"reads sent to {engine_run.reads_topic}")
+    time.sleep(3)   # the outputs of the last reads leave the sink
+
+
+def _taskmanager_running(stack, endpoints: Endpoints, job_id: str) -> int:
+    """The stack's taskmanager (1-based, as its daemons) that runs the job's first subtask:
+    Flink names a taskmanager by its RPC address, which one of the daemon's processes listens on."""
+    import psutil
+    import requests
+
+    from feblam.stack.services import Flink
+
+    rest = endpoints.flink_rest_url
+    vertex = requests.get(f"{rest}/jobs/{job_id}", timeout=10).json()["vertices"][0]["id"]
+    subtask = requests.get(f"{rest}/jobs/{job_id}/vertices/{vertex}", timeout=10).json()["subtasks"][0]
+    port = int(subtask["taskmanager-id"].split(":")[1].split("-")[0])
+    daemons = Flink(stack).daemons
+    for index in range(1, len(daemons)):
+        for pid in daemons[index].descendant_pids():
+            try:
+                if any(c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN
+                       for c in psutil.Process(pid).net_connections(kind="tcp")):
+                    return index
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+    raise RuntimeError(f"no taskmanager of the stack listens on {port}, where job {job_id} runs")
+
+
+def restore_s(engine_run: EngineRun) -> float | None:
+    """Seconds from the taskmanager's kill to the first output appended after it."""
+    if engine_run.killed_ms is None:
+        return None
+    after = [t for t, _ in engine_run.outputs if t > engine_run.killed_ms]
+    return round((min(after) - engine_run.killed_ms) / 1000, 1) if after else None
 
 
 def figures(engine_run: EngineRun, reads: Reads) -> dict:
@@ -540,6 +620,7 @@ def figures(engine_run: EngineRun, reads: Reads) -> dict:
         "rss_mb_by_kind": engine_run.rss_by_kind,
         "outputs": len(engine_run.outputs),
         "ready_s": engine_run.ready_s,
+        "restore_s": restore_s(engine_run),
         "job_id": engine_run.job_id,
         "_series": {"throughput": stats.rate_series(stats.progress(observed, 1000)), "latencies_ms": latencies},
     }
@@ -571,7 +652,7 @@ def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
     main = results.get(FEBLAM) or {}
     base = results.get(BASELINE) or {}
     for key in ("reads_per_s", "hits_per_s", "p50_ms", "p99_ms", "max_ms", "latency_samples", "rss_mb",
-                "rss_mb_by_kind", "outputs", "ready_s"):
+                "rss_mb_by_kind", "outputs", "ready_s", "restore_s"):
         result[key] = main.get(key)
     result.update({
         "reference_entries": topics.get("entries"),
@@ -581,7 +662,7 @@ def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
         "latency_reads": settings.latency_reads,
     })
     for key in ("reads_per_s", "hits_per_s", "p50_ms", "p99_ms", "max_ms", "rss_mb", "rss_mb_by_kind", "outputs",
-                "ready_s"):
+                "ready_s", "restore_s"):
         result[f"baseline_{key}"] = base.get(key)
     if result["reads_per_s"] and result["baseline_reads_per_s"]:
         result["ratio"] = round(result["reads_per_s"] / result["baseline_reads_per_s"], 3)

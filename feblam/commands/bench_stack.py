@@ -32,6 +32,12 @@ Prints one JSON object (progress on stderr):
   rss_mb_by_kind    the same per kind of process: "jobmanager", and
                     "taskmanager" for all taskmanagers together ("embedded"
                     with --embedded)
+  ready_s           submission to the first output (the lists loaded)
+  restore_s         after the latency phase, a taskmanager the job runs in is
+                    killed (kill -9; the stack starts a new one) and reads are
+                    offered at --restore-rate: from the kill to the first
+                    output after it (none with --restore-seconds 0 or
+                    --embedded)
   reference_entries, parallelism, and baseline_* the same for the SQL join,
   ratio = reads_per_s / baseline_reads_per_s.
 Writes the chart (--png): throughput over time and latency distribution.
@@ -53,6 +59,7 @@ def _run_e2e(args: argparse.Namespace) -> int:
                                seed=args.seed, engines=tuple(args.engines.split(",")),
                                png=None if str(args.png) in ("", "none") else args.png,
                                timeout_s=args.timeout, keep_topics=args.keep_topics, embedded=args.embedded,
+                               restore_seconds=args.restore_seconds, restore_rate=args.restore_rate,
                                job_config=args.job_config, job_args=tuple(shlex.split(args.job_args or "")))
     except ValueError as error:
         print(f"bench e2e: {error}", file=sys.stderr)
@@ -92,6 +99,10 @@ def _register_e2e(benches) -> None:
                         help="which jobs to run, comma-separated (default: %(default)s)")
     parser.add_argument("--png", type=Path, default=defaults.png,
                         help="where to write the chart (default: %(default)s; 'none' for no chart)")
+    parser.add_argument("--restore-seconds", type=float, default=defaults.restore_seconds, metavar="S",
+                        help="the longest wait for outputs after the taskmanager is killed; 0: no kill, no restore_s (default: %(default)s)")
+    parser.add_argument("--restore-rate", type=float, default=defaults.restore_rate, metavar="R",
+                        help="reads per second offered after the kill (default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=defaults.timeout_s, metavar="S",
                         help="give up on one engine after S seconds (default: %(default)s)")
     parser.add_argument("--keep-topics", action="store_true", help="do not delete the run's topics")

@@ -19,13 +19,15 @@ FIELDS = ("reads_per_s", "hits_per_s", "p50_ms", "p99_ms", "rss_mb", "reference_
 
 def test_bench_e2e_prints_every_figure_and_writes_the_chart(stack, tmp_path):
     png = tmp_path / "e2e.png"
+    # Each engine loses a taskmanager (restore_s): a few minutes in all.
     result = subprocess.run(
         [sys.executable, "-m", "feblam.cli", "bench", "e2e", "--json", "--quiet", "--entries", "3000",
          "--reads", "150000", "--rate", "1000", "--latency-seconds", "4", "--warmup-reads", "300",
          "--vehicles", "300", "--cameras", "40", "--parallelism", "1", "--timeout", "240", "--png", str(png),
+         "--restore-seconds", "120", "--restore-rate", "200",
          "--bootstrap-servers", stack.bootstrap_servers, "--registry-url", stack.schema_registry_url,
          "--flink-rest-url", stack.flink_rest_url],
-        capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT)
+        capture_output=True, text=True, timeout=900, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout)
     for name in FIELDS:
@@ -36,6 +38,8 @@ def test_bench_e2e_prints_every_figure_and_writes_the_chart(stack, tmp_path):
         assert figures[f"{prefix}hits_per_s"] > 0
         assert 0 < figures[f"{prefix}p50_ms"] <= figures[f"{prefix}p99_ms"] < 60_000
         assert figures[f"{prefix}rss_mb"] > 100
+        # A taskmanager the job ran in was killed: the job restarts, and a new one takes its place.
+        assert 1 < figures[f"{prefix}restore_s"] < 120
         by_kind = figures[f"{prefix}rss_mb_by_kind"]
         assert set(by_kind) == {"jobmanager", "taskmanager"} and min(by_kind.values()) > 100
         assert sum(by_kind.values()) >= figures[f"{prefix}rss_mb"] * 0.99   # each kind's peak, at least the sum's share

@@ -69,3 +69,23 @@ def test_figures_from_observed_outputs():
     assert result["p50_ms"] == 50 and result["p99_ms"] == 50 and result["latency_samples"] == 20
     assert result["rss_mb"] == 1234.5 and result["outputs"] == 1021
     assert set(result["_series"]) == {"throughput", "latencies_ms"}
+
+
+def test_restore_reads_and_restore_s():
+    from feblam.bench.e2e import restore_s
+
+    assert E2eSettings(restore_seconds=60, restore_rate=500).restore_reads == 30_000
+    assert E2eSettings(restore_seconds=0).restore_reads == 0
+    assert E2eSettings(embedded=True).restore_reads == 0   # no taskmanager to kill
+    with pytest.raises(ValueError):
+        E2eSettings(restore_seconds=-1)
+    reads = Reads([f"r{i}" for i in range(10)], [b""] * 10,
+                  E2eSettings(warmup_reads=2, reads=3, rate=1, latency_seconds=2, restore_rate=1, restore_seconds=3))
+    assert (reads.latency, reads.restore) == (range(5, 7), range(7, 10))
+    run = EngineRun("feblam", "reads", "out")
+    run.outputs = [(1_000, "r1"), (9_000, "r8"), (7_500, "r7")]
+    assert restore_s(run) is None              # nothing was killed
+    run.killed_ms = 2_000
+    assert restore_s(run) == 5.5               # the first output after the kill
+    run.killed_ms = 10_000
+    assert restore_s(run) is None              # none came
