@@ -100,7 +100,8 @@ def _register_e2e(benches) -> None:
     parser.add_argument("--png", type=Path, default=defaults.png,
                         help="where to write the chart (default: %(default)s; 'none' for no chart)")
     parser.add_argument("--restore-seconds", type=float, default=defaults.restore_seconds, metavar="S",
-                        help="the longest wait for outputs after the taskmanager is killed; 0: no kill, no restore_s (default: %(default)s)")
+                        help="the longest wait for outputs after the taskmanager is killed; 0: no kill, "
+                             "no restore_s (default: %(default)s)")
     parser.add_argument("--restore-rate", type=float, default=defaults.restore_rate, metavar="R",
                         help="reads per second offered after the kill (default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=defaults.timeout_s, metavar="S",
@@ -111,7 +112,8 @@ def _register_e2e(benches) -> None:
                              "{enabled: false}' to measure without clone suspicion; default: the spec's)")
     parser.add_argument("--job-args", metavar="ARGS",
                         help="more options for FEBLAM's job, one shell-quoted string (e.g. '--buffer-timeout-ms 10'; "
-                             "`python jobs/hit_generation.py --help` lists them)")
+                             "`python jobs/hit_generation.py --help` lists them); write --job-args=... when the "
+                             "string has no space")
     parser.add_argument("--embedded", action="store_true",
                         help="run each job on the embedded mini-cluster in a process of its own instead of "
                              "submitting it to the standalone cluster (no Flink REST: a phase ends when the "
