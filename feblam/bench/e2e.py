@@ -521,12 +521,12 @@ def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics:
                 cancel(endpoints, engine_run.job_id)
         finally:
             engine_run.rss_peak_mb = sampler.stop()
+            engine_run.rss_by_kind = {kind: round(mb, 1) for kind, mb in sampler.peak_mb_by_kind.items()}
             if engine_run.killed_ms is not None:
                 from feblam.chaos.cluster import wait_whole
                 from feblam.stack.settings import StackSettings
 
                 wait_whole(StackSettings.current(), log)   # the next engine gets live slots only
-            engine_run.rss_by_kind = {kind: round(mb, 1) for kind, mb in sampler.peak_mb_by_kind.items()}
     engine_run.outputs = read_outputs(endpoints, engine_run.output_topic, _read_id_of(engine, endpoints.registry_url))
     log(f"{engine}: {len(engine_run.outputs):,} outputs, peak RSS {engine_run.rss_peak_mb:,.0f} MB")
     return engine_run
@@ -551,14 +551,11 @@ def _restore(producer, engine_run: EngineRun, reads: Reads, settings: E2eSetting
     log(f"{engine_run.engine}: {injected.target} killed, replaced after {injected.back_after_s} s; reads at "
         f"{settings.restore_rate:g}/s until outputs come again (at most {settings.restore_seconds:g} s)")
     pacer = RatePacer(settings.restore_rate)
-    check_every = max(1, int(settings.restore_rate))   # about once a second
-    for n, i in enumerate(reads.restore):
-        pacer.wait()
-        produce(producer, engine_run.reads_topic, reads.values[i], timestamp=int(time.time() * 1000))
-        producer.poll(0)
-        if n % check_every == check_every - 1 and end_offsets_total(endpoints, engine_run.output_topic) > before:
+    second = max(1, int(settings.restore_rate))   # look for outputs about once a second
+    for start in range(reads.restore.start, reads.restore.stop, second):
+        _send(producer, engine_run.reads_topic, reads, range(start, min(start + second, reads.restore.stop)), pacer)
+        if end_offsets_total(endpoints, engine_run.output_topic) > before:
             break
-    flush_all(producer, 120, f"reads sent to {engine_run.reads_topic}")
     time.sleep(3)   # the outputs of the last reads leave the sink
 
 

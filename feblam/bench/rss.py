@@ -81,12 +81,9 @@ class RssSampler:
 
     def _sample(self) -> dict[str, float]:
         leaders = leaders_by_kind(self.run_dir) if self.groups is None else [(self.kind, g) for g in self.groups]
-        members: dict[int, list[int]] = {}
-        for pid, _, group in processes():
-            members.setdefault(group, []).append(pid)
         by_kind: dict[str, float] = {}
         for kind, leader in leaders:
-            by_kind[kind] = by_kind.get(kind, 0.0) + sum(rss_kib(pid) for pid in members.get(leader, ())) / 1024.0
+            by_kind[kind] = by_kind.get(kind, 0.0) + groups_rss_mb({leader})
         return by_kind
 
     def _run(self) -> None:
