@@ -17,6 +17,7 @@ from udfs.bulkload import EntryBatch, load_batch
 from udfs.config import LEZ_STATUS, MatchingSettings
 from udfs.identity import hit_id
 from udfs.index import ReadMatches, ReferenceIndex
+from udfs.list_state import admitted_as_attribute
 from udfs.model import FOR_EVER, LEZ_NOT_ADMITTED, SINCE_EVER, Camera, Hit, PlateRead, ReferenceEntry
 from udfs.instant import BadInstant, parse_instant
 from udfs.normalise import canon_pattern
@@ -101,6 +102,14 @@ class HitEngine:
         flush()
         refused.sort(key=lambda item: item[0])
         return refused
+
+    def load_columns(self, batch: EntryBatch) -> list[tuple[int, InvalidEntry]]:
+        """Load the rows of one list given as columns, with their ``admitted`` attribute
+        in a column of its own whatever the list's kind (``udfs.list_state``), as
+        ``bulkload.load_batch`` does; the refused rows as (row, ``InvalidEntry``)."""
+        if self.settings.for_list(batch.list_name).kind != LEZ_STATUS:
+            batch = admitted_as_attribute(batch)
+        return load_batch(self.index, batch)
 
     def _apply_one(self, i: int, raw: Any, refused: list) -> None:
         try:
