@@ -101,6 +101,32 @@ class FileCodec(_Codec):
         return REFUSALS, None, self._line(offset, record)
 
 
+class KafkaUpdates:
+    """The reference and camera records of the Kafka job as `parse_entry` and
+    `parse_camera` take them: Avro in the Confluent wire format, a tombstone on a
+    reference topic deleting the entry its key names, one on the cameras topic the
+    camera. Raises `InvalidEntry` for a record it cannot decode."""
+
+    def __init__(self, registry, reference_prefix: str, cameras_topic: str):
+        from connectors.contracts import ReferenceDecoder
+
+        self._decoder = ReferenceDecoder(registry, reference_prefix)
+        self.cameras_topic = cameras_topic
+
+    def update(self, topic: str, key: bytes | None, value: bytes | None) -> Any:
+        from connectors.avro import AvroDecodeError
+        from connectors.contracts import tombstone_key
+
+        try:
+            if topic == self.cameras_topic:
+                if value is None:  # a tombstone: the camera leaves the registry
+                    return {"camera_id": tombstone_key(key), "op": "DELETE"}
+                return self._decoder.camera(value)
+            return self._decoder.entry(topic, key, value)
+        except AvroDecodeError as error:
+            raise InvalidEntry(MALFORMED, value, str(error)) from None
+
+
 @dataclass
 class KafkaCodec(_Codec):
     """Avro in the Confluent wire format, writer schemas from the registry at
@@ -116,12 +142,12 @@ class KafkaCodec(_Codec):
     refusals_topic: str
 
     def open(self) -> None:
-        from connectors.contracts import Encoders, ReadDecoder, ReferenceDecoder
+        from connectors.contracts import Encoders, ReadDecoder
         from connectors.registry import RegistryClient
 
         registry = RegistryClient(self.registry_url)
         self._reads = ReadDecoder(registry)
-        self._updates = ReferenceDecoder(registry, self.reference_prefix)
+        self._updates = KafkaUpdates(registry, self.reference_prefix, self.cameras_topic)
         self._encoders = Encoders(registry, hits=self.hits_topic, sightings=self.sightings_topic,
                                   dead_letters=self.dead_letter_topic, refusals=self.refusals_topic)
 
@@ -134,17 +160,7 @@ class KafkaCodec(_Codec):
             raise InvalidRead(READ_MALFORMED, value, str(error)) from None
 
     def update(self, topic: str, key: bytes | None, value: bytes | None) -> Any:
-        from connectors.avro import AvroDecodeError
-        from connectors.contracts import tombstone_key
-
-        try:
-            if topic == self.cameras_topic:
-                if value is None:  # a tombstone: the camera leaves the registry
-                    return {"camera_id": tombstone_key(key), "op": "DELETE"}
-                return self._updates.camera(value)
-            return self._updates.entry(topic, key, value)
-        except AvroDecodeError as error:
-            raise InvalidEntry(MALFORMED, value, str(error)) from None
+        return self._updates.update(topic, key, value)
 
     def hit(self, record: dict, offset: int) -> Output:
         return self.hits_topic, record["dedup_key"].encode("utf-8"), self._encoders.hit.encode(avro_hit(record))

@@ -76,11 +76,16 @@ class FileFeed:
             starts[(topic, 0)] = FIRST_LINE
         return StartupPositions(ends, starts)
 
-    def replay(self, upto: dict[tuple[str, int], int]) -> Iterator[tuple[str, int, int, bytes | None, bytes]]:
-        """The lines of each file up to and including the line given for it, as records."""
+    def replay(self, upto: dict[tuple[str, int], int], since: dict[tuple[str, int], int] | None = None,
+               ) -> Iterator[tuple[str, int, int, bytes | None, bytes]]:
+        """The lines of each file up to and including the line given for it, as records;
+        with `since`, only those after the line it gives (a snapshot's)."""
+        since = since or {}
         for (topic, partition), last in upto.items():
+            first = since.get((topic, partition), FIRST_LINE - 1)
             with open(self.files[topic], "rb") as lines:
                 for number, line in enumerate(lines, FIRST_LINE):
                     if number > last:
                         break
-                    yield topic, partition, number, None, line.rstrip(b"\r\n")
+                    if number > first:
+                        yield topic, partition, number, None, line.rstrip(b"\r\n")

@@ -43,16 +43,20 @@ def startup_positions(bootstrap_servers: str, pattern: str, timeout_s: float = 3
 
 
 def replay(bootstrap_servers: str, upto: dict[tuple[str, int], int], timeout_s: float = 600.0,
-           security: KafkaSecurity | None = None) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
+           security: KafkaSecurity | None = None, since: dict[tuple[str, int], int] | None = None,
+           ) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
     """Every record of each (topic, partition) of `upto` from the earliest offset
-    still in the log up to and including the offset given for it, in order within a
-    partition, as (topic, partition, offset, key, value). A partition whose log
-    ends, or whose records jump past the offset (compaction), is done there.
-    Raises TimeoutError when the broker has not delivered them within `timeout_s`.
-    `security`: as `client_config` takes it."""
+    still in the log (or from the one after the offset `since` gives it) up to and
+    including the offset given for it, in order within a partition, as (topic,
+    partition, offset, key, value). A partition whose log ends, or whose records
+    jump past the offset (compaction), is done there. Raises TimeoutError when the
+    broker has not delivered them within `timeout_s`. `security`: as
+    `client_config` takes it."""
+    since = since or {}
+    upto = {tp: last for tp, last in upto.items() if last > since.get(tp, -1)}
     if not upto:
         return
-    consumer = _consumer_from_start(bootstrap_servers, "feblam-replay", list(upto), security)
+    consumer = _consumer_from_start(bootstrap_servers, "feblam-replay", list(upto), security, since)
     try:
         yield from _read_upto(consumer, upto, timeout_s, "replay", beyond=False)
     finally:
@@ -60,12 +64,15 @@ def replay(bootstrap_servers: str, upto: dict[tuple[str, int], int], timeout_s: 
 
 
 def _consumer_from_start(bootstrap_servers: str, group_id: str, partitions: list[tuple[str, int]],
-                         security: KafkaSecurity | None = None):
+                         security: KafkaSecurity | None = None, since: dict[tuple[str, int], int] | None = None):
+    """A consumer of `partitions` from their start, or from after the offset `since` gives."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+    since = since or {}
     consumer = Consumer(client_config({"bootstrap.servers": bootstrap_servers, "group.id": group_id,
                                        "enable.auto.commit": False, "enable.partition.eof": True}, security))
-    consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for topic, partition in partitions])
+    consumer.assign([TopicPartition(topic, partition, since[(topic, partition)] + 1 if (topic, partition) in since
+                                    else OFFSET_BEGINNING) for topic, partition in partitions])
     return consumer
 
 
@@ -171,5 +178,8 @@ class KafkaFeed:
     def ends(self) -> StartupPositions:
         return startup_positions(self.bootstrap_servers, self.pattern, security=self.security)
 
-    def replay(self, upto: dict[tuple[str, int], int]) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
-        return replay(self.bootstrap_servers, upto, security=self.security)
+    def replay(self, upto: dict[tuple[str, int], int], since: dict[tuple[str, int], int] | None = None,
+               ) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
+        """The records up to `upto`, each partition from after the offset `since` gives
+        it (a snapshot's), else from its start."""
+        return replay(self.bootstrap_servers, upto, security=self.security, since=since)

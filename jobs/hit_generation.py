@@ -94,6 +94,8 @@ class ChainSettings:
     batch_delay_ms: int = BATCH_DELAY_MS
     # The clock of the history's retention (history.late_reads), epoch ms; None: the wall clock.
     history_now: int | None = None
+    # Where the lists' start-up snapshots are (connectors.reference.snapshot); None: none.
+    snapshots: str | None = None
 
 
 def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: DataStream, codec, feed,
@@ -110,7 +112,8 @@ def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: Dat
         batched_by_subtask(reads, settings.batch_records, settings.batch_delay_ms, "read-batches")
         .connect(broadcast)
         .process(DecodeAndMatch(settings.matching, codec, feed,
-                                late_reads=LateReads(now_ms=settings.history_now) if history else None))
+                                late_reads=LateReads(now_ms=settings.history_now) if history else None,
+                                snapshots=settings.snapshots))
         .name("decode-and-match").uid("decode-and-match")
     )
     clock = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(EventTime()) \
@@ -221,6 +224,7 @@ class KafkaJobSettings:
     batch_records: int = BATCH_RECORDS
     batch_delay_ms: int = BATCH_DELAY_MS
     buffer_timeout_ms: int = BUFFER_TIMEOUT_MS
+    reference_snapshots: str | None = None
 
     @property
     def reference_pattern(self) -> str:
@@ -261,7 +265,8 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
                        settings.sightings_topic, settings.dead_letter_topic, settings.refusals_topic)
     outputs = build_chain(env, reads, updates, codec, feed,
                           ChainSettings(settings.matching, settings.history, settings.batch_records,
-                                        settings.batch_delay_ms, settings.history_now))
+                                        settings.batch_delay_ms, settings.history_now,
+                                        snapshots=settings.reference_snapshots))
     outputs.sink_to(record_sink(settings.bootstrap_servers, {"max.request.size": str(largest)})) \
         .name("outputs").uid("sink")
 
@@ -314,6 +319,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="where invalid reads go, Avro DeadLetter")
     kafka.add_argument("--refusals-topic", default=defaults.refusals_topic,
                        help="where refused reference and camera updates go, Avro ReferenceRefusal")
+    kafka.add_argument("--reference-snapshots", default=defaults.reference_snapshots, metavar="DIR",
+                       help="where `feblam reference snapshot` keeps the lists' start-up snapshots (a folder "
+                            "every taskmanager reads): a subtask loads the newest as columns and reads the "
+                            "topics only after it, instead of from their start (docs/operations.md)")
     kafka.add_argument("--group-id", default=defaults.group_id,
                        help="consumer group prefix (offsets are kept in Flink checkpoints)")
     add_matching_arguments(parser)
@@ -344,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         parallelism=args.parallelism, history=args.history, history_now=args.history_now,
         sightings_topic=args.sightings_topic,
         refusals_topic=args.refusals_topic, batch_records=args.batch_records, batch_delay_ms=args.batch_delay_ms,
-        buffer_timeout_ms=args.buffer_timeout_ms,
+        buffer_timeout_ms=args.buffer_timeout_ms, reference_snapshots=args.reference_snapshots,
     )
     from connectors.kafka_security import kafka_component
 

@@ -71,12 +71,15 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
     start-up load.
     """
 
-    def __init__(self, settings: MatchingSettings, codec, feed, late_reads: LateReads | None = None):
+    def __init__(self, settings: MatchingSettings, codec, feed, late_reads: LateReads | None = None,
+                 snapshots: str | None = None):
         self.settings = settings
         self.codec = codec
         self.feed = feed
         # Set when the job writes the history: also its reads, except those too late for it.
         self.late_reads = late_reads
+        # Where the start-up snapshots of the lists are (connectors.reference.snapshot), if any.
+        self.snapshots = snapshots
 
     def open(self, runtime_context: RuntimeContext):
         self.codec.open()
@@ -109,12 +112,15 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
         self.engine = None
 
     def _load(self) -> None:
-        """Spec §8: the feed up to its ends now, applied before the first read."""
+        """Spec §8: the feed up to its ends now, applied before the first read: from the
+        newest usable snapshot and the records after it, or from the start."""
         started = time.monotonic()
-        upto = self.feed.ends().last_positions()
+        ends = self.feed.ends()
+        upto = ends.last_positions()
         self.applied = AppliedFeed(upto)
+        since = self._load_snapshot(ends) if self.snapshots else {}
         count, chunk = 0, []
-        for record in self.feed.replay(upto):
+        for record in self.feed.replay(upto, since):
             if chunk and (len(chunk) >= LOAD_CHUNK or chunk[-1][0] != record[0]):
                 self._load_chunk(chunk)
                 chunk = []
@@ -124,6 +130,34 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
         self._load_chunk(chunk)
         LOG.info("reference lists and cameras loaded: %d records up to their ends in %.1f s; matching reads",
                  count, time.monotonic() - started)
+
+    def _load_snapshot(self, ends) -> dict:
+        """Load the newest snapshot that can stand for the feed's topics now; the positions
+        it holds the lists at (none when there is no usable one: the load is then whole)."""
+        from connectors.reference.snapshot import SnapshotError, latest_snapshot
+
+        started = time.monotonic()
+        try:
+            snapshot = latest_snapshot(self.snapshots)
+            unusable = "there is none" if snapshot is None else snapshot.unusable_for(ends)
+            if unusable is None:
+                for batch in snapshot.batches():
+                    refused = self.engine.load_columns(batch)
+                    if refused:   # taken by another FEBLAM whose rules differ: not this job's lists
+                        unusable = f"{len(refused)} of its entries of {batch.list_name} are refused here"
+                        break
+        except SnapshotError as error:
+            unusable = str(error)
+        if unusable is not None:
+            LOG.warning("reference snapshot not used, loading the lists from the start: %s", unusable)
+            self.engine = HitEngine(self.settings)
+            return {}
+        if self.subtask == 0:
+            for record, refused in snapshot.refused_records():
+                self.applied.refused_while_loading(record, refused)
+        LOG.info("reference snapshot %s loaded: %d entries in %.1f s", snapshot.name, snapshot.entries,
+                 time.monotonic() - started)
+        return snapshot.positions
 
     def _load_chunk(self, chunk: list) -> None:
         for record, refused in self._apply(chunk):

@@ -45,6 +45,22 @@ Other problems (unknown format, unreadable file, bad mapping, Kafka) exit 2.
 """
 
 
+SNAPSHOT_DESCRIPTION = """\
+Write a start-up snapshot of every reference list: the entries in force on each
+topic <prefix><list> now, as Arrow columns, with the topic offsets they stand for.
+
+A hit job given --reference-snapshots DIR loads the newest snapshot there in
+bulk, then reads each topic only after the snapshot's offset: its start and
+every restore take seconds instead of decoding every entry (docs/operations.md,
+"Reference snapshots"). Take one after loading a big list, and then regularly
+(hourly, say): what was published since is still read from the topics, so an
+old snapshot costs start-up time, never an entry. A snapshot is written whole
+before it is used (its manifest.json last); the newest --keep are kept.
+The records the hit job would refuse are kept too, and reported by it again at
+start-up as after a load from the topics.
+"""
+
+
 # Reports and history live in the stack's var dir, wherever the command runs from.
 _VAR_HELP = "var_dir being FEBLAM_VAR_DIR or the project's var/; here %(default)s"
 
@@ -100,7 +116,54 @@ def register(subparsers) -> None:
                         help="the hit job's refusals topic, with --live (default: %(default)s)")
     add_kafka_endpoints(status, settings, ", with --live")
     status.set_defaults(func=cmd_status)
+    snapshot = commands.add_parser("snapshot", help="write the lists' start-up snapshot for the hit job",
+                                   description=SNAPSHOT_DESCRIPTION,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    snapshot.add_argument("--to", dest="root", default=str(_default_var_path(settings, "snapshots")),
+                          metavar="DIR",
+                          help="where snapshots are kept: the hit job's --reference-snapshots (default: "
+                               f"<var_dir>/reference/snapshots, {_VAR_HELP})")
+    snapshot.add_argument("--prefix", default=DEFAULT_REFERENCE_PREFIX,
+                          help="reference topic prefix, the hit job's --reference-prefix (default: %(default)s)")
+    snapshot.add_argument("--cameras-topic", default=feed("cameras").default_topic,
+                          help="the camera registry, left out of the snapshot (default: %(default)s)")
+    snapshot.add_argument("--keep", type=int, default=3, metavar="N",
+                          help="snapshots kept; older ones are removed (default: %(default)s)")
+    add_kafka_endpoints(snapshot, settings)
+    snapshot.set_defaults(func=cmd_snapshot)
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def cmd_snapshot(args) -> int:
+    import time
+
+    from confluent_kafka import KafkaException
+
+    from connectors.reference.snapshot import SnapshotError, take_kafka_snapshot
+    from connectors.registry import RegistryError
+    from feblam.reach import require_kafka, require_registry
+
+    if args.keep < 1:
+        print("reference snapshot: --keep must be at least 1", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+
+    def progress(seen) -> None:
+        print(f"  {seen.records:,} records read, {seen.refused:,} refused, {time.monotonic() - started:.0f} s",
+              file=sys.stderr, flush=True)
+
+    try:
+        require_kafka(args.bootstrap_servers)
+        require_registry(args.registry_url)
+        snapshot = take_kafka_snapshot(args.bootstrap_servers, args.registry_url, args.prefix, args.cameras_topic,
+                                       args.root, args.keep, progress)
+    except (SnapshotError, OSError, RegistryError, KafkaException, TimeoutError) as error:
+        print(f"reference snapshot: {error}", file=sys.stderr)
+        return 2
+    lists = ", ".join(f"{item['name']} {item['entries']:,}" for item in snapshot.lists) or "no list"
+    print(f"snapshot {snapshot.name} in {args.root}: {snapshot.entries:,} entries ({lists}), "
+          f"{len(snapshot.refusals):,} refused records, in {time.monotonic() - started:.1f} s")
+    return 0
 
 
 def cmd_load(args) -> int:

@@ -69,20 +69,37 @@ def _history_ids(root, table: str, column: str, expected: int, timeout_s: float 
 FIELDS = ("hit_id", "read_id", "list_name", "entry_id", "match_kind", "substitutions", "zone", "score", "priority")
 
 
-@pytest.mark.parametrize("parallelism", [1, 2])
-def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path, capsys):
+@pytest.mark.parametrize("parallelism, snapshot", [(1, False), (2, False), (2, True)],
+                         ids=["p1", "p2", "p2-from-a-snapshot"])
+def test_kafka_job_end_to_end(stack, new_topic, parallelism, snapshot, tmp_path, capsys):
     feeds = Feeds(stack, new_topic, {e["list_name"] for e in REFERENCE} | {"late_list"})
     # Reference lists and cameras are on Kafka before the job starts; reads follow at once,
     # so the job must hold them back until every list is loaded (spec §8).
     for camera in CAMERAS:
         feeds.camera(camera)
-    for entry in REFERENCE:
+    half = len(REFERENCE) // 2
+    for entry in REFERENCE[:half]:
         feeds.entry(entry)
     for _, _, key, entry in BAD_KAFKA_ENTRIES:
         feeds.raw_entry("stolen_vehicles", key, entry)
+    extra, taken = [], ""
+    if snapshot:
+        # The same outputs from a start-up snapshot of half the updates (refusals among
+        # them) and the topics after it, as from the topics alone.
+        feeds.flush()
+        snapshots = tmp_path / "snapshots"
+        assert main(["reference", "snapshot", "--to", str(snapshots), "--prefix", feeds.prefix,
+                     "--cameras-topic", feeds.cameras, "--bootstrap-servers", stack.bootstrap_servers,
+                     "--registry-url", stack.schema_registry_url]) == 0
+        taken = capsys.readouterr().out
+        assert f" in {snapshots}: " in taken and f", {len(BAD_KAFKA_ENTRIES)} refused records" in taken
+        extra = ["--reference-snapshots", str(snapshots)]
+    for entry in REFERENCE[half:]:
+        feeds.entry(entry)
     feeds.flush()
     history = tmp_path / "history"
-    job_id = submit(stack, feeds, "--parallelism", str(parallelism), "--history", str(history), *RECORDED_DATA)
+    job_id = submit(stack, feeds, "--parallelism", str(parallelism), "--history", str(history), *RECORDED_DATA,
+                    *extra)
     try:
         for read, _ in CASES:
             feeds.read(read)
@@ -163,6 +180,9 @@ def test_kafka_job_end_to_end(stack, new_topic, parallelism, tmp_path, capsys):
 
         # Plates are personal data: no log of the stack names one of this run's.
         assert _logs_naming(_spec_plates()) == {}
+        if snapshot:   # the job did start from it
+            loaded = f"reference snapshot {taken.split()[1]} loaded"
+            assert len(_logs_naming({loaded})) >= 1, loaded
     finally:
         cancel(stack, job_id)
 

@@ -19,3 +19,7 @@ def test_replay_gives_the_lines_up_to_the_checkpointed_one(tmp_path):
     feed = FileFeed({"reference": tmp_path / "ref.jsonl"})
     assert list(feed.replay({("reference", 0): 2})) == [("reference", 0, 1, None, b"one"),
                                                        ("reference", 0, 2, None, b"two")]
+    # From a snapshot's position: only the lines after it.
+    assert list(feed.replay({("reference", 0): 3}, since={("reference", 0): 1})) == \
+        [("reference", 0, 2, None, b"two"), ("reference", 0, 3, None, b"three")]
+    assert list(feed.replay({("reference", 0): 3}, since={("reference", 0): 3})) == []

@@ -11,7 +11,7 @@ import pytest
 
 import schemas
 from connectors.avro import AvroEncoder
-from connectors.codecs import KafkaCodec
+from connectors.codecs import KafkaUpdates
 from connectors.contracts import ReferenceDecoder
 from connectors.gateway_codec import CAMERA, GatewayCodec, GatewayTopics, UndecodableInput
 from udfs.reference import KEY_MISMATCH, MALFORMED, WRONG_LIST, InvalidEntry
@@ -68,7 +68,7 @@ def test_a_tombstone_whose_key_is_no_text_is_refused_not_a_crash(registry, key):
 
 @pytest.mark.parametrize("key", [b"\xff", b"CAM\xe9"])
 def test_a_camera_tombstone_whose_key_is_no_text_is_refused_by_both_jobs(key):
-    codec = KafkaCodec("http://unused", "ref.", "cameras", "hits", "sightings", "dlq", "refusals")
+    codec = KafkaUpdates(MemoryRegistry(), "ref.", "cameras")   # what KafkaCodec.update calls
     with pytest.raises(InvalidEntry) as info:
         codec.update("cameras", key, None)
     assert info.value.reason == MALFORMED
