@@ -5,7 +5,9 @@ One run:
 
 1. The simulator's network (`feblam.simulate`) is written once: cameras and the
    reference lists' snapshot (every list, `--entries` in all) to compacted
-   topics, Avro, keyed by id. The reads are generated and Avro-encoded in memory
+   topics, Avro, keyed by id. Then, as an operator would, the lists' start-up
+   snapshot for FEBLAM's job (`feblam reference snapshot`; `snapshot_s`, not
+   with `--no-snapshot`). The reads are generated and Avro-encoded in memory
    before anything is timed (the simulator is not what is measured); invalid
    reads are left out, since the SQL baseline cannot dead-letter them.
 2. For each engine in turn (FEBLAM, then the baseline), on the same lists and
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -78,6 +81,7 @@ class E2eSettings:
     job_args: tuple[str, ...] = ()   # more options of FEBLAM's job (jobs/hit_generation.py --help)
     restore_seconds: float = 300.0   # the longest wait for matching again after a taskmanager is killed; 0: no kill
     restore_rate: float = 500.0      # reads per second offered meanwhile
+    snapshot: bool = True            # FEBLAM's job starts from a snapshot of the lists taken once they are on Kafka
 
     def __post_init__(self) -> None:
         if self.job_config is not None:
@@ -394,7 +398,10 @@ def load_network(settings: E2eSettings, endpoints: Endpoints, run: str, log: Log
             log(f"reference entries sent: {entries:,}")
     sink.flush(600)
     topics["lists"] = sorted(sink.topics()["reference"].values())
-    log(f"{entries:,} reference entries and {sink.counts['cameras']} cameras on Kafka; generating {total_reads:,} reads")
+    log(f"{entries:,} reference entries and {sink.counts['cameras']} cameras on Kafka")
+    if settings.snapshot and FEBLAM in settings.engines:
+        topics["snapshots"], topics["snapshot_s"] = _take_snapshot(endpoints, topics, run, log)
+    log(f"generating {total_reads:,} reads")
     encoder = contract_encoder(sink.registry, topics["template_reads"], "PlateRead", register=True)
     ids, values = [], []
     for read in simulation.reads():
@@ -402,6 +409,22 @@ def load_network(settings: E2eSettings, endpoints: Endpoints, run: str, log: Log
         values.append(encoder.encode(read_record(read.record)))
     topics["entries"] = entries
     return topics, Reads(ids, values, settings)
+
+
+def _take_snapshot(endpoints: Endpoints, topics: dict, run: str, log: Log) -> tuple[str, float]:
+    """What an operator does once a big list is on Kafka (`feblam reference snapshot`):
+    the lists' start-up snapshot, in a folder of the run's own; the folder and the
+    seconds it took."""
+    from connectors.reference.snapshot import take_kafka_snapshot
+
+    root = Path("var/bench/snapshots").resolve() / run
+    started = time.monotonic()
+    snapshot = take_kafka_snapshot(endpoints.bootstrap_servers, endpoints.registry_url, topics["reference_prefix"],
+                                   topics["cameras"], root,
+                                   progress=lambda seen: log(f"snapshot: {seen.records:,} records read"))
+    seconds = round(time.monotonic() - started, 1)
+    log(f"snapshot of {snapshot.entries:,} entries taken in {seconds} s")
+    return str(root), seconds
 
 
 def _apply_contracts(endpoints: Endpoints, engine_run: EngineRun) -> None:
@@ -424,6 +447,8 @@ def _job_args(engine: str, endpoints: Endpoints, topics: dict, engine_run: Engin
               "--reads-topic", engine_run.reads_topic, "--group-id", group]
     if engine == FEBLAM:
         config = ["--config", str(Path(settings.job_config).resolve())] if settings.job_config else []
+        if "snapshots" in topics:
+            config += ["--reference-snapshots", topics["snapshots"]]
         return [*common, *config, "--reference-prefix", topics["reference_prefix"], "--cameras-topic", topics["cameras"],
                 "--hits-topic", engine_run.output_topic, "--dead-letter-topic", f"{engine_run.reads_topic}.dlq",
                 "--sightings-topic", f"{engine_run.reads_topic}.sightings",
@@ -604,9 +629,14 @@ def figures(engine_run: EngineRun, reads: Reads) -> dict:
         hits_rate = in_window / (t90 - t10)
     else:
         hits_rate = None
+    # Only outputs from before the kill of the restore phase: after it the job replays
+    # from its last checkpoint, and a read whose candidate was folded into another hit
+    # the first time may make the hit the second time (the order in which the replayed
+    # reads of two subtasks meet can differ), which would count the outage as latency.
+    before_kill = engine_run.killed_ms if engine_run.killed_ms is not None else float("inf")
     first: dict[str, int] = {}
     for t, read_id in engine_run.outputs:
-        if read_id in engine_run.sent_ms and (read_id not in first or t < first[read_id]):
+        if read_id in engine_run.sent_ms and t < before_kill and (read_id not in first or t < first[read_id]):
             first[read_id] = t
     latencies = [t - engine_run.sent_ms[r] for r, t in first.items()]
     return {
@@ -641,6 +671,8 @@ def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
             engine_run = run_engine(engine, settings, endpoints, topics, reads, run, log)
             results[engine] = figures(engine_run, reads)
     finally:
+        if "snapshots" in topics:
+            shutil.rmtree(topics["snapshots"], ignore_errors=True)
         if not settings.keep_topics:
             delete_topics(endpoints.bootstrap_servers,
                           [*topics.get("created", []), *topics.get("lists", []),
@@ -653,6 +685,7 @@ def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
         result[key] = main.get(key)
     result.update({
         "reference_entries": topics.get("entries"),
+        "snapshot_s": topics.get("snapshot_s"),
         "parallelism": settings.parallelism,
         "offered_reads_per_s": settings.rate,
         "backlog_reads": settings.reads,

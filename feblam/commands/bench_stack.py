@@ -32,7 +32,11 @@ Prints one JSON object (progress on stderr):
   rss_mb_by_kind    the same per kind of process: "jobmanager", and
                     "taskmanager" for all taskmanagers together ("embedded"
                     with --embedded)
-  ready_s           submission to the first output (the lists loaded)
+  ready_s           submission to the first output (the lists loaded: from
+                    their start-up snapshot and the topics after it, or with
+                    --no-snapshot from the topics alone)
+  snapshot_s        the time `feblam reference snapshot` took for the lists,
+                    once they were on Kafka (not part of ready_s)
   restore_s         after the latency phase, a taskmanager the job runs in is
                     killed (kill -9; the stack starts a new one) and reads are
                     offered at --restore-rate: from the kill to the first
@@ -60,7 +64,8 @@ def _run_e2e(args: argparse.Namespace) -> int:
                                png=None if str(args.png) in ("", "none") else args.png,
                                timeout_s=args.timeout, keep_topics=args.keep_topics, embedded=args.embedded,
                                restore_seconds=args.restore_seconds, restore_rate=args.restore_rate,
-                               job_config=args.job_config, job_args=tuple(shlex.split(args.job_args or "")))
+                               job_config=args.job_config, job_args=tuple(shlex.split(args.job_args or "")),
+                               snapshot=not args.no_snapshot)
     except ValueError as error:
         print(f"bench e2e: {error}", file=sys.stderr)
         return 2
@@ -114,6 +119,9 @@ def _register_e2e(benches) -> None:
                         help="more options for FEBLAM's job, one shell-quoted string (e.g. '--buffer-timeout-ms 10'; "
                              "`python jobs/hit_generation.py --help` lists them); write --job-args=... when the "
                              "string has no space")
+    parser.add_argument("--no-snapshot", action="store_true",
+                        help="start FEBLAM's job from the topics alone, without a snapshot of the lists "
+                             "(`feblam reference snapshot`)")
     parser.add_argument("--embedded", action="store_true",
                         help="run each job on the embedded mini-cluster in a process of its own instead of "
                              "submitting it to the standalone cluster (no Flink REST: a phase ends when the "

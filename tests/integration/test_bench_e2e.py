@@ -33,6 +33,8 @@ def test_bench_e2e_prints_every_figure_and_writes_the_chart(stack, tmp_path):
     for name in FIELDS:
         assert figures.get(name) is not None, name
     assert figures["reference_entries"] == 3000 and figures["parallelism"] == 1
+    # FEBLAM's job started from the lists' snapshot, taken once they were on Kafka.
+    assert 0 < figures["snapshot_s"] < 60 and figures["ready_s"] > 0
     for prefix in ("", "baseline_"):
         assert figures[f"{prefix}reads_per_s"] > 100
         assert figures[f"{prefix}hits_per_s"] > 0

@@ -49,6 +49,11 @@ def test_more_job_options_go_to_feblams_job_only(tmp_path):
     topics = {"reference_prefix": "ref.", "cameras": "cameras"}
     assert _job_args(FEBLAM, endpoints, topics, run, "g", settings)[-2:] == ["--buffer-timeout-ms", "100"]
     assert "--buffer-timeout-ms" not in _job_args(BASELINE, endpoints, topics, run, "g", settings)
+    # The lists' start-up snapshot, once taken, is FEBLAM's job's to load.
+    snapshot = _job_args(FEBLAM, endpoints, {**topics, "snapshots": "/s"}, run, "g", settings)
+    assert snapshot[snapshot.index("--reference-snapshots") + 1] == "/s"
+    assert "--reference-snapshots" not in _job_args(FEBLAM, endpoints, topics, run, "g", settings)
+    assert build_parser().parse_args(["bench", "e2e", "--no-snapshot"]).no_snapshot
 
 
 def test_figures_from_observed_outputs():
@@ -69,6 +74,14 @@ def test_figures_from_observed_outputs():
     assert result["p50_ms"] == 50 and result["p99_ms"] == 50 and result["latency_samples"] == 20
     assert result["rss_mb"] == 1234.5 and result["outputs"] == 1021
     assert set(result["_series"]) == {"throughput", "latencies_ms"}
+    # After a kill the job replays from its checkpoint: a latency read whose first
+    # output comes only then is no latency sample (its outage is restore_s).
+    last = ids[10_029]
+    run.outputs = [output for output in run.outputs if output[1] != last] + [(260_000, last)]
+    run.killed_ms = 250_000
+    assert (figures(run, reads)["latency_samples"], figures(run, reads)["max_ms"]) == (19, 50)
+    run.killed_ms = None
+    assert (figures(run, reads)["latency_samples"], figures(run, reads)["max_ms"]) == (20, 260_000 - 201_900)
 
 
 def test_restore_reads_and_restore_s():
