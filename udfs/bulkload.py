@@ -220,10 +220,20 @@ def load_batch(index: ix.ReferenceIndex, batch: EntryBatch) -> list[tuple[int, I
     table.put_many(unique_keys, slots[order][group_start] | chain_flags)
     index._by_id.put_many(hashes[fast], slots)
     index._live += m
+    numbers = np.zeros(m, dtype=np.uint32)
     if batch.attributes is not None:
-        for row, slot in zip(fast.tolist(), slots.tolist()):
-            if batch.attributes[row]:
-                index._attributes[slot] = dict(batch.attributes[row])
+        # Rows often share one mapping object (a snapshot's, `udfs.list_state`): each is
+        # looked up once.
+        seen: dict[int, int] = {}
+        attributes = batch.attributes
+        for k, row in enumerate(fast.tolist()):
+            mapping = attributes[row]
+            if mapping:
+                number = seen.get(id(mapping))
+                if number is None:
+                    number = seen[id(mapping)] = index.attributes_number(mapping)
+                numbers[k] = number
+    index._attribute_ids.frombytes(numbers.tobytes())
 
     refused: list[tuple[int, InvalidEntry]] = []
     for i in np.flatnonzero(~ok).tolist():

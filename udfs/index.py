@@ -33,7 +33,7 @@ from udfs.layout import (COUNTRY_SHIFT, FNV_OFFSET, FNV_PRIME, HEAD_MASK,
                          SOLE_ADMITTING, SOLE_COUNTRY_SHIFT, SOLE_ZONE_SHIFT,
                          KIND_ALERT, KIND_CODE,
                          KIND_PERMIT, KIND_STATUS, LIST_SHIFT, LIVE, MAX_COUNTRIES, MAX_LISTS,
-                         MAX_ZONES, NEXT_MASK, NO_MATCHES, NOT_ADMITTED, ZONE_SHIFT, Match,
+                         MAX_ZONES, NEXT_MASK, NO_ATTRIBUTES, NO_MATCHES, NOT_ADMITTED, ZONE_SHIFT, Match,
                          ReadMatches, id_hash)
 from udfs.model import DELETE, FOR_EVER, SINCE_EVER, UPSERT, ReferenceEntry
 from udfs.platecode import MAX_CODED_LENGTH, OcrClasses, decode, encode
@@ -71,7 +71,13 @@ class ReferenceIndex:
         self._eid_len = array("H")
         self._eid_blob = bytearray()
         self._free: list[int] = []
-        self._attributes: dict[int, Mapping[str, str]] = {}
+        # Each slot's attributes as a number into `_attribute_maps`, where equal maps are
+        # one shared (read-only) dict: the LEZ register's few distinct (fuel, norm)
+        # pairs cost 4 bytes an entry, not a dict of ~400 bytes each (issue of national
+        # scale: at 9,300,000 status entries that was 4 GB a subtask).
+        self._attribute_ids = array("I")
+        self._attribute_maps: list[Mapping[str, str]] = [NO_ATTRIBUTES]
+        self._attribute_numbers: dict[tuple, int] = {}
         self._by_key = IntTable()    # alert chains, by OCR-class key
         self._by_code = IntTable()   # LEZ chains, by exact plate code
         self._by_id = IntTable(max_load=0.75)  # updates only: fuller is fine
@@ -170,7 +176,7 @@ class ReferenceIndex:
         else:
             table.put(key, head | self._chain_flags(head))
         self._rec[4 * slot + 3] = 0
-        self._attributes.pop(slot, None)
+        self._attribute_ids[slot] = 0
         self._free.append(slot)
         self._live -= 1
 
@@ -200,8 +206,7 @@ class ReferenceIndex:
             if not lez.is_admitted(attributes):
                 meta |= NOT_ADMITTED
             attributes.pop("admitted", None)
-        if attributes:
-            self._attributes[slot] = attributes
+        self._attribute_ids[slot] = self.attributes_number(attributes)
         table, key = self._chain_of(lid, plate)
         chain = table.get(key)
         meta |= (-1 if chain < 0 else chain & HEAD_MASK) + 1  # in front of its chain
@@ -243,7 +248,20 @@ class ReferenceIndex:
         self._severity.append(-1)
         self._eid_off.append(0)
         self._eid_len.append(0)
+        self._attribute_ids.append(0)
         return slot
+
+    def attributes_number(self, attributes: Mapping[str, str]) -> int:
+        """The number of `attributes` among the index's distinct attribute maps (0: none),
+        adding it when it is new."""
+        if not attributes:
+            return 0
+        key = tuple(sorted(attributes.items()))
+        number = self._attribute_numbers.get(key)
+        if number is None:
+            number = self._attribute_numbers[key] = len(self._attribute_maps)
+            self._attribute_maps.append(dict(attributes))
+        return number
 
     # -- reading (udfs.lookup) -----------------------------------------------------
 
@@ -270,7 +288,7 @@ class ReferenceIndex:
         if slot < 0:
             return None
         code, valid_from, valid_until, meta = self._rec[4 * slot:4 * slot + 4]
-        attributes = dict(self._attributes.get(slot, {}))
+        attributes = dict(self._attribute_maps[self._attribute_ids[slot]])
         if self._kind[lid] == KIND_STATUS:
             attributes["admitted"] = "false" if meta & NOT_ADMITTED else "true"
         return ReferenceEntry(list_name=list_name, entry_id=entry_id, op=UPSERT,

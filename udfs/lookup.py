@@ -11,7 +11,7 @@ from typing import Sequence
 from udfs import lez
 from udfs.inttable import PRIME
 from udfs.layout import (COUNTRY_SHIFT, HEAD_MASK, KIND_ALERT, KIND_STATUS, LIST_SHIFT,
-                         MAX_ZONES, NEXT_MASK, NO_ATTRIBUTES, NO_MATCHES, NO_VERDICTS,
+                         MAX_ZONES, NEXT_MASK, NO_MATCHES, NO_VERDICTS,
                          NOT_ADMITTED, SOLE_ADMITTING, SOLE_COUNTRY_SHIFT,
                          SOLE_ZONE_SHIFT, ZONE_SHIFT, Match, ReadMatches)
 from udfs.model import EXACT, OCR, WILDCARD
@@ -187,7 +187,7 @@ def _sev(self, slot: int) -> int | None:
 
 def _match(self, slot: int, lid: int, kind: str, k: int) -> Match:
     return Match(self._list_names[lid], self.entry_id(slot), kind, k, self._sev(slot),
-                 self._attributes.get(slot, NO_ATTRIBUTES))
+                 self._attribute_maps[self._attribute_ids[slot]])
 
 
 def _match_wildcards(self, filed, plate: str, country: str | None, t: int,
