@@ -54,15 +54,22 @@ from udfs.startup import StartupPositions
 FORMAT = 1
 MANIFEST = "manifest.json"
 KEEP = 3   # snapshots kept by `take_snapshot`; older ones are removed
+# Rows loaded at once. The column load's numpy temporaries grow with the rows: 9,300,000
+# at once peaked at 5.6 GB in one process (4.2 GB over what the index then held),
+# and each subtask of a taskmanager loads at the same time.
+LOAD_ROWS = 1_000_000
 
 Record = tuple[str, int, int, bytes | None, bytes | None]   # (topic, partition, offset, key, value)
 TopicPartition = tuple[str, int]
 
+# Columns of few distinct values (countries, zones, admission, the attribute maps
+# of the LEZ register) are dictionary-encoded: stored once, and loaded as numbers.
+_CODED = pa.dictionary(pa.int32(), pa.string())
 SCHEMA = pa.schema([
-    ("entry_id", pa.string()), ("plate", pa.string()), ("country", pa.string()),
+    ("entry_id", pa.string()), ("plate", pa.string()), ("country", _CODED),
     ("valid_from", pa.int64()), ("valid_until", pa.int64()), ("severity", pa.int64()),
-    ("zone", pa.string()), ("admitted", pa.string()),
-    ("attributes", pa.string()),   # the other attributes as a JSON object
+    ("zone", _CODED), ("admitted", _CODED),
+    ("attributes", _CODED),   # the other attributes as a JSON object
 ])   # never null: a text that is none is empty
 
 
@@ -86,19 +93,21 @@ class Snapshot:
         return sum(item["entries"] for item in self.lists)
 
     def batches(self) -> Iterator[EntryBatch]:
-        """Each list's entries as the columns `HitEngine.load_columns` takes, one list
-        at a time (a list's columns are all in memory while it is loaded)."""
+        """Each list's entries as the columns `HitEngine.load_columns` takes, in batches
+        of at most LOAD_ROWS rows (one list's file is in memory while it is loaded)."""
         for item in self.lists:
             path = Path(self.root) / self.name / item["file"]
             try:
-                data = path.read_bytes()
+                data = _read_checked(path, item["bytes"], item["sha256"])
             except OSError as error:
                 raise SnapshotError(f"snapshot {self.name}: cannot read {item['file']} ({item['name']}): "
                                     f"{error}") from error
-            if len(data) != item["bytes"] or hashlib.sha256(data).hexdigest() != item["sha256"]:
+            if data is None:
                 raise SnapshotError(f"snapshot {self.name}: {item['file']} ({item['name']}) is not the file "
                                     "its manifest describes")
-            yield table_batch(item["name"], ipc.open_stream(_arrow_buffer(data)).read_all())
+            table = ipc.open_stream(data).read_all()
+            for start in range(0, table.num_rows, LOAD_ROWS):
+                yield table_batch(item["name"], table.slice(start, LOAD_ROWS))
 
     def refused_records(self) -> list[tuple[Record, InvalidEntry]]:
         """The records refused up to the snapshot's positions, with their refusal, as a
@@ -253,13 +262,15 @@ def batch_table(batch: EntryBatch) -> pa.Table:
     it), so that reading needs no validity bitmaps."""
     n = len(batch)
 
-    def text(values) -> pa.Array:
-        return pa.array(["" if v is None else v for v in values] if values is not None else [""] * n, pa.string())
+    def text(values, coded: bool = True) -> pa.Array:
+        array = pa.array(["" if v is None else v for v in values] if values is not None else [""] * n, pa.string())
+        return array.dictionary_encode() if coded else array
 
     attributes = [json.dumps(a, sort_keys=True, ensure_ascii=False) if a else None for a in batch.attributes] \
         if batch.attributes is not None else None
     return pa.table({
-        "entry_id": text(batch.entry_ids), "plate": text(batch.plates), "country": text(batch.countries),
+        "entry_id": text(batch.entry_ids, False), "plate": text(batch.plates, False),
+        "country": text(batch.countries),
         "valid_from": pa.array(batch.valid_from, pa.int64()), "valid_until": pa.array(batch.valid_until, pa.int64()),
         "severity": pa.array(batch.severity, pa.int64()), "zone": text(batch.zones),
         "admitted": text(batch.admitted), "attributes": text(attributes),
@@ -268,18 +279,37 @@ def batch_table(batch: EntryBatch) -> pa.Table:
 
 def table_batch(list_name: str, table: pa.Table) -> EntryBatch:
     """A table of SCHEMA as the `EntryBatch` of list `list_name`: text as fixed-width
-    bytes, numbers as numpy, without a Python object per entry. Read from Arrow's
-    buffers with numpy alone, with none of pyarrow's conversions (see `_arrow_buffer`)."""
+    bytes, numbers as numpy, rows with equal attributes sharing one mapping, without
+    a Python object per entry. Read from Arrow's buffers with numpy alone, with none
+    of pyarrow's conversions (see `_arrow_buffer`)."""
     columns = {name: _one_array(table.column(name)) for name in SCHEMA.names}
-    admitted, attributes = columns["admitted"], _texts(columns["attributes"])
+    admitted = _fixed_width(columns["admitted"])
     return EntryBatch(
         list_name, _fixed_width(columns["entry_id"]), _fixed_width(columns["plate"]),
         countries=_fixed_width(columns["country"]), valid_from=_int64(columns["valid_from"]),
         valid_until=_int64(columns["valid_until"]), severity=_int64(columns["severity"]),
         zones=_fixed_width(columns["zone"]),
-        admitted=_fixed_width(admitted) if _offsets_and_bytes(admitted)[1].size else None,
-        attributes=[json.loads(a) if a else None for a in attributes] if any(attributes) else None,
+        admitted=admitted if _any_text(admitted) else None,
+        attributes=_attribute_maps(columns["attributes"]),
     )
+
+
+def _any_text(column: np.ndarray | list) -> bool:
+    if isinstance(column, np.ndarray):
+        return bool(column.size) and bool((column != b"").any())
+    return any(column)
+
+
+def _attribute_maps(array: pa.Array) -> list | None:
+    """Each row's attribute map (None for none), equal ones one shared dict; None when
+    no row has any."""
+    if isinstance(array, pa.DictionaryArray):
+        maps = [json.loads(text) if text else None for text in _texts(array.dictionary)]
+        if not any(maps):
+            return None
+        return [maps[code] for code in _int32(array.indices).tolist()]
+    texts = _texts(array)
+    return [json.loads(text) if text else None for text in texts] if any(texts) else None
 
 
 def _one_array(column: pa.ChunkedArray) -> pa.Array:
@@ -288,6 +318,10 @@ def _one_array(column: pa.ChunkedArray) -> pa.Array:
 
 def _int64(array: pa.Array) -> np.ndarray:
     return np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset:array.offset + len(array)]
+
+
+def _int32(array: pa.Array) -> np.ndarray:
+    return np.frombuffer(array.buffers()[1], dtype=np.int32)[array.offset:array.offset + len(array)]
 
 
 def _offsets_and_bytes(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -305,11 +339,14 @@ def _texts(array: pa.Array) -> list[str]:
 
 
 def _fixed_width(array: pa.Array) -> np.ndarray | list:
-    """A text array as a numpy `S` array, built from Arrow's offsets and bytes with one
-    numpy pass per byte position: a Python string per entry would cost about a
-    second and 600 MB at 10,000,000 entries. An array with a NUL character is given
-    as Python text instead: numpy's `S` drops trailing NULs, and the column load
-    takes such text by its general path, intact."""
+    """A text array (plain or dictionary-encoded) as a numpy `S` array, built from
+    Arrow's offsets and bytes with one numpy pass per byte position: a Python string
+    per entry would cost about a second and 600 MB at 10,000,000 entries. An array
+    with a NUL character is given as Python text instead: numpy's `S` drops trailing
+    NULs, and the column load takes such text by its general path, intact."""
+    if isinstance(array, pa.DictionaryArray):
+        values, codes = _fixed_width(array.dictionary), _int32(array.indices)
+        return values[codes] if isinstance(values, np.ndarray) else [values[c] for c in codes.tolist()]
     offsets, data = _offsets_and_bytes(array)
     if (data == 0).any():
         return _texts(array)
@@ -335,19 +372,24 @@ def _has_manifest(root: str | Path, name: str) -> bool:
     return (Path(root) / name / MANIFEST).is_file()
 
 
-def _arrow_buffer(data: bytes) -> pa.Buffer:
-    """`data` copied into memory Arrow owns.
+def _read_checked(path: Path, size: int, sha256: str) -> pa.Buffer | None:
+    """The file at `path` in memory Arrow owns, or None when it is not `size` bytes
+    with that SHA-256.
 
     In a taskmanager's embedded Python (PyFlink's thread mode), pyarrow must not
     take the interpreter lock through PyGILState_Ensure, or it waits for ever for the
     lock its own thread holds. It does so when it raises an error, when it tries a
     source other than a Buffer (it first tries it as one, and fails), and when it
-    frees a buffer that wraps a Python object. So the snapshot's bytes are checked
-    against the manifest before pyarrow sees them, and handed over as a Buffer of
-    Arrow's own memory (a copy: about 0.1 s for 400 MB)."""
-    buffer = pa.allocate_buffer(len(data))
-    np.frombuffer(buffer, dtype=np.uint8)[:] = np.frombuffer(data, dtype=np.uint8)
-    return buffer
+    frees a buffer that wraps a Python object. So the file is read by Python into a
+    Buffer Arrow allocated, and checked against the manifest before pyarrow parses
+    it: pyarrow only ever meets bytes it wrote."""
+    if path.stat().st_size != size:
+        return None
+    buffer = pa.allocate_buffer(size)
+    with open(path, "rb") as source:
+        if source.readinto(memoryview(np.frombuffer(buffer, dtype=np.uint8))) != size:
+            return None
+    return buffer if hashlib.sha256(memoryview(buffer)).hexdigest() == sha256 else None
 
 
 def _b64(data: bytes | None) -> str | None:

@@ -120,6 +120,20 @@ def test_fixed_width_text_is_the_utf8_bytes(values):
 
 def test_fixed_width_gives_text_with_a_nul_as_python_strings():
     assert _fixed_width(pa.array(["a\0", "b"])) == ["a\0", "b"]
+    assert _fixed_width(pa.array(["a\0", "b", "a\0"]).dictionary_encode()) == ["a\0", "b", "a\0"]
+
+
+def test_fixed_width_decodes_a_dictionary():
+    out = _fixed_width(pa.array(["BE", "", "NL", "BE"]).dictionary_encode().slice(1))
+    assert out.tolist() == [b"", b"NL", b"BE"]
+
+
+def test_rows_with_equal_attributes_share_one_mapping(tmp_path):
+    lines = [{"list_name": "lez_vehicle_status", "entry_id": f"V{i}", "plate": f"1LEZ{i:03}",
+              "attributes": {"admitted": "true", "fuel": "petrol" if i % 2 else "diesel"}} for i in range(6)]
+    [batch] = latest_snapshot(_take(tmp_path, _records(lines, "ref.lez_vehicle_status")).root).batches()
+    assert batch.admitted.tolist() == [b"true"] * 6
+    assert len({id(a) for a in batch.attributes}) == 2 and batch.attributes[0] == {"fuel": "diesel"}
 
 
 def test_a_damaged_list_file_is_refused_before_it_is_parsed(tmp_path):
