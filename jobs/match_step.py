@@ -17,6 +17,7 @@ from connectors.history import read_row
 from connectors.kafka import batch_records
 from history.late_reads import LateReads
 from jobs.metrics import METRICS_GROUP, LabelledCounters
+from jobs.taskmanager import check_cancelled, return_free_memory
 from jobs.operators import (
     CLONE_READS,
     DEAD_LETTERS,
@@ -110,6 +111,7 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
         # In thread mode the interpreter outlives the job: a restarted or cancelled job's
         # engine (hundreds of MB at 1,000,000 entries) must not stay reachable from here.
         self.engine = None
+        return_free_memory()
 
     def _load(self) -> None:
         """Spec §8: the feed up to its ends now, applied before the first read: from the
@@ -124,10 +126,12 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
             if chunk and (len(chunk) >= LOAD_CHUNK or chunk[-1][0] != record[0]):
                 self._load_chunk(chunk)
                 chunk = []
+                check_cancelled("the reference load")
             chunk.append(record)
             count += 1
             self.loaded.inc()
         self._load_chunk(chunk)
+        return_free_memory()   # the load's temporaries
         LOG.info("reference lists and cameras loaded: %d records up to their ends in %.1f s; matching reads",
                  count, time.monotonic() - started)
 
@@ -141,19 +145,21 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
             snapshot = latest_snapshot(self.snapshots)
             unusable = "there is none" if snapshot is None else snapshot.unusable_for(ends)
             if unusable is None:
+                refusals = snapshot.refused_records()
                 for batch in snapshot.batches():
+                    check_cancelled("the snapshot load")
                     refused = self.engine.load_columns(batch)
                     if refused:   # taken by another FEBLAM whose rules differ: not this job's lists
                         unusable = f"{len(refused)} of its entries of {batch.list_name} are refused here"
                         break
-        except SnapshotError as error:
+        except (SnapshotError, OSError) as error:
             unusable = str(error)
         if unusable is not None:
             LOG.warning("reference snapshot not used, loading the lists from the start: %s", unusable)
             self.engine = HitEngine(self.settings)
             return {}
         if self.subtask == 0:
-            for record, refused in snapshot.refused_records():
+            for record, refused in refusals:
                 self.applied.refused_while_loading(record, refused)
         LOG.info("reference snapshot %s loaded: %d entries in %.1f s", snapshot.name, snapshot.entries,
                  time.monotonic() - started)
