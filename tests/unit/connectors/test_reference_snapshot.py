@@ -11,8 +11,9 @@ import pyarrow as pa
 import pytest
 
 from connectors.codecs import FileCodec
-from connectors.reference.snapshot import (MANIFEST, SnapshotError, _fixed_width, latest_snapshot, read_manifest,
+from connectors.reference.snapshot import (MANIFEST, SnapshotError, latest_snapshot, read_manifest,
                                            remove_old, take_snapshot)
+from connectors.reference.snapshot_columns import _fixed_width
 from udfs.engine import HitEngine
 from udfs.reference import MALFORMED, InvalidEntry
 from udfs.startup import StartupPositions
