@@ -54,9 +54,6 @@ class ListState:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def list_names(self) -> list[str]:
-        return sorted({name for name, _ in self._entries})
-
     def batches(self) -> Iterator[EntryBatch]:
         """One batch per list, its rows in no particular order (the index's answers do
         not depend on it: ``HitEngine.evaluate`` sorts its hits)."""
