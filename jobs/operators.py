@@ -33,7 +33,7 @@ import uuid
 from pyflink.common import Row, Types
 from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext
-from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
+from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor
 
 from connectors.history import HIT_ROW, READ_ROW, SIGHTING_ROW, hit_row, sighting_row
 from connectors.kafka import OUTGOING_TYPE
@@ -75,68 +75,99 @@ class DetectClones(KeyedProcessFunction):
     in arrival order, in both modes. Its output is candidates, as `DecodeAndMatch`'s,
     that go to de-duplication with the rest.
 
-    State, per bucket: a map of plate to its trail (the reads that took part, in
-    processing order), in Flink's keyed state (checkpointed, rescaled with its
-    bucket). The bucket's clock, the latest event time this subtask has seen in
-    it, is in Python memory: it only says what may be forgotten, and after a
-    restore it starts again from the first reads, which forgets later, never
-    sooner. A trail forgets, when it is next touched, the reads more than the
-    window plus `dedup.allowed_lateness` behind that clock, which no read within
-    the lateness can take as partner; every `SWEEP_EVERY_MS` of the clock, the
-    whole map is swept, so a plate not seen again goes too. A read later than the
-    lateness may so miss its partner, as spec §7 lets de-duplication forget such
-    a read's key. The clock is the bucket's own rather than a watermark: no
-    Python step has to stamp the records with times.
+    State, per bucket: the plates' trails in Python memory (`udfs.clones.PlateTrails`),
+    and in Flink's keyed state the log they are rebuilt from, a list state to which
+    each record's reads are added with one call. A trail read and written in keyed
+    state for every read cost more than the rule itself (docs/benchmarks.md, "What
+    clone suspicion costs"). The log is what is checkpointed and moves with its
+    bucket on a rescale: a subtask rebuilds a bucket from it when the bucket's first
+    record since the subtask started comes, so a restart or an upgrade forgets no
+    partner. Earlier versions kept a map of plate to trail ("trails"): a bucket
+    restored from one of their savepoints takes that map into its trails and its
+    log when it is rebuilt, and clears it, so it neither is lost nor stays in the
+    checkpoints.
+
+    The bucket's clock, the latest event time it holds, says what may be forgotten:
+    every `SWEEP_EVERY_MS` of it the trails forget the reads more than the window
+    plus `dedup.allowed_lateness` behind it, which no read within the lateness can
+    take as partner, and the log is written anew from what is left once it holds
+    twice that. A read later than the lateness may so miss its partner, as spec §7
+    lets de-duplication forget such a read's key. The clock is the bucket's own
+    rather than a watermark: no Python step has to stamp the records with times.
 
     One record per bucket and batch, rather than one per read, since Python is
     entered once per record."""
 
-    # A sweep reads every trail of the bucket: every 15 min it took 6 % of the
-    # taskmanagers' Python time in `feblam bench e2e`, whose event time runs some
-    # 100 times faster than a live network's.
     SWEEP_EVERY_MS = 60 * 60_000
+    # A log written anew is in elements of at most this many reads, so that no one
+    # element of the state is very large.
+    LOG_CHUNK = 20_000
 
     def __init__(self, settings: MatchingSettings):
         self.settings = settings.clones
         self.keep_ms = settings.clones.window_ms + settings.dedup_allowed_lateness_ms
 
     def open(self, runtime_context: RuntimeContext):
-        self.trails = runtime_context.get_map_state(
+        self.log = runtime_context.get_list_state(ListStateDescriptor("trail-log", Types.PICKLED_BYTE_ARRAY()))
+        self.earlier = runtime_context.get_map_state(
             MapStateDescriptor("trails", Types.STRING(), Types.PICKLED_BYTE_ARRAY()))
-        self.clocks: dict[int, tuple[int, int]] = {}   # bucket -> (latest event time, next sweep)
+        self.buckets: dict[int, _HeldBucket] = {}
 
     def process_element(self, reads, ctx: KeyedProcessFunction.Context):
-        trails, settings, judge = self.trails, self.settings, clones.judge
-        bucket = clones.bucket(reads[0][0], settings.buckets)   # the key, as an int
-        newest = max(entry[clones.TIME] for _, entry, _, _ in reads)
-        latest, sweep_at = self.clocks.get(bucket) or (newest, newest + self.SWEEP_EVERY_MS)
-        latest = max(latest, newest)
-        before = latest - self.keep_ms
+        settings = self.settings
+        key = clones.bucket(reads[0][0], settings.buckets)   # the key, as an int
+        held = self.buckets.get(key) or self._rebuild(key)
+        take = held.trails.take
         for plate, entry, plate_text, offset in reads:
-            trail = trails.get(plate)
-            trail = [] if trail is None else clones.pruned(trail, before)
-            suspicion = judge(trail, entry, settings)
-            trail.append(entry)
-            trails.put(plate, trail)
+            suspicion = take(plate, entry)
             if suspicion is not None:
                 read = clones.entry_read(entry, plate, plate_text)
                 yield clones.clone_hit(read, suspicion, settings), read, offset
-        if latest >= sweep_at:
-            self._sweep(before)
-            sweep_at = latest + self.SWEEP_EVERY_MS
-        self.clocks[bucket] = (latest, sweep_at)
+        self.log.add([(plate, entry) for plate, entry, _, _ in reads])
+        held.logged += len(reads)
+        if held.sweep_at is None:
+            held.sweep_at = held.trails.latest + self.SWEEP_EVERY_MS
+        elif held.trails.latest >= held.sweep_at:
+            self._sweep(held)
 
-    def _sweep(self, before: int) -> None:
-        changed = []
-        for plate, trail in self.trails.items():
-            kept = clones.pruned(trail, before)
-            if kept is not trail:
-                changed.append((plate, kept))
-        for plate, kept in changed:
-            if kept:
-                self.trails.put(plate, kept)
-            else:
-                self.trails.remove(plate)
+    def _rebuild(self, key: int) -> "_HeldBucket":
+        """Bucket `key` from its log (or an earlier version's trails), swept at once."""
+        held = self.buckets[key] = _HeldBucket(clones.PlateTrails(self.settings))
+        keep = held.trails.keep
+        for chunk in self.log.get():
+            for plate, entry in chunk:
+                keep(plate, entry)
+            held.logged += len(chunk)
+        if not self.earlier.is_empty():
+            for plate, trail in self.earlier.items():
+                for entry in trail:
+                    keep(plate, entry)
+            self.earlier.clear()
+            held.logged = -1   # the log lacks them: written anew by the sweep below
+        if held.trails:
+            self._sweep(held)
+        return held
+
+    def _sweep(self, held: "_HeldBucket") -> None:
+        trails = held.trails
+        trails.prune(trails.latest - self.keep_ms)
+        if held.logged > 2 * len(trails) or held.logged < 0:
+            entries = list(trails.entries())
+            self.log.update([entries[at:at + self.LOG_CHUNK] for at in range(0, len(entries), self.LOG_CHUNK)])
+            held.logged = len(entries)
+        held.sweep_at = trails.latest + self.SWEEP_EVERY_MS
+
+
+class _HeldBucket:
+    """One bucket of `DetectClones` in Python memory: its trails, when they are next
+    swept (None until its first record), and how many reads its log holds."""
+
+    __slots__ = ("trails", "sweep_at", "logged")
+
+    def __init__(self, trails: clones.PlateTrails):
+        self.trails = trails
+        self.sweep_at: int | None = None
+        self.logged = 0
 
 
 class Deduplicate(KeyedProcessFunction):

@@ -4,9 +4,10 @@ The rule over one plate's trail, pure: `position` says whether a read takes part
 (and where its camera is), `trail_entry` is what is kept of it, `judge` finds
 its partner among the plate's earlier reads that took part and says whether
 the pair is a suspicion, `clone_hit` makes the `CLONE_SUSPECT` hit of one, and
-`pruned` forgets the reads no later read can take as its partner. The job keeps each plate's trail in keyed state
-(`jobs.operators.DetectClones`); `PlateTrails` keeps many in a dict, for the
-unit tests and `feblam bench clones`.
+`pruned` forgets the reads no later read can take as its partner. `PlateTrails`
+keeps the trails of many plates: the job one per bucket of plates
+(`jobs.operators.DetectClones`), the unit tests and `feblam bench clones` one
+for all.
 
 Readings of the spec (docs/matching.md says the same):
 - "at cameras of the registry" needs a position: a camera of the registry
@@ -21,10 +22,9 @@ Readings of the spec (docs/matching.md says the same):
 
 from __future__ import annotations
 
-import heapq
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -67,7 +67,7 @@ def bucket(plate: str, buckets: int) -> int:
 
 # A read kept in a plate's trail, as a later read's possible partner: the plain tuple
 # (event_time, read_id, camera_id, country, ocr_confidence, lat, lon), by these indices.
-# Not a NamedTuple: the job keeps trails pickled in keyed state, and a NamedTuple
+# Not a NamedTuple: the job logs trail entries pickled in keyed state, and a NamedTuple
 # trail of three reads took 8.3 µs to pickle and unpickle against 2.1 µs as tuples.
 TIME, READ_ID, CAMERA_ID, COUNTRY, CONFIDENCE, LAT, LON = range(7)
 TrailEntry = tuple
@@ -142,13 +142,12 @@ def pruned(trail: list[TrailEntry], before: int) -> list[TrailEntry]:
 def _partner(trail: Sequence[TrailEntry], entry: TrailEntry, settings: CloneSettings) -> TrailEntry | None:
     """The earlier-processed read nearest in event time, within the window, with a
     compatible country; on a tie the one processed first (the trail is in that order)."""
-    best, best_gap = None, None
-    t, country, window = entry[TIME], entry[COUNTRY], settings.window_ms
+    best, best_gap = None, settings.window_ms + 1
+    t, country = entry[TIME], entry[COUNTRY]
     for earlier in trail:
         gap = abs(t - earlier[TIME])
-        if gap > window or not compatible(country, earlier[COUNTRY]):
-            continue
-        if best_gap is None or gap < best_gap:
+        # The country last: most earlier reads are too far or no nearer than the best.
+        if gap < best_gap and compatible(country, earlier[COUNTRY]):
             best, best_gap = earlier, gap
     return best
 
@@ -173,22 +172,22 @@ def clone_hit(read: PlateRead, suspicion: Suspicion, settings: CloneSettings) ->
 
 
 class PlateTrails:
-    """The rule over many plates in one Python dict: the recent confident reads of each
-    plate (those that took part and are not yet pruned, in processing order), nothing
-    for a plate none of whose reads took part. The job keeps the same trails in keyed
-    state instead (`jobs.operators.DetectClones`); this holder serves the unit tests
-    and `feblam bench clones`, and both call `judge`."""
+    """The trails of many plates in one dict: the recent reads of each plate that took
+    part (those not yet pruned), in processing order, and nothing for a plate none of
+    whose reads took part. The job keeps one per bucket of plates in Python memory
+    (`jobs.operators.DetectClones`, which also logs what it keeps in keyed state);
+    the unit tests and `feblam bench clones` use one for every plate. All call
+    `judge`."""
 
     def __init__(self, settings: CloneSettings | None = None):
         self.settings = settings or CloneSettings()
         self._trails: dict[str, list[TrailEntry]] = {}
-        # (event time, plate) of every read kept, earliest first: `prune` visits only the
-        # plates with something to forget, not every plate held.
-        self._expiry: list[tuple[int, str]] = []
+        self._held = 0
+        self.latest: int | None = None   # the latest event time kept
 
     def __len__(self) -> int:
         """The reads held, all plates together."""
-        return sum(len(trail) for trail in self._trails.values())
+        return self._held
 
     @property
     def plates(self) -> int:
@@ -201,26 +200,47 @@ class PlateTrails:
         place = position(read, camera, self.settings)
         if place is None:
             return None
-        trail = self._trails.setdefault(read.plate, [])
-        entry = trail_entry(read, *place)
-        suspicion = judge(trail, entry, self.settings)
-        trail.append(entry)
-        heapq.heappush(self._expiry, (read.event_time, read.plate))
+        suspicion = self.take(read.plate, trail_entry(read, *place))
         return None if suspicion is None else clone_hit(read, suspicion, self.settings)
+
+    def take(self, plate: str, entry: TrailEntry) -> Suspicion | None:
+        """`judge` the read of `entry` against `plate`'s trail, then keep it there."""
+        trail = self._trails.get(plate)
+        suspicion = None if trail is None else judge(trail, entry, self.settings)
+        self.keep(plate, entry)
+        return suspicion
+
+    def keep(self, plate: str, entry: TrailEntry) -> None:
+        """Keep `entry` at the end of `plate`'s trail, unjudged (as when a trail is
+        rebuilt from what was kept before)."""
+        trail = self._trails.get(plate)
+        if trail is None:
+            self._trails[plate] = [entry]
+        else:
+            trail.append(entry)
+        self._held += 1
+        if self.latest is None or entry[TIME] > self.latest:
+            self.latest = entry[TIME]
+
+    def entries(self) -> Iterator[tuple[str, TrailEntry]]:
+        """Every read held as (plate, entry), each plate's in processing order: `keep`
+        of them, in this order, gives these trails again."""
+        for plate, trail in self._trails.items():
+            for entry in trail:
+                yield plate, entry
 
     def prune(self, before: int) -> int:
         """Forget the reads with an event time before `before` (the caller's clock minus
-        the window and the lateness it allows); returns how many were forgotten."""
-        forgotten = 0
-        while self._expiry and self._expiry[0][0] < before:
-            _, plate = heapq.heappop(self._expiry)
-            trail = self._trails.get(plate)
-            if trail is None:
-                continue   # forgotten whole by an earlier entry of the same plate
+        the window and the lateness it allows), and the plates left with none; returns
+        how many reads were forgotten. Visits every plate held."""
+        forgotten, trails = 0, self._trails
+        for plate, trail in list(trails.items()):
             kept = pruned(trail, before)
-            forgotten += len(trail) - len(kept)
-            if kept:
-                self._trails[plate] = kept
-            else:
-                del self._trails[plate]
+            if kept is not trail:
+                forgotten += len(trail) - len(kept)
+                if kept:
+                    trails[plate] = kept
+                else:
+                    del trails[plate]
+        self._held -= forgotten
         return forgotten

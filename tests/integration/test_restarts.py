@@ -257,3 +257,43 @@ def test_sightings_across_a_savepoint_are_neither_lost_nor_counted_twice(stack, 
         assert _history_counts(history, "hits", "hit_id", 1) == (1, 1)
     finally:
         cancel(stack, resumed)
+
+
+def test_a_clone_whose_reads_straddle_a_savepoint_is_still_found(stack, new_topic):
+    """Spec §11 across an upgrade: a plate read in Brussels before a stop with savepoint
+    and in Antwerp five minutes later, while the job is down. The resumed job takes
+    the first read's trail from the savepoint (the clone step's log) and raises the
+    CLONE_SUSPECT hit with it as partner. The plate is also stolen, so that its hit
+    and sighting show that the first reads were processed before the stop."""
+    feeds = Feeds(stack, new_topic, ["stolen_vehicles"])
+    feeds.entry({"list_name": "stolen_vehicles", "entry_id": "E0", "op": "UPSERT", "plate": "1CLN001"})
+    for camera_id, lat, lon in (("CAM-BXL", 50.8466, 4.3528), ("CAM-ANT", 51.2194, 4.4025)):
+        feeds.camera({"camera_id": camera_id, "lat": lat, "lon": lon, "lez_zones": [], "police_zone": "5339",
+                      "province": "Brussels"})
+    feeds.flush()
+    group = ("--group-id", f"g-clone-{feeds.prefix}")
+
+    def read(read_id: str, camera_id: str, minute: int) -> None:
+        feeds.read({"read_id": read_id, "camera_id": camera_id, "event_time": 1772352000000 + minute * 60_000,
+                    "plate_text": "1CLN001", "plate_country": "B", "ocr_confidence": 0.95})
+        feeds.flush()
+
+    job_id = submit(stack, feeds, *group)
+    wait_running(stack, job_id)
+    read("R-BXL", "CAM-BXL", 0)
+    read("R-BXL-2", "CAM-BXL", 1)   # the same place: no suspicion, a sighting of the stolen hit
+    assert [h["read_id"] for h in hits(stack, feeds, 1)] == ["R-BXL"]
+    assert len(decoded(stack, feeds, feeds.sightings, "HitSighting", 1)) == 1
+    stop = subprocess.run([sys.executable, "-m", "feblam.cli", "jobs", "stop", job_id],
+                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
+    assert stop.returncode == 0, stop.stderr
+
+    read("R-ANT", "CAM-ANT", 6)
+    resumed = submit(stack, feeds, *group, submit_options=("--from-savepoint", stop.stdout.strip()))
+    try:
+        wait_running(stack, resumed)
+        clone = [h for h in hits(stack, feeds, 2, distinct=True) if h["match_kind"] == "CLONE_SUSPECT"]
+        assert [h["read_id"] for h in clone] == ["R-ANT"]
+        assert dict(clone[0]["attributes"])["partner_read_id"] == "R-BXL-2"   # the nearest in time
+    finally:
+        cancel(stack, resumed)

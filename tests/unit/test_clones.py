@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from udfs.clones import CLONE_LIST, CLONE_SUSPECT, CloneSettings, PlateTrails, distance_km
 from udfs.dedup import HOUR_MS
@@ -196,3 +198,32 @@ def test_pruning_keeps_state_to_the_window_over_a_long_run():
     assert max(held) == 7 * len(plates)          # this hour and the six before it
     assert held[-1] == held[10]                  # level: it does not grow with the run
     assert trails.prune(T0 + 100 * HOUR_MS) == held[-1] and len(trails) == 0 and trails.plates == 0
+
+
+CAMERAS = [BRUSSELS, ANTWERP, NEAR, Camera("LIEGE", lat=50.6326, lon=5.5797), NO_PLACE]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["1ABC123", "1ABC124", "2XYZ999"]), st.sampled_from(CAMERAS),
+                          st.integers(0, 8 * 60), st.sampled_from([0.5, 0.95])), max_size=40),
+       st.integers(0, 40), st.integers(0, 10 * 60))
+@settings(max_examples=200, deadline=None)
+def test_trails_rebuilt_from_their_entries_judge_as_the_ones_kept(reads, restart_at, forget_after):
+    """What the job does after a restart: a bucket's trails, rebuilt with `keep` from
+    `entries` (its log), give later reads the same suspicions as trails that were kept
+    all along, pruned or not."""
+    def run(restart: bool) -> list:
+        trails, hits = PlateTrails(), []
+        for n, (plate, camera, minute, confidence) in enumerate(reads):
+            if restart and n == restart_at:
+                rebuilt = PlateTrails()
+                for held_plate, entry in trails.entries():
+                    rebuilt.keep(held_plate, entry)
+                assert (len(rebuilt), rebuilt.plates, rebuilt.latest) == (len(trails), trails.plates, trails.latest)
+                trails = rebuilt
+            hit = trails.observe(read(n, camera, T0 + minute * MIN_MS, plate=plate, confidence=confidence), camera)
+            hits.append(None if hit is None else (hit.read_id, hit.attributes["partner_read_id"]))
+            if n == forget_after // 20:
+                trails.prune(T0 + forget_after * MIN_MS - trails.settings.window_ms)
+        return hits
+
+    assert run(restart=True) == run(restart=False)
