@@ -138,20 +138,20 @@ class DetectClones(KeyedProcessFunction):
             for plate, entry in chunk:
                 keep(plate, entry)
             held.logged += len(chunk)
-        if not self.earlier.is_empty():
+        taken = not self.earlier.is_empty()
+        if taken:
             for plate, trail in self.earlier.items():
                 for entry in trail:
                     keep(plate, entry)
             self.earlier.clear()
-            held.logged = -1   # the log lacks them: written anew by the sweep below
         if held.trails:
-            self._sweep(held)
+            self._sweep(held, rewrite=taken)   # the log lacks what was taken: written anew
         return held
 
-    def _sweep(self, held: "_HeldBucket") -> None:
+    def _sweep(self, held: "_HeldBucket", rewrite: bool = False) -> None:
         trails = held.trails
         trails.prune(trails.latest - self.keep_ms)
-        if held.logged > 2 * len(trails) or held.logged < 0:
+        if rewrite or held.logged > 2 * len(trails):
             entries = list(trails.entries())
             self.log.update([entries[at:at + self.LOG_CHUNK] for at in range(0, len(entries), self.LOG_CHUNK)])
             held.logged = len(entries)
