@@ -13,6 +13,8 @@ import pytest
 
 from feblam.cli import main
 from history import layout
+from udfs.config import MatchingSettings
+from udfs.platecode import OcrClasses
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +68,13 @@ def test_the_six_questions_and_a_retro_hit_pass_on_the_demos_history(tmp_path, c
                  "--updates", str(updates), "--out", str(tmp_path / "retro.jsonl"), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     retro = [json.loads(line) for line in (tmp_path / "retro.jsonl").read_text().splitlines()]
-    assert summary["hits"] == len(retro) >= 1 and all(hit["retro"] and hit["plate"] == plate for hit in retro)
+    assert summary["hits"] == len(retro) >= 1 and all(hit["retro"] and hit["entry_id"] == "SV-NEW" for hit in retro)
+    assert any(hit["plate"] == plate and hit["match_kind"] == "EXACT" for hit in retro)
+    # The simulator's OCR noise misreads the plate now and then (a 1 read as I): such a read is
+    # the stolen car too, found by the OCR rule, and no other plate's read may be a retro-hit.
+    ocr = OcrClasses(MatchingSettings().ocr_classes)
+    assert all(hit["match_kind"] == "EXACT" if hit["plate"] == plate else
+               hit["match_kind"] == "OCR" and ocr.same_class(hit["plate"], plate) for hit in retro)
     again = _ask(capsys, "journey", plate, *common)
     assert any("stolen_vehicles" in (row[-1] or "") and "retro" in row[-1] for row in again["rows"])
 
