@@ -6,6 +6,7 @@ and the side outputs they share, are in `jobs.operators`.
 
 from __future__ import annotations
 
+import pickle
 import time
 
 from pyflink.common import Row, Types
@@ -250,7 +251,7 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
                     to_clones.setdefault(clones.bucket(valid.plate, clone_settings.buckets), []) \
                         .append((valid.plate, clones.trail_entry(valid, *place), valid.plate_text, offset))
         for key, reads_of_bucket in (to_clones or {}).items():
-            yield CLONE_READS, Row(key, reads_of_bucket)
+            yield CLONE_READS, Row(key, pickle.dumps(reads_of_bucket, pickle.HIGHEST_PROTOCOL))
         reads = valid_reads + len(dead)
         self.reads_in.inc(reads)
         for reason, n in reasons.items():

@@ -28,6 +28,7 @@ its ends when it opens, before it takes any input.
 from __future__ import annotations
 
 import logging
+import pickle
 import uuid
 
 from pyflink.common import Row, Types
@@ -51,11 +52,13 @@ HISTORY_READS = OutputTag("history-reads", READ_ROW)
 HISTORY_HITS = OutputTag("history-hits", HIT_ROW)
 HISTORY_SIGHTINGS = OutputTag("history-sightings", SIGHTING_ROW)
 # The reads that take part in clone suspicion (spec §11), for `DetectClones`: one
-# Row(bucket, [(plate, trail entry, plate_text, offset)]) per bucket of plates per
-# batch, keyed on field 0 in Java (`connectors.kafka.keyed_by_first_field`), so no
+# Row(bucket, pickled [(plate, trail entry, plate_text, offset)]) per bucket of plates
+# per batch, keyed on field 0 in Java (`connectors.kafka.keyed_by_first_field`), so no
 # Python step keys it. Plain tuples, not PlateReads: a tuple pickles and unpickles
-# several times faster than the dataclass.
-CLONE_READS_VALUE = Types.PICKLED_BYTE_ARRAY()
+# several times faster than the dataclass. Pickled by the match step itself, not by
+# Flink, so that `DetectClones` logs the bytes it was given instead of pickling the
+# reads a second time.
+CLONE_READS_VALUE = Types.PRIMITIVE_ARRAY(Types.BYTE())
 CLONE_READS = OutputTag("clone-reads", Types.ROW([Types.INT(), CLONE_READS_VALUE]))
 
 # The broadcast stream's state descriptor (Flink asks for one); nothing is kept in it:
@@ -77,31 +80,36 @@ class DetectClones(KeyedProcessFunction):
 
     State, per bucket: the plates' trails in Python memory (`udfs.clones.PlateTrails`),
     and in Flink's keyed state the log they are rebuilt from, a list state to which
-    each record's reads are added with one call. A trail read and written in keyed
-    state for every read cost more than the rule itself (docs/benchmarks.md, "What
-    clone suspicion costs"). The log is what is checkpointed and moves with its
-    bucket on a rescale: a subtask rebuilds a bucket from it when the bucket's first
-    record since the subtask started comes, so a restart or an upgrade forgets no
-    partner. Earlier versions kept a map of plate to trail ("trails"): a bucket
-    restored from one of their savepoints takes that map into its trails and its
-    log when it is rebuilt, and clears it, so it neither is lost nor stays in the
-    checkpoints.
+    each record is added as it came, its pickled reads with their latest event time,
+    with one call. A trail read and written in keyed state for every read cost more
+    than the rule itself (docs/benchmarks.md, "What clone suspicion costs"). The log
+    is what is checkpointed and moves with its bucket on a rescale: a subtask
+    rebuilds a bucket from it when the bucket's first record since the subtask
+    started comes, so a restart or an upgrade forgets no partner. Earlier versions
+    logged lists of (plate, trail entry), and before them kept a map of plate to
+    trail ("trails"): a bucket restored from their savepoints takes those into its
+    trails when it is rebuilt and writes its log anew, so they neither are lost nor
+    stay in the checkpoints.
 
     The bucket's clock, the latest event time it holds, says what may be forgotten:
-    every `SWEEP_EVERY_MS` of it the trails forget the reads more than the window
+    every `SWEEP_EVERY_MS` of it the trails forget the hours more than the window
     plus `dedup.allowed_lateness` behind it, which no read within the lateness can
-    take as partner, and the log is written anew from what is left once it holds
-    twice that. A read later than the lateness may so miss its partner, as spec §7
-    lets de-duplication forget such a read's key. The clock is the bucket's own
-    rather than a watermark: no Python step has to stamp the records with times.
+    take as partner. The log drops the records all of whose reads are forgotten once
+    they are more than half of it, and is written anew in elements of about
+    `LOG_ELEMENT_BYTES`, without unpickling a read. A read later than the lateness
+    may so miss its partner, as spec §7 lets de-duplication forget such a read's
+    key. The clock is the bucket's own rather than a watermark: no Python step has
+    to stamp the records with times.
 
     One record per bucket and batch, rather than one per read, since Python is
     entered once per record."""
 
     SWEEP_EVERY_MS = 60 * 60_000
-    # A log written anew is in elements of at most this many reads, so that no one
-    # element of the state is very large.
-    LOG_CHUNK = 20_000
+    # A log written anew is in elements of about this size (pickled records joined),
+    # so that no one element of the state is very large.
+    LOG_ELEMENT_BYTES = 1 << 21
+    # Reads per element when the log is written from the trails.
+    LOG_CHUNK_READS = 20_000
 
     def __init__(self, settings: MatchingSettings):
         self.settings = settings.clones
@@ -113,61 +121,111 @@ class DetectClones(KeyedProcessFunction):
             MapStateDescriptor("trails", Types.STRING(), Types.PICKLED_BYTE_ARRAY()))
         self.buckets: dict[int, _HeldBucket] = {}
 
-    def process_element(self, reads, ctx: KeyedProcessFunction.Context):
+    def process_element(self, record: bytes, ctx: KeyedProcessFunction.Context):
         settings = self.settings
+        reads = pickle.loads(record)
         key = clones.bucket(reads[0][0], settings.buckets)   # the key, as an int
         held = self.buckets.get(key) or self._rebuild(key)
-        take = held.trails.take
+        take, latest = held.trails.take, None
         for plate, entry, plate_text, offset in reads:
             suspicion = take(plate, entry)
             if suspicion is not None:
                 read = clones.entry_read(entry, plate, plate_text)
                 yield clones.clone_hit(read, suspicion, settings), read, offset
-        self.log.add([(plate, entry) for plate, entry, _, _ in reads])
-        held.logged += len(reads)
+            if latest is None or entry[clones.TIME] > latest:
+                latest = entry[clones.TIME]
+        self.log.add((latest, [record]))
+        held.logged.append((latest, len(record)))
         if held.sweep_at is None:
             held.sweep_at = held.trails.latest + self.SWEEP_EVERY_MS
         elif held.trails.latest >= held.sweep_at:
             self._sweep(held)
 
     def _rebuild(self, key: int) -> "_HeldBucket":
-        """Bucket `key` from its log (or an earlier version's trails), swept at once."""
+        """Bucket `key` from its log (or an earlier version's), swept at once."""
         held = self.buckets[key] = _HeldBucket(clones.PlateTrails(self.settings))
-        keep = held.trails.keep
-        for chunk in self.log.get():
-            for plate, entry in chunk:
-                keep(plate, entry)
-            held.logged += len(chunk)
-        taken = not self.earlier.is_empty()
-        if taken:
+        keep, converted = held.trails.keep, False
+        for element in self.log.get():
+            if isinstance(element, list):      # an earlier version's: [(plate, entry)]
+                converted = True
+                for plate, entry in element:
+                    keep(plate, entry)
+                continue
+            latest, records = element
+            for record in records:
+                for plate, entry, _, _ in pickle.loads(record):
+                    keep(plate, entry)
+            held.logged.append((latest, sum(map(len, records))))
+        if not self.earlier.is_empty():
+            converted = True
             for plate, trail in self.earlier.items():
                 for entry in trail:
                     keep(plate, entry)
             self.earlier.clear()
         if held.trails:
-            self._sweep(held, rewrite=taken)   # the log lacks what was taken: written anew
+            self._sweep(held, converted)
+        elif converted:
+            self.log.clear()
         return held
 
-    def _sweep(self, held: "_HeldBucket", rewrite: bool = False) -> None:
+    def _sweep(self, held: "_HeldBucket", log_anew: bool = False) -> None:
         trails = held.trails
-        trails.prune(trails.latest - self.keep_ms)
-        if rewrite or held.logged > 2 * len(trails):
-            entries = list(trails.entries())
-            self.log.update([entries[at:at + self.LOG_CHUNK] for at in range(0, len(entries), self.LOG_CHUNK)])
-            held.logged = len(entries)
+        cutoff = self._forget(trails)
+        if log_anew:
+            self._log_anew(held)
+        else:
+            dead = sum(size for latest, size in held.logged if latest < cutoff)
+            if dead and 2 * dead > sum(size for _, size in held.logged):
+                self._compact_log(held, cutoff)
         held.sweep_at = trails.latest + self.SWEEP_EVERY_MS
+
+    def _forget(self, trails: clones.PlateTrails) -> int:
+        """Prune `trails` to the window plus the lateness behind their clock; returns
+        the instant before which they now hold nothing (an hour's start)."""
+        before = trails.latest - self.keep_ms
+        trails.prune(before)
+        return before // clones.HOUR_MS * clones.HOUR_MS
+
+    def _compact_log(self, held: "_HeldBucket", cutoff: int) -> None:
+        """The log without its records all of whose reads are before `cutoff`, the
+        rest joined into elements of about LOG_ELEMENT_BYTES."""
+        elements, latest, records, size = [], None, [], 0
+        for element_latest, element_records in self.log.get():
+            if element_latest < cutoff:
+                continue
+            latest = element_latest if latest is None else max(latest, element_latest)
+            records.extend(element_records)
+            size += sum(map(len, element_records))
+            if size >= self.LOG_ELEMENT_BYTES:
+                elements.append((latest, records))
+                latest, records, size = None, [], 0
+        if records:
+            elements.append((latest, records))
+        self.log.update(elements)
+        held.logged = [(latest, sum(map(len, records))) for latest, records in elements]
+
+    def _log_anew(self, held: "_HeldBucket") -> None:
+        """The log written from the trails (when an earlier version's state was taken in)."""
+        entries = [(plate, entry, None, None) for plate, entry in held.trails.entries()]
+        elements = []
+        for at in range(0, len(entries), self.LOG_CHUNK_READS):
+            chunk = entries[at:at + self.LOG_CHUNK_READS]
+            elements.append((max(entry[clones.TIME] for _, entry, _, _ in chunk), [pickle.dumps(chunk)]))
+        self.log.update(elements)
+        held.logged = [(latest, len(records[0])) for latest, records in elements]
 
 
 class _HeldBucket:
     """One bucket of `DetectClones` in Python memory: its trails, when they are next
-    swept (None until its first record), and how many reads its log holds."""
+    swept (None until its first record), and the (latest event time, bytes) of each
+    record in its log."""
 
     __slots__ = ("trails", "sweep_at", "logged")
 
     def __init__(self, trails: clones.PlateTrails):
         self.trails = trails
         self.sweep_at: int | None = None
-        self.logged = 0
+        self.logged: list[tuple[int, int]] = []
 
 
 class Deduplicate(KeyedProcessFunction):

@@ -182,6 +182,9 @@ class PlateTrails:
     def __init__(self, settings: CloneSettings | None = None):
         self.settings = settings or CloneSettings()
         self._trails: dict[str, list[TrailEntry]] = {}
+        # Hour of event time -> the plates kept in it (once per read), so that `prune`
+        # visits the plates of the hours it forgets rather than every plate held.
+        self._hours: dict[int, list[str]] = {}
         self._held = 0
         self.latest: int | None = None   # the latest event time kept
 
@@ -218,6 +221,12 @@ class PlateTrails:
             self._trails[plate] = [entry]
         else:
             trail.append(entry)
+        hour = entry[TIME] // HOUR_MS
+        plates = self._hours.get(hour)
+        if plates is None:
+            self._hours[hour] = [plate]
+        else:
+            plates.append(plate)
         self._held += 1
         if self.latest is None or entry[TIME] > self.latest:
             self.latest = entry[TIME]
@@ -230,17 +239,27 @@ class PlateTrails:
                 yield plate, entry
 
     def prune(self, before: int) -> int:
-        """Forget the reads with an event time before `before` (the caller's clock minus
-        the window and the lateness it allows), and the plates left with none; returns
-        how many reads were forgotten. Visits every plate held."""
+        """Forget the reads of the event-time hours that end at or before `before` (the
+        caller's clock minus the window and the lateness it allows): every read before
+        `before` rounded down to its hour, and the plates left with none. Returns how
+        many reads were forgotten. Visits only the plates read in those hours: a
+        bucket that forgets an hour every hour pays for that hour's reads, not for
+        the twelve or so hours it holds (docs/benchmarks.md, "What clone suspicion
+        costs")."""
+        cutoff_hour = before // HOUR_MS
+        cutoff = cutoff_hour * HOUR_MS
         forgotten, trails = 0, self._trails
-        for plate, trail in list(trails.items()):
-            kept = pruned(trail, before)
-            if kept is not trail:
-                forgotten += len(trail) - len(kept)
-                if kept:
-                    trails[plate] = kept
-                else:
-                    del trails[plate]
+        for hour in [hour for hour in self._hours if hour < cutoff_hour]:
+            for plate in self._hours.pop(hour):
+                trail = trails.get(plate)
+                if trail is None:
+                    continue          # forgotten already, through an earlier hour of it
+                kept = pruned(trail, cutoff)
+                if kept is not trail:
+                    forgotten += len(trail) - len(kept)
+                    if kept:
+                        trails[plate] = kept
+                    else:
+                        del trails[plate]
         self._held -= forgotten
         return forgotten

@@ -227,3 +227,32 @@ def test_trails_rebuilt_from_their_entries_judge_as_the_ones_kept(reads, restart
         return hits
 
     assert run(restart=True) == run(restart=False)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["1ABC123", "1ABC124", "2XYZ999", "3QRS000"]),
+                          st.integers(0, 30 * 60)), max_size=60),
+       st.lists(st.integers(0, 36 * 60), max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_prune_forgets_exactly_the_hours_wholly_before_its_instant(reads, prunes):
+    """Whatever order reads come in (late ones too) and however often it is pruned,
+    trails hold exactly the reads not before the last prune's instant rounded down
+    to its hour, each plate's in processing order."""
+    trails, kept, forgotten = PlateTrails(), [], 0
+    prune_at = {n * len(reads) // max(1, len(prunes)): minute for n, minute in enumerate(prunes)}
+    for n, (plate, minute) in enumerate(reads):
+        trails.keep(plate, (T0 + minute * MIN_MS, f"r{n}", "BXL", "B", 0.95, 50.8, 4.3))
+        kept.append((plate, T0 + minute * MIN_MS, f"r{n}"))
+        if n in prune_at:
+            before = T0 + prune_at[n] * MIN_MS
+            cutoff = before // HOUR_MS * HOUR_MS
+            gone = [k for k in kept if k[1] < cutoff]
+            forgotten = trails.prune(before)
+            assert forgotten == len(gone)
+            kept = [k for k in kept if k[1] >= cutoff]
+    by_plate, held = {}, {}
+    for plate, at, read_id in kept:
+        by_plate.setdefault(plate, []).append((at, read_id))
+    for plate, entry in trails.entries():
+        held.setdefault(plate, []).append(entry[:2])
+    assert held == by_plate
+    assert (len(trails), trails.plates) == (len(kept), len(by_plate))
