@@ -102,13 +102,14 @@ def batched_by_subtask(stream: DataStream, max_records: int, max_delay_ms: int, 
     return keyed_by_first_field(record_batches(stream, max_records, max_delay_ms, uid), RECORD_BATCH_TYPE)
 
 
-def keyed_by_first_field(stream: DataStream, value_type) -> KeyedStream:
-    """A stream of Row(int key, value) keyed by its key in Java (PyFlink's own
-    KeyByKeySelector): PyFlink's keyed operators get `value` (of `value_type`) as if
-    `key_by` had made the stream, without the Python step `key_by` puts in front."""
+def keyed_by_first_field(stream: DataStream, value_type, key_type=None) -> KeyedStream:
+    """A stream of Row(key, value) keyed by its key (of `key_type`, INT unless told)
+    in Java (PyFlink's own KeyByKeySelector): PyFlink's keyed operators get `value`
+    (of `value_type`) as if `key_by` had made the stream, without the Python step
+    `key_by` puts in front, and with the same key serializer."""
     keyed = stream._j_data_stream.keyBy(
         get_gateway().jvm.org.apache.flink.streaming.api.functions.python.KeyByKeySelector(),
-        Types.ROW([Types.INT()]).get_java_type_info())
+        Types.ROW([key_type or Types.INT()]).get_java_type_info())
     return KeyedStream(keyed, value_type, stream)
 
 

@@ -49,6 +49,7 @@ from jobs.environment import execution_environment
 from history.late_reads import LateReads
 from jobs.match_step import DecodeAndMatch
 from jobs.operators import (
+    CANDIDATE_TYPE,
     CLONE_READS,
     CLONE_READS_VALUE,
     DEAD_LETTERS,
@@ -60,7 +61,6 @@ from jobs.operators import (
     DetectClones,
     Deduplicate,
     EventTime,
-    dedup_key_text,
 )
 from udfs.config import MatchingSettings
 
@@ -113,20 +113,26 @@ def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: Dat
         .connect(broadcast)
         .process(DecodeAndMatch(settings.matching, codec, feed,
                                 late_reads=LateReads(now_ms=settings.history_now) if history else None,
-                                snapshots=settings.snapshots))
+                                snapshots=settings.snapshots), output_type=CANDIDATE_TYPE)
         .name("decode-and-match").uid("decode-and-match")
     )
+    # Each branch is stamped with event time where it is made, and keyed by its dedup
+    # key in Java, so the stamping chains to the step before it. A union in front of
+    # one stamping step kept it from chaining: every hit crossed to it and to PyFlink's
+    # key step, two Python steps of their own (docs/benchmarks.md, "Latency").
     clock = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(EventTime()) \
         .with_idleness(Duration.of_seconds(IDLE_AFTER_S))
-    candidates = matched
+    candidates = matched.assign_timestamps_and_watermarks(clock).name("event-time").uid("event-time")
     if settings.matching.clones.enabled:
-        candidates = matched.union(
+        suspicions = (
             keyed_by_first_field(matched.get_side_output(CLONE_READS), CLONE_READS_VALUE)
-            .process(DetectClones(settings.matching)).name("detect-clones").uid("detect-clones")
+            .process(DetectClones(settings.matching), output_type=CANDIDATE_TYPE)
+            .name("detect-clones").uid("detect-clones")
         )
+        candidates = candidates.union(
+            suspicions.assign_timestamps_and_watermarks(clock).name("clone-event-time").uid("clone-event-time"))
     decided = (
-        candidates.assign_timestamps_and_watermarks(clock).name("event-time").uid("event-time")
-        .key_by(dedup_key_text, key_type=Types.STRING())
+        keyed_by_first_field(candidates, Types.PICKLED_BYTE_ARRAY(), Types.STRING())
         .process(Deduplicate(settings.matching, codec, history=history), output_type=OUTGOING_TYPE)
         .name("deduplicate").uid("deduplicate")
     )

@@ -26,6 +26,7 @@ from jobs.operators import (
     LOG,
     REFUSALS,
     attempt_number,
+    candidate_row,
     subtask_index,
 )
 from udfs import clones
@@ -244,7 +245,7 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
             if late is not None:
                 yield HISTORY_READS, read_row(valid)
             for hit in evaluate(valid):
-                yield hit, valid, offset
+                yield candidate_row(hit, valid, offset)
             if to_clones is not None:
                 place = clones.position(valid, self.engine.cameras.get(valid.camera_id), clone_settings)
                 if place is not None:
