@@ -14,8 +14,9 @@ Records between the steps are plain Python values (pickled by Flink):
   candidate  Row(dedup key text, (Hit, PlateRead, offset)): a hit of `udfs.model`
              before de-duplication, with its read and the read's offset (a file's
              line), keyed in Java on the text (CANDIDATE_TYPE)
-  clone reads  Row(bucket, [(plate, trail entry, plate_text, offset)]): the
-             reads of one batch that take part in clone suspicion, per bucket
+  clone reads  Row(bucket, pickled [(plate, trail entry, plate_text, offset)]):
+             the reads of one batch that take part in clone suspicion, per
+             bucket, pickled by the match step (CLONE_READS_VALUE)
   output     Row(topic, key, value), made by the mode's codec (`connectors.codecs`)
 
 Ordering and start-up (spec §7, §8). Batches stay on the subtask that read them,
@@ -107,9 +108,8 @@ class DetectClones(KeyedProcessFunction):
 
     The bucket's clock, the latest event time it holds, says what may be forgotten:
     every `SWEEP_EVERY_MS` of it (each bucket at its own point of the hour) the
-    trails forget the hours more than the window
-    plus `dedup.allowed_lateness` behind it, which no read within the lateness can
-    take as partner. The log drops the records all of whose reads are forgotten once
+    trails forget the hours more than the window plus `dedup.allowed_lateness`
+    behind it, which no read within the lateness can take as partner. The log drops the records all of whose reads are forgotten once
     they are more than half of it, and is written anew in elements of about
     `LOG_ELEMENT_BYTES`, without unpickling a read. A read later than the lateness
     may so miss its partner, as spec §7 lets de-duplication forget such a read's
@@ -186,8 +186,8 @@ class DetectClones(KeyedProcessFunction):
     def _next_sweep(self, key: int, after: int) -> int:
         """The first instant after `after` at which bucket `key` sweeps: once an hour,
         each bucket at its own minute of it. The buckets' clocks move together, and
-        sweeps at the same instant held the interpreter lock back to back (at 50
-        million reads a day, eight buckets of a subtask at 0.26 s each)."""
+        sweeps at the same instant would hold the interpreter lock back to back
+        (eight buckets of a subtask, each visiting an hour of its plates)."""
         every = self.SWEEP_EVERY_MS
         phase = every * key // self.settings.buckets
         return (after - phase) // every * every + every + phase
