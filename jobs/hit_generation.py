@@ -119,7 +119,8 @@ def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: Dat
     # Each branch is stamped with event time where it is made, and keyed by its dedup
     # key in Java, so the stamping chains to the step before it. A union in front of
     # one stamping step kept it from chaining: every hit crossed to it and to PyFlink's
-    # key step, two Python steps of their own (docs/benchmarks.md, "Latency").
+    # key step, two Python steps of their own (docs/benchmarks.md, "What clone
+    # suspicion costs").
     clock = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(EventTime()) \
         .with_idleness(Duration.of_seconds(IDLE_AFTER_S))
     candidates = matched.assign_timestamps_and_watermarks(clock).name("event-time").uid("event-time")

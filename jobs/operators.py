@@ -76,9 +76,14 @@ REFERENCE_STATE = MapStateDescriptor("reference", Types.PICKLED_BYTE_ARRAY(), Ty
 CANDIDATE_TYPE = Types.ROW([Types.STRING(), Types.PICKLED_BYTE_ARRAY()])
 
 
+def dedup_key_text(hit) -> str:
+    """The dedup key of spec §7 of a hit as one string (Flink key, Kafka message key)."""
+    return "|".join(hit.dedup_key)
+
+
 def candidate_row(hit, read, offset) -> Row:
     """A candidate with its dedup key, for de-duplication (CANDIDATE_TYPE)."""
-    return Row("|".join(hit.dedup_key), (hit, read, offset))
+    return Row(dedup_key_text(hit), (hit, read, offset))
 
 
 class EventTime(TimestampAssigner):
@@ -208,7 +213,7 @@ class DetectClones(KeyedProcessFunction):
         the instant before which they now hold nothing (an hour's start)."""
         before = trails.latest - self.keep_ms
         trails.prune(before)
-        return before // clones.HOUR_MS * clones.HOUR_MS
+        return clones.hour_start(before)
 
     def _compact_log(self, held: "_HeldBucket", cutoff: int) -> None:
         """The log without its records all of whose reads are before `cutoff`, the
@@ -307,7 +312,7 @@ class Deduplicate(KeyedProcessFunction):
         timers = ctx.timer_service()
         decision = dedup.decide(self.state.value(), hit, watermark=timers.current_watermark(),
                                allowed_lateness_ms=self.lateness)
-        key = "|".join(hit.dedup_key)   # as candidate_row made it
+        key = dedup_key_text(hit)
         if decision.emit:
             record = hit.output_record(read, key)
             if self.history:

@@ -59,6 +59,12 @@ class CloneSettings:
     buckets: int = 16
 
 
+def hour_start(instant: int) -> int:
+    """The start of the event-time hour `instant` is in: what `PlateTrails.prune`
+    forgets before."""
+    return instant // HOUR_MS * HOUR_MS
+
+
 def bucket(plate: str, buckets: int) -> int:
     """The key under which the job keeps `plate`'s trail: the same in every process
     (CRC-32, not `hash`, which Python salts per process)."""
@@ -246,10 +252,9 @@ class PlateTrails:
         bucket that forgets an hour every hour pays for that hour's reads, not for
         the twelve or so hours it holds (docs/benchmarks.md, "What clone suspicion
         costs")."""
-        cutoff_hour = before // HOUR_MS
-        cutoff = cutoff_hour * HOUR_MS
+        cutoff = hour_start(before)
         forgotten, trails = 0, self._trails
-        for hour in [hour for hour in self._hours if hour < cutoff_hour]:
+        for hour in [hour for hour in self._hours if hour * HOUR_MS < cutoff]:
             for plate in self._hours.pop(hour):
                 trail = trails.get(plate)
                 if trail is None:
