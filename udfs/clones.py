@@ -122,11 +122,14 @@ def entry_read(entry: TrailEntry, plate: str, plate_text: str) -> PlateRead:
                      entry[CONFIDENCE])
 
 
-def judge(trail: Sequence[TrailEntry], entry: TrailEntry, settings: CloneSettings) -> Suspicion | None:
+def judge(trail: Sequence[TrailEntry], entry: TrailEntry, settings: CloneSettings,
+          ordered: bool = False) -> Suspicion | None:
     """Spec §11 for one read that takes part (its `entry`): the suspicion it raises, or
     None. `trail` is the plate's reads processed before it that took part (all, or
-    the ones not yet pruned), in processing order. `clone_hit` makes the hit."""
-    partner = _partner(trail, entry, settings)
+    the ones not yet pruned), in processing order; `ordered` says that their event
+    times also never decrease along it, which lets the partner be found without
+    visiting every read (the same partner). `clone_hit` makes the hit."""
+    partner = _partner(trail, entry, settings, ordered)
     if partner is None:
         return None
     distance = distance_km(partner[LAT], partner[LON], entry[LAT], entry[LON])
@@ -145,11 +148,32 @@ def pruned(trail: list[TrailEntry], before: int) -> list[TrailEntry]:
     return [r for r in trail if r[TIME] >= before]
 
 
-def _partner(trail: Sequence[TrailEntry], entry: TrailEntry, settings: CloneSettings) -> TrailEntry | None:
+def _in_order(trail: Sequence[TrailEntry]) -> bool:
+    """Whether the event times never decrease along `trail`."""
+    return all(a[TIME] <= b[TIME] for a, b in zip(trail, trail[1:]))
+
+
+def _partner(trail: Sequence[TrailEntry], entry: TrailEntry, settings: CloneSettings,
+             ordered: bool) -> TrailEntry | None:
     """The earlier-processed read nearest in event time, within the window, with a
     compatible country; on a tie the one processed first (the trail is in that order)."""
-    best, best_gap = None, settings.window_ms + 1
     t, country = entry[TIME], entry[COUNTRY]
+    if ordered and trail and t >= trail[-1][TIME]:
+        # No read of the trail is after `t`, and walking back from its end the gap
+        # only grows: the walk stops at the first read farther than the best found
+        # (or than the window), and among reads as near it ends on the one processed
+        # first. Most reads come after their plate's last one: a trail of ten reads
+        # (`feblam bench e2e`'s network holds about that) is then one or two steps
+        # instead of ten (docs/benchmarks.md, "What clone suspicion costs").
+        best, limit = None, settings.window_ms
+        for earlier in reversed(trail):
+            gap = t - earlier[TIME]
+            if gap > limit:
+                break
+            if compatible(country, earlier[COUNTRY]):
+                best, limit = earlier, gap
+        return best
+    best, best_gap = None, settings.window_ms + 1
     for earlier in trail:
         gap = abs(t - earlier[TIME])
         # The country last: most earlier reads are too far or no nearer than the best.
@@ -191,6 +215,9 @@ class PlateTrails:
         # Hour of event time -> the plates kept in it (once per read), so that `prune`
         # visits the plates of the hours it forgets rather than every plate held.
         self._hours: dict[int, list[str]] = {}
+        # The plates whose trail has a read earlier in event time than one processed
+        # before it; every other trail is ordered for `judge`.
+        self._unordered: set[str] = set()
         self._held = 0
         self.latest: int | None = None   # the latest event time kept
 
@@ -215,7 +242,7 @@ class PlateTrails:
     def take(self, plate: str, entry: TrailEntry) -> Suspicion | None:
         """`judge` the read of `entry` against `plate`'s trail, then keep it there."""
         trail = self._trails.get(plate)
-        suspicion = None if trail is None else judge(trail, entry, self.settings)
+        suspicion = None if trail is None else judge(trail, entry, self.settings, plate not in self._unordered)
         self.keep(plate, entry)
         return suspicion
 
@@ -226,6 +253,8 @@ class PlateTrails:
         if trail is None:
             self._trails[plate] = [entry]
         else:
+            if entry[TIME] < trail[-1][TIME]:
+                self._unordered.add(plate)
             trail.append(entry)
         hour = entry[TIME] // HOUR_MS
         plates = self._hours.get(hour)
@@ -253,7 +282,7 @@ class PlateTrails:
         the twelve or so hours it holds (docs/benchmarks.md, "What clone suspicion
         costs")."""
         cutoff = hour_start(before)
-        forgotten, trails = 0, self._trails
+        forgotten, trails, unordered = 0, self._trails, self._unordered
         for hour in [hour for hour in self._hours if hour * HOUR_MS < cutoff]:
             for plate in self._hours.pop(hour):
                 trail = trails.get(plate)
@@ -264,7 +293,10 @@ class PlateTrails:
                     forgotten += len(trail) - len(kept)
                     if kept:
                         trails[plate] = kept
+                        if plate in unordered and _in_order(kept):
+                            unordered.discard(plate)
                     else:
                         del trails[plate]
+                        unordered.discard(plate)
         self._held -= forgotten
         return forgotten

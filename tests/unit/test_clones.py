@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from udfs.clones import CLONE_LIST, CLONE_SUSPECT, CloneSettings, PlateTrails, distance_km
+from udfs.clones import CLONE_LIST, CLONE_SUSPECT, CloneSettings, PlateTrails, distance_km, hour_start, judge, trail_entry
 from udfs.dedup import HOUR_MS
 from udfs.identity import hit_id
 from udfs.model import Camera, PlateRead
@@ -227,6 +227,52 @@ def test_trails_rebuilt_from_their_entries_judge_as_the_ones_kept(reads, restart
         return hits
 
     assert run(restart=True) == run(restart=False)
+
+
+ENTRY_CAMERAS = [BRUSSELS, ANTWERP, NEAR, Camera("LIEGE", lat=50.6326, lon=5.5797)]
+EVERY_PARTNER = CloneSettings(max_speed_kmh=-1.0, min_distance_km=0.0)   # a partner is always a suspicion
+
+
+@given(st.lists(st.tuples(st.integers(0, 7 * 60), st.sampled_from(["B", "NL", None]), st.sampled_from(ENTRY_CAMERAS)),
+                min_size=1, max_size=30),
+       st.integers(0, 8 * 60), st.sampled_from(["B", "NL", None]))
+@settings(max_examples=500, deadline=None)
+def test_an_ordered_trail_gives_the_partner_a_full_visit_gives(trail, minute, country):
+    """`judge`'s walk back over a trail in event-time order finds the same partner
+    (nearest, ties to the first processed, countries compatible, within the window)
+    as visiting every read, whether or not the read comes after the trail's last."""
+    ordered = sorted(trail, key=lambda item: item[0])    # stable: ties stay in processing order
+    entries = [trail_entry(read(n, camera, T0 + at * MIN_MS, country=c), camera.lat, camera.lon)
+               for n, (at, c, camera) in enumerate(ordered)]
+    entry = trail_entry(read(99, BRUSSELS, T0 + minute * MIN_MS, country=country), BRUSSELS.lat, BRUSSELS.lon)
+    settings_ = EVERY_PARTNER
+    walked, visited = judge(entries, entry, settings_, ordered=True), judge(entries, entry, settings_)
+    assert walked == visited
+
+
+@given(st.lists(st.tuples(st.sampled_from(["1ABC123", "2XYZ999"]), st.sampled_from(ENTRY_CAMERAS),
+                          st.integers(-20, 60), st.sampled_from(["B", "NL", None])), max_size=60),
+       st.dictionaries(st.integers(0, 40), st.integers(0, 8 * 60), max_size=4))
+# A late read, then a prune that leaves it after a later one: the trail is still out of order.
+@example(reads=[("1ABC123", BRUSSELS, 0, "B"), ("1ABC123", ANTWERP, 110, "B"), ("1ABC123", ENTRY_CAMERAS[3], -20, "B"),
+                ("1ABC123", NEAR, 5, "B")], prunes={2: 30})
+@settings(max_examples=500, deadline=None)
+def test_trails_judge_as_a_full_visit_of_each_plates_reads_whatever_their_order(reads, prunes):
+    """`PlateTrails` takes the walk only for trails in event-time order: reads mostly in
+    order with some late ones (a step back of up to 20 minutes), pruned now and then,
+    get the partners a full visit of the plate's reads held gives."""
+    trails, held, clock = PlateTrails(EVERY_PARTNER), {}, 0
+    for n, (plate, camera, step, country) in enumerate(reads):
+        clock += step
+        entry = trail_entry(read(n, camera, T0 + clock * MIN_MS, plate=plate, country=country), camera.lat, camera.lon)
+        expected = judge(held[plate], entry, trails.settings) if plate in held else None
+        assert trails.take(plate, entry) == expected
+        held.setdefault(plate, []).append(entry)
+        if n in prunes:
+            before = T0 + (clock - prunes[n]) * MIN_MS
+            trails.prune(before)
+            held = {p: kept for p, trail in held.items()
+                    if (kept := [e for e in trail if e[0] >= hour_start(before)])}
 
 
 @given(st.lists(st.tuples(st.sampled_from(["1ABC123", "1ABC124", "2XYZ999", "3QRS000"]),
