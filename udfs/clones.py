@@ -123,13 +123,15 @@ def entry_read(entry: TrailEntry, plate: str, plate_text: str) -> PlateRead:
 
 
 def judge(trail: Sequence[TrailEntry], entry: TrailEntry, settings: CloneSettings,
-          ordered: bool = False) -> Suspicion | None:
+          disorder: int | None = None) -> Suspicion | None:
     """Spec §11 for one read that takes part (its `entry`): the suspicion it raises, or
     None. `trail` is the plate's reads processed before it that took part (all, or
-    the ones not yet pruned), in processing order; `ordered` says that their event
-    times also never decrease along it, which lets the partner be found without
-    visiting every read (the same partner). `clone_hit` makes the hit."""
-    partner = _partner(trail, entry, settings, ordered)
+    the ones not yet pruned), in processing order. `disorder`, when given, bounds how
+    far in event time any read of the trail is before one processed ahead of it
+    (`disorder_of`; 0 for a trail in event-time order): the partner is then found
+    walking back from the trail's end, without visiting every read (the same
+    partner). `clone_hit` makes the hit."""
+    partner = _partner(trail, entry, settings, disorder)
     if partner is None:
         return None
     distance = distance_km(partner[LAT], partner[LON], entry[LAT], entry[LON])
@@ -148,29 +150,40 @@ def pruned(trail: list[TrailEntry], before: int) -> list[TrailEntry]:
     return [r for r in trail if r[TIME] >= before]
 
 
-def _in_order(trail: Sequence[TrailEntry]) -> bool:
-    """Whether the event times never decrease along `trail`."""
-    return all(a[TIME] <= b[TIME] for a, b in zip(trail, trail[1:]))
+def disorder_of(trail: Sequence[TrailEntry]) -> tuple[int, int]:
+    """(disorder, latest) of a non-empty trail: how far in event time its reads fall
+    at most behind the latest processed before them (0 when in event-time order),
+    and its latest event time."""
+    disorder, latest = 0, trail[0][TIME]
+    for entry in trail:
+        time = entry[TIME]
+        if time < latest:
+            disorder = max(disorder, latest - time)
+        else:
+            latest = time
+    return disorder, latest
 
 
 def _partner(trail: Sequence[TrailEntry], entry: TrailEntry, settings: CloneSettings,
-             ordered: bool) -> TrailEntry | None:
+             disorder: int | None) -> TrailEntry | None:
     """The earlier-processed read nearest in event time, within the window, with a
     compatible country; on a tie the one processed first (the trail is in that order)."""
     t, country = entry[TIME], entry[COUNTRY]
-    if ordered and trail and t >= trail[-1][TIME]:
-        # No read of the trail is after `t`, and walking back from its end the gap
-        # only grows: the walk stops at the first read farther than the best found
-        # (or than the window), and among reads as near it ends on the one processed
-        # first. Most reads come after their plate's last one: a trail of ten reads
-        # (`feblam bench e2e`'s network holds about that) is then one or two steps
-        # instead of ten (docs/benchmarks.md, "What clone suspicion costs").
+    if disorder is not None:
+        # Every read processed before the k-th is at most `disorder` after it in event
+        # time. So once t - time(k) - disorder is more than the best gap found (or the
+        # window), no read from the k-th back is as near, and the walk back from the
+        # end stops; walking back, a read as near as the best was processed before it
+        # and replaces it. Reads mostly come after their plate's last one, or a little
+        # before: a trail of 15 reads, as `feblam bench e2e`'s backlog holds, is one
+        # or two steps instead of 15 (docs/benchmarks.md, "What clone suspicion costs").
         best, limit = None, settings.window_ms
         for earlier in reversed(trail):
-            gap = t - earlier[TIME]
-            if gap > limit:
+            time = earlier[TIME]
+            if t - time - disorder > limit:
                 break
-            if compatible(country, earlier[COUNTRY]):
+            gap = t - time if t >= time else time - t
+            if gap <= limit and compatible(country, earlier[COUNTRY]):
                 best, limit = earlier, gap
         return best
     best, best_gap = None, settings.window_ms + 1
@@ -215,9 +228,10 @@ class PlateTrails:
         # Hour of event time -> the plates kept in it (once per read), so that `prune`
         # visits the plates of the hours it forgets rather than every plate held.
         self._hours: dict[int, list[str]] = {}
-        # The plates whose trail has a read earlier in event time than one processed
-        # before it; every other trail is ordered for `judge`.
-        self._unordered: set[str] = set()
+        # (disorder, latest) of the plates whose trail has a read earlier in event time
+        # than one processed before it (`disorder_of`); every other trail is in
+        # event-time order, a disorder of 0 for `judge`.
+        self._disorder: dict[str, tuple[int, int]] = {}
         self._held = 0
         self.latest: int | None = None   # the latest event time kept
 
@@ -242,7 +256,11 @@ class PlateTrails:
     def take(self, plate: str, entry: TrailEntry) -> Suspicion | None:
         """`judge` the read of `entry` against `plate`'s trail, then keep it there."""
         trail = self._trails.get(plate)
-        suspicion = None if trail is None else judge(trail, entry, self.settings, plate not in self._unordered)
+        if trail is None:
+            suspicion = None
+        else:
+            disorder = self._disorder.get(plate)
+            suspicion = judge(trail, entry, self.settings, 0 if disorder is None else disorder[0])
         self.keep(plate, entry)
         return suspicion
 
@@ -253,8 +271,15 @@ class PlateTrails:
         if trail is None:
             self._trails[plate] = [entry]
         else:
-            if entry[TIME] < trail[-1][TIME]:
-                self._unordered.add(plate)
+            time, disorder = entry[TIME], self._disorder.get(plate)
+            if disorder is None:
+                if time < trail[-1][TIME]:
+                    self._disorder[plate] = (trail[-1][TIME] - time, trail[-1][TIME])
+            elif time < disorder[1]:
+                if disorder[1] - time > disorder[0]:
+                    self._disorder[plate] = (disorder[1] - time, disorder[1])
+            else:
+                self._disorder[plate] = (disorder[0], time)
             trail.append(entry)
         hour = entry[TIME] // HOUR_MS
         plates = self._hours.get(hour)
@@ -282,7 +307,7 @@ class PlateTrails:
         the twelve or so hours it holds (docs/benchmarks.md, "What clone suspicion
         costs")."""
         cutoff = hour_start(before)
-        forgotten, trails, unordered = 0, self._trails, self._unordered
+        forgotten, trails, disorders = 0, self._trails, self._disorder
         for hour in [hour for hour in self._hours if hour * HOUR_MS < cutoff]:
             for plate in self._hours.pop(hour):
                 trail = trails.get(plate)
@@ -293,10 +318,14 @@ class PlateTrails:
                     forgotten += len(trail) - len(kept)
                     if kept:
                         trails[plate] = kept
-                        if plate in unordered and _in_order(kept):
-                            unordered.discard(plate)
+                        if plate in disorders:     # the reads forgotten may have been the late ones
+                            disorder = disorder_of(kept)
+                            if disorder[0]:
+                                disorders[plate] = disorder
+                            else:
+                                del disorders[plate]
                     else:
                         del trails[plate]
-                        unordered.discard(plate)
+                        disorders.pop(plate, None)
         self._held -= forgotten
         return forgotten

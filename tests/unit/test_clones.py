@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from udfs.clones import CLONE_LIST, CLONE_SUSPECT, CloneSettings, PlateTrails, distance_km, hour_start, judge, trail_entry
+from udfs.clones import CLONE_LIST, CLONE_SUSPECT, CloneSettings, PlateTrails, disorder_of, distance_km, hour_start, judge, trail_entry
 from udfs.dedup import HOUR_MS
 from udfs.identity import hit_id
 from udfs.model import Camera, PlateRead
@@ -235,19 +235,38 @@ EVERY_PARTNER = CloneSettings(max_speed_kmh=-1.0, min_distance_km=0.0)   # a par
 
 @given(st.lists(st.tuples(st.integers(0, 7 * 60), st.sampled_from(["B", "NL", None]), st.sampled_from(ENTRY_CAMERAS)),
                 min_size=1, max_size=30),
-       st.integers(0, 8 * 60), st.sampled_from(["B", "NL", None]))
+       st.booleans(), st.integers(0, 8 * 60), st.sampled_from(["B", "NL", None]), st.integers(0, 60))
 @settings(max_examples=500, deadline=None)
-def test_an_ordered_trail_gives_the_partner_a_full_visit_gives(trail, minute, country):
-    """`judge`'s walk back over a trail in event-time order finds the same partner
+def test_a_walk_back_bounded_by_the_disorder_finds_the_partner_a_full_visit_finds(trail, in_order, minute, country,
+                                                                                   slack):
+    """`judge`'s walk back from the trail's end, bounded by how far its reads fall
+    behind the ones processed before them (or by more), finds the same partner
     (nearest, ties to the first processed, countries compatible, within the window)
-    as visiting every read, whether or not the read comes after the trail's last."""
-    ordered = sorted(trail, key=lambda item: item[0])    # stable: ties stay in processing order
+    as visiting every read: in event-time order or not, the read after the trail's
+    last or before it."""
+    if in_order:
+        trail = sorted(trail, key=lambda item: item[0])    # stable: ties stay in processing order
     entries = [trail_entry(read(n, camera, T0 + at * MIN_MS, country=c), camera.lat, camera.lon)
-               for n, (at, c, camera) in enumerate(ordered)]
+               for n, (at, c, camera) in enumerate(trail)]
     entry = trail_entry(read(99, BRUSSELS, T0 + minute * MIN_MS, country=country), BRUSSELS.lat, BRUSSELS.lon)
-    settings_ = EVERY_PARTNER
-    walked, visited = judge(entries, entry, settings_, ordered=True), judge(entries, entry, settings_)
-    assert walked == visited
+    disorder, latest = disorder_of(entries)
+    times = [e[0] for e in entries]
+    assert latest == max(times)
+    assert disorder == max(max(times[:n + 1]) - at for n, at in enumerate(times))
+    visited = judge(entries, entry, EVERY_PARTNER)
+    assert judge(entries, entry, EVERY_PARTNER, disorder) == visited
+    assert judge(entries, entry, EVERY_PARTNER, disorder + slack * MIN_MS) == visited
+
+
+def test_a_prune_keeps_the_disorder_of_the_reads_it_leaves():
+    """After a prune the walk back is still bounded by the disorder of the reads left:
+    the nearest read, processed before a much older one, is still found."""
+    trails = PlateTrails(EVERY_PARTNER)
+    for n, minute in enumerate([-30, 204, 0, 200]):     # T0 - 30 min is in the hour before T0's
+        trails.observe(read(n, ANTWERP, T0 + minute * MIN_MS), ANTWERP)
+    assert trails.prune(T0) == 1
+    hit = trails.observe(read(9, BRUSSELS, T0 + 206 * MIN_MS), BRUSSELS)
+    assert hit is not None and hit.attributes["partner_read_id"] == "r1"
 
 
 @given(st.lists(st.tuples(st.sampled_from(["1ABC123", "2XYZ999"]), st.sampled_from(ENTRY_CAMERAS),
