@@ -256,13 +256,15 @@ class PlateTrails:
     def take(self, plate: str, entry: TrailEntry) -> Suspicion | None:
         """`judge` the read of `entry` against `plate`'s trail, then keep it there."""
         trail = self._trails.get(plate)
-        if trail is None:
-            suspicion = None
-        else:
-            disorder = self._disorder.get(plate)
-            suspicion = judge(trail, entry, self.settings, 0 if disorder is None else disorder[0])
+        suspicion = None if trail is None else judge(trail, entry, self.settings, self.disorder(plate))
         self.keep(plate, entry)
         return suspicion
+
+    def disorder(self, plate: str) -> int:
+        """How far `plate`'s trail is out of event-time order (`disorder_of`): 0 when it
+        is in order or holds nothing."""
+        held = self._disorder.get(plate)
+        return 0 if held is None else held[0]
 
     def keep(self, plate: str, entry: TrailEntry) -> None:
         """Keep `entry` at the end of `plate`'s trail, unjudged (as when a trail is
@@ -271,14 +273,13 @@ class PlateTrails:
         if trail is None:
             self._trails[plate] = [entry]
         else:
+            # `disorder_of(trail)` kept up to date one read at a time.
             time, disorder = entry[TIME], self._disorder.get(plate)
-            if disorder is None:
-                if time < trail[-1][TIME]:
-                    self._disorder[plate] = (trail[-1][TIME] - time, trail[-1][TIME])
-            elif time < disorder[1]:
-                if disorder[1] - time > disorder[0]:
-                    self._disorder[plate] = (disorder[1] - time, disorder[1])
-            else:
+            latest = trail[-1][TIME] if disorder is None else disorder[1]
+            if time < latest:
+                if disorder is None or latest - time > disorder[0]:
+                    self._disorder[plate] = (latest - time, latest)
+            elif disorder is not None:
                 self._disorder[plate] = (disorder[0], time)
             trail.append(entry)
         hour = entry[TIME] // HOUR_MS

@@ -279,7 +279,8 @@ def test_a_prune_keeps_the_disorder_of_the_reads_it_leaves():
 def test_trails_judge_as_a_full_visit_of_each_plates_reads_whatever_their_order(reads, prunes):
     """`PlateTrails` takes the walk only for trails in event-time order: reads mostly in
     order with some late ones (a step back of up to 20 minutes), pruned now and then,
-    get the partners a full visit of the plate's reads held gives."""
+    get the partners a full visit of the plate's reads held gives, and each trail's
+    disorder is the one `disorder_of` gives for the reads it holds."""
     trails, held, clock = PlateTrails(EVERY_PARTNER), {}, 0
     for n, (plate, camera, step, country) in enumerate(reads):
         clock += step
@@ -292,6 +293,8 @@ def test_trails_judge_as_a_full_visit_of_each_plates_reads_whatever_their_order(
             trails.prune(before)
             held = {p: kept for p, trail in held.items()
                     if (kept := [e for e in trail if e[0] >= hour_start(before)])}
+        assert {p: trails.disorder(p) for p in ("1ABC123", "2XYZ999")} == \
+            {p: disorder_of(held[p])[0] if p in held else 0 for p in ("1ABC123", "2XYZ999")}
 
 
 @given(st.lists(st.tuples(st.sampled_from(["1ABC123", "1ABC124", "2XYZ999", "3QRS000"]),
