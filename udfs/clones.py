@@ -175,8 +175,8 @@ def _partner(trail: Sequence[TrailEntry], entry: TrailEntry, settings: CloneSett
         # window), no read from the k-th back is as near, and the walk back from the
         # end stops; walking back, a read as near as the best was processed before it
         # and replaces it. Reads mostly come after their plate's last one, or a little
-        # before: a trail of 15 reads, as `feblam bench e2e`'s backlog holds, is one
-        # or two steps instead of 15 (docs/benchmarks.md, "What clone suspicion costs").
+        # before: a trail of 15 reads, as `feblam bench e2e`'s backlog holds, is then
+        # a few steps instead of 15 (docs/benchmarks.md, "What clone suspicion costs").
         best, limit = None, settings.window_ms
         for earlier in reversed(trail):
             time = earlier[TIME]
