@@ -126,11 +126,13 @@ def judge(trail: Sequence[TrailEntry], entry: TrailEntry, settings: CloneSetting
           disorder: int | None = None) -> Suspicion | None:
     """Spec §11 for one read that takes part (its `entry`): the suspicion it raises, or
     None. `trail` is the plate's reads processed before it that took part (all, or
-    the ones not yet pruned), in processing order. `disorder`, when given, bounds how
-    far in event time any read of the trail is before one processed ahead of it
-    (`disorder_of`; 0 for a trail in event-time order): the partner is then found
-    walking back from the trail's end, without visiting every read (the same
-    partner). `clone_hit` makes the hit."""
+    the ones not yet pruned), in processing order. `disorder` bounds how far in event
+    time any read of the trail is before one processed ahead of it (`disorder_of`,
+    which gives it when None; 0 for a trail in event-time order): the partner is
+    found walking back from the trail's end, as far as that bound makes it
+    necessary. `clone_hit` makes the hit."""
+    if disorder is None:
+        disorder = disorder_of(trail)[0] if trail else 0
     partner = _partner(trail, entry, settings, disorder)
     if partner is None:
         return None
@@ -165,33 +167,26 @@ def disorder_of(trail: Sequence[TrailEntry]) -> tuple[int, int]:
 
 
 def _partner(trail: Sequence[TrailEntry], entry: TrailEntry, settings: CloneSettings,
-             disorder: int | None) -> TrailEntry | None:
+             disorder: int) -> TrailEntry | None:
     """The earlier-processed read nearest in event time, within the window, with a
     compatible country; on a tie the one processed first (the trail is in that order)."""
     t, country = entry[TIME], entry[COUNTRY]
-    if disorder is not None:
-        # Every read processed before the k-th is at most `disorder` after it in event
-        # time. So once t - time(k) - disorder is more than the best gap found (or the
-        # window), no read from the k-th back is as near, and the walk back from the
-        # end stops; walking back, a read as near as the best was processed before it
-        # and replaces it. Reads mostly come after their plate's last one, or a little
-        # before: a trail of 15 reads, as `feblam bench e2e`'s backlog holds, is then
-        # a few steps instead of 15 (docs/benchmarks.md, "What clone suspicion costs").
-        best, limit = None, settings.window_ms
-        for earlier in reversed(trail):
-            time = earlier[TIME]
-            if t - time - disorder > limit:
-                break
-            gap = t - time if t >= time else time - t
-            if gap <= limit and compatible(country, earlier[COUNTRY]):
-                best, limit = earlier, gap
-        return best
-    best, best_gap = None, settings.window_ms + 1
-    for earlier in trail:
-        gap = abs(t - earlier[TIME])
+    # Every read processed before the k-th is at most `disorder` after it in event
+    # time. So once t - time(k) - disorder is more than the best gap found (or the
+    # window), no read from the k-th back is as near, and the walk back from the end
+    # stops; walking back, a read as near as the best was processed before it and
+    # replaces it. Reads mostly come after their plate's last one, or a little
+    # before: a trail of 15 reads, as `feblam bench e2e`'s backlog holds, is then a
+    # few steps instead of 15 (docs/benchmarks.md, "What clone suspicion costs").
+    best, limit = None, settings.window_ms
+    for earlier in reversed(trail):
+        time = earlier[TIME]
+        if t - time - disorder > limit:
+            break
+        gap = t - time if t >= time else time - t
         # The country last: most earlier reads are too far or no nearer than the best.
-        if gap < best_gap and compatible(country, earlier[COUNTRY]):
-            best, best_gap = earlier, gap
+        if gap <= limit and compatible(country, earlier[COUNTRY]):
+            best, limit = earlier, gap
     return best
 
 
