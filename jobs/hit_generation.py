@@ -44,6 +44,7 @@ from connectors.kafka import (
     record_batches,
     record_sink,
     record_source,
+    spread_keys,
 )
 from jobs.environment import execution_environment
 from history.late_reads import LateReads
@@ -62,7 +63,7 @@ from jobs.operators import (
     Deduplicate,
     EventTime,
 )
-from udfs.config import MatchingSettings
+from udfs.config import CLONE_MAX_PARALLELISM, MatchingSettings
 
 # Reads and reference updates enter Python in batches (connectors.kafka.record_batches):
 # at most this many records, and none waits longer than this for its batch to close.
@@ -104,6 +105,10 @@ def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: Dat
     envelopes); returns every output as Row(topic, key, value) for the mode's sink.
     `codec` is one of `connectors.codecs`, `feed` gives the reference ends and replay."""
     history = settings.history is not None
+    clone_settings = settings.matching.clones
+    # The clone step's keys, one per bucket of plates, spread evenly over its subtasks
+    # (a savepoint holds its state under them: they depend on the bucket count only).
+    clone_keys = spread_keys(clone_settings.buckets, CLONE_MAX_PARALLELISM) if clone_settings.enabled else ()
     broadcast = (
         record_batches(updates, settings.batch_records, settings.batch_delay_ms, "reference-batches")
         .broadcast(REFERENCE_STATE)
@@ -113,7 +118,7 @@ def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: Dat
         .connect(broadcast)
         .process(DecodeAndMatch(settings.matching, codec, feed,
                                 late_reads=LateReads(now_ms=settings.history_now) if history else None,
-                                snapshots=settings.snapshots), output_type=CANDIDATE_TYPE)
+                                snapshots=settings.snapshots, clone_keys=clone_keys), output_type=CANDIDATE_TYPE)
         .name("decode-and-match").uid("decode-and-match")
     )
     # Each branch is stamped with event time where it is made, and keyed by its dedup
@@ -124,11 +129,16 @@ def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: Dat
     clock = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(EventTime()) \
         .with_idleness(Duration.of_seconds(IDLE_AFTER_S))
     candidates = matched.assign_timestamps_and_watermarks(clock).name("event-time").uid("event-time")
-    if settings.matching.clones.enabled:
+    if clone_settings.enabled:
+        # The uid names the bucket count: state kept under one count's keys is of no use
+        # under another's, and Flink then refuses the savepoint rather than keep it
+        # unread. Not "detect-clones": that version's keys were 0..15, which Flink's
+        # hash puts 11 and 5 on two subtasks (docs/operations.md, "Upgrading").
         suspicions = (
             keyed_by_first_field(matched.get_side_output(CLONE_READS), CLONE_READS_VALUE)
             .process(DetectClones(settings.matching), output_type=CANDIDATE_TYPE)
-            .name("detect-clones").uid("detect-clones")
+            .name("detect-clones").uid(f"detect-clones-{clone_settings.buckets}-buckets")
+            .set_max_parallelism(CLONE_MAX_PARALLELISM)
         )
         candidates = candidates.union(
             suspicions.assign_timestamps_and_watermarks(clock).name("clone-event-time").uid("clone-event-time"))

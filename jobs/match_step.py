@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pickle
 import time
+from collections.abc import Sequence
 
 from pyflink.common import Row, Types
 from pyflink.datastream import KeyedBroadcastProcessFunction, RuntimeContext
@@ -75,8 +76,10 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
     """
 
     def __init__(self, settings: MatchingSettings, codec, feed, late_reads: LateReads | None = None,
-                 snapshots: str | None = None):
+                 snapshots: str | None = None, clone_keys: Sequence[int] = ()):
         self.settings = settings
+        # The key of each bucket of plates for the clone step (`DetectClones`), by bucket.
+        self.clone_keys = list(clone_keys)
         self.codec = codec
         self.feed = feed
         # Set when the job writes the history: also its reads, except those too late for it.
@@ -251,8 +254,8 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
                 if place is not None:
                     to_clones.setdefault(clones.bucket(valid.plate, clone_settings.buckets), []) \
                         .append((valid.plate, clones.trail_entry(valid, *place), valid.plate_text, offset))
-        for key, reads_of_bucket in (to_clones or {}).items():
-            yield CLONE_READS, Row(key, pickle.dumps(reads_of_bucket, pickle.HIGHEST_PROTOCOL))
+        for bucket, reads_of_bucket in (to_clones or {}).items():
+            yield CLONE_READS, Row(self.clone_keys[bucket], pickle.dumps(reads_of_bucket, pickle.HIGHEST_PROTOCOL))
         reads = valid_reads + len(dead)
         self.reads_in.inc(reads)
         for reason, n in reasons.items():

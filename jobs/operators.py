@@ -94,9 +94,10 @@ class EventTime(TimestampAssigner):
 
 
 class DetectClones(KeyedProcessFunction):
-    """Keyed by bucket of plates (`udfs.clones.bucket`): spec §11 through `udfs.clones`,
-    in arrival order, in both modes. Its output is candidates, as `DecodeAndMatch`'s,
-    that go to de-duplication with the rest.
+    """Keyed by bucket of plates (`udfs.clones.bucket`, each bucket under its key of
+    `connectors.kafka.spread_keys`): spec §11 through `udfs.clones`, in arrival order,
+    in both modes. Its output is candidates, as `DecodeAndMatch`'s, that go to
+    de-duplication with the rest.
 
     State, per bucket: the plates' trails in Python memory (`udfs.clones.PlateTrails`),
     and in Flink's keyed state the log they are rebuilt from, a list state to which
@@ -105,11 +106,7 @@ class DetectClones(KeyedProcessFunction):
     than the rule itself (docs/benchmarks.md, "What clone suspicion costs"). The log
     is what is checkpointed and moves with its bucket on a rescale: a subtask
     rebuilds a bucket from it when the bucket's first record since the subtask
-    started comes, so a restart or an upgrade forgets no partner. Earlier versions
-    logged lists of (plate, trail entry), and before them kept a map of plate to
-    trail ("trails"): a bucket restored from their savepoints takes those into its
-    trails when it is rebuilt and writes its log anew, so they neither are lost nor
-    stay in the checkpoints.
+    started comes, so a restart or an upgrade forgets no partner.
 
     The bucket's clock, the latest event time it holds, says what may be forgotten:
     every `SWEEP_EVERY_MS` of it (each bucket at its own point of the hour) the
@@ -128,8 +125,6 @@ class DetectClones(KeyedProcessFunction):
     # A log written anew is in elements of about this size (pickled records joined),
     # so that no one element of the state is very large.
     LOG_ELEMENT_BYTES = 1 << 21
-    # Reads per element when the log is written from the trails.
-    LOG_CHUNK_READS = 20_000
 
     def __init__(self, settings: MatchingSettings):
         self.settings = settings.clones
@@ -137,15 +132,13 @@ class DetectClones(KeyedProcessFunction):
 
     def open(self, runtime_context: RuntimeContext):
         self.log = runtime_context.get_list_state(ListStateDescriptor("trail-log", Types.PICKLED_BYTE_ARRAY()))
-        self.earlier = runtime_context.get_map_state(
-            MapStateDescriptor("trails", Types.STRING(), Types.PICKLED_BYTE_ARRAY()))
         self.buckets: dict[int, _HeldBucket] = {}
 
     def process_element(self, record: bytes, ctx: KeyedProcessFunction.Context):
         settings = self.settings
         reads = pickle.loads(record)
-        key = clones.bucket(reads[0][0], settings.buckets)   # the key, as an int
-        held = self.buckets.get(key) or self._rebuild(key)
+        bucket = clones.bucket(reads[0][0], settings.buckets)
+        held = self.buckets.get(bucket) or self._rebuild(bucket)
         take, latest = held.trails.take, None
         for plate, entry, plate_text, offset in reads:
             suspicion = take(plate, entry)
@@ -157,56 +150,38 @@ class DetectClones(KeyedProcessFunction):
         self.log.add((latest, [record]))
         held.logged(latest, len(record))
         if held.sweep_at is None:
-            held.sweep_at = self._next_sweep(key, held.trails.latest)
+            held.sweep_at = self._next_sweep(bucket, held.trails.latest)
         elif held.trails.latest >= held.sweep_at:
-            self._sweep(key, held)
+            self._sweep(bucket, held)
 
-    def _rebuild(self, key: int) -> "_HeldBucket":
-        """Bucket `key` from its log (or an earlier version's), swept at once."""
-        held = self.buckets[key] = _HeldBucket(clones.PlateTrails(self.settings))
-        keep, converted = held.trails.keep, False
-        for element in self.log.get():
-            if isinstance(element, list):      # an earlier version's: [(plate, entry)]
-                converted = True
-                for plate, entry in element:
-                    keep(plate, entry)
-                continue
-            latest, records = element
+    def _rebuild(self, bucket: int) -> "_HeldBucket":
+        """`bucket` from its log, swept at once."""
+        held = self.buckets[bucket] = _HeldBucket(clones.PlateTrails(self.settings))
+        keep = held.trails.keep
+        for latest, records in self.log.get():
             for record in records:
                 for plate, entry, _, _ in pickle.loads(record):
                     keep(plate, entry)
             held.logged(latest, sum(map(len, records)))
-        if not self.earlier.is_empty():
-            converted = True
-            for plate, trail in self.earlier.items():
-                for entry in trail:
-                    keep(plate, entry)
-            self.earlier.clear()
         if held.trails:
-            self._sweep(key, held, converted)
-        elif converted:
-            self.log.clear()
+            self._sweep(bucket, held)
         return held
 
-    def _next_sweep(self, key: int, after: int) -> int:
-        """The first instant after `after` at which bucket `key` sweeps: once an hour,
+    def _next_sweep(self, bucket: int, after: int) -> int:
+        """The first instant after `after` at which `bucket` sweeps: once an hour,
         each bucket at its own minute of it. The buckets' clocks move together, and
         sweeps at the same instant would hold the interpreter lock back to back
         (eight buckets of a subtask, each visiting an hour of its plates)."""
         every = self.SWEEP_EVERY_MS
-        phase = every * key // self.settings.buckets
+        phase = every * bucket // self.settings.buckets
         return (after - phase) // every * every + every + phase
 
-    def _sweep(self, key: int, held: "_HeldBucket", log_anew: bool = False) -> None:
-        trails = held.trails
-        cutoff = self._forget(trails)
-        if log_anew:
-            self._log_anew(held)
-        else:
-            dead = held.logged_before(cutoff)
-            if dead and 2 * dead > sum(held.sizes):
-                self._compact_log(held, cutoff)
-        held.sweep_at = self._next_sweep(key, trails.latest)
+    def _sweep(self, bucket: int, held: "_HeldBucket") -> None:
+        cutoff = self._forget(held.trails)
+        dead = held.logged_before(cutoff)
+        if dead and 2 * dead > sum(held.sizes):
+            self._compact_log(held, cutoff)
+        held.sweep_at = self._next_sweep(bucket, held.trails.latest)
 
     def _forget(self, trails: clones.PlateTrails) -> int:
         """Prune `trails` to the window plus the lateness behind their clock; returns
@@ -230,16 +205,6 @@ class DetectClones(KeyedProcessFunction):
                 latest, records, size = None, [], 0
         if records:
             elements.append((latest, records))
-        self.log.update(elements)
-        held.relogged(elements)
-
-    def _log_anew(self, held: "_HeldBucket") -> None:
-        """The log written from the trails (when an earlier version's state was taken in)."""
-        entries = [(plate, entry, None, None) for plate, entry in held.trails.entries()]
-        elements = []
-        for at in range(0, len(entries), self.LOG_CHUNK_READS):
-            chunk = entries[at:at + self.LOG_CHUNK_READS]
-            elements.append((max(entry[clones.TIME] for _, entry, _, _ in chunk), [pickle.dumps(chunk)]))
         self.log.update(elements)
         held.relogged(elements)
 

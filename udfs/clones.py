@@ -44,10 +44,11 @@ class CloneSettings:
     """The thresholds of spec §11, each *(config)*; the defaults are the spec's.
 
     `enabled` turns the rule off in the job. `buckets` is how many keys the job
-    spreads plates over (`bucket`): the clone step's parallelism can be at most
-    that, and changing it between a savepoint and its restore loses the trails
-    held then (every plate moves to another key). Fewer buckets make fewer,
-    larger records per batch, each of which costs a call into Python
+    spreads plates over (`bucket`, at most 128): at most that many of the clone
+    step's subtasks have work, and changing it between a savepoint and its
+    restore drops the trails held then (every plate moves to another key;
+    docs/operations.md). Fewer buckets make fewer, larger records per batch, each
+    of which costs a call into Python, but longer hourly sweeps of a bucket
     (docs/benchmarks.md, "What clone suspicion costs")."""
 
     confidence_floor: float = 0.90

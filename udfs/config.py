@@ -64,7 +64,9 @@ KINDS = (ALERT, LEZ_STATUS, LEZ_PERMIT)
 MAX_SUBSTITUTIONS_LIMIT = 12  # no canonical read is longer
 MAX_DURATION_MS = 10**12      # some 31 years: beyond it a duration is a typing error
 DEFAULT_STATE_RETENTION_MS = 48 * HOUR_MS
-MAX_CLONE_BUCKETS = 32_768    # Flink's largest max parallelism
+# The clone step's max parallelism (its key groups): each bucket's key has a key group
+# of its own (jobs.hit_generation), so there are at most as many buckets.
+CLONE_MAX_PARALLELISM = 128
 
 
 class ConfigError(ValueError):
@@ -186,7 +188,7 @@ def _check_clones(settings: CloneSettings) -> None:
     _check_positive(settings.min_distance_km, "clones.min_distance_km")
     _check_positive(settings.max_speed_kmh, "clones.max_speed_kmh")
     _check_severity(settings.severity, "clones.severity")
-    _check_int(settings.buckets, "clones.buckets", 1, MAX_CLONE_BUCKETS)
+    _check_int(settings.buckets, "clones.buckets", 1, CLONE_MAX_PARALLELISM)
 
 
 def _check_guard(settings: DeadLetterGuardSettings) -> None:

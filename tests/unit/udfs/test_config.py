@@ -70,6 +70,7 @@ def test_empty_yaml_is_all_defaults(tmp_path):
     ({"clones": {"max_speed_kmh": "fast"}}, "clones.max_speed_kmh"),
     ({"clones": {"severity": 101}}, "clones.severity"),
     ({"clones": {"buckets": 0}}, "clones.buckets"),
+    ({"clones": {"buckets": 129}}, "clones.buckets"),
 ])
 def test_bad_configuration_is_refused_at_load_with_a_clear_message(doc, needle):
     with pytest.raises(ConfigError) as info:
