@@ -41,6 +41,7 @@ from gateway.labels import hit_labels
 from gateway.lifecycle import HitCase
 from gateway.records import AuditRecord, Message, RefusedEvent
 from jobs.operators import subtask_index
+from jobs.taskmanager import share_the_interpreter
 from udfs.reference import InvalidEntry, parse_camera
 
 LOG = logging.getLogger("feblam.hit_gateway")
@@ -62,6 +63,7 @@ class DecodeInput(ProcessFunction):
         self.codec = codec
 
     def open(self, runtime_context: RuntimeContext):
+        share_the_interpreter()
         self.codec.open()
 
     def process_element(self, record, ctx: ProcessFunction.Context):
@@ -101,6 +103,7 @@ class RouteAndFollow(KeyedProcessFunction):
         self.audit = audit
 
     def open(self, runtime_context: RuntimeContext):
+        share_the_interpreter()
         self.codec.open()
         self.subtask = subtask_index(runtime_context)
         self.case = runtime_context.get_state(ValueStateDescriptor("case", Types.STRING()))

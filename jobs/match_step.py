@@ -19,7 +19,7 @@ from connectors.history import read_row
 from connectors.kafka import batch_records
 from history.late_reads import LateReads
 from jobs.metrics import METRICS_GROUP, LabelledCounters
-from jobs.taskmanager import check_cancelled, return_free_memory
+from jobs.taskmanager import check_cancelled, return_free_memory, share_the_interpreter
 from jobs.operators import (
     CLONE_READS,
     DEAD_LETTERS,
@@ -88,6 +88,7 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
         self.snapshots = snapshots
 
     def open(self, runtime_context: RuntimeContext):
+        share_the_interpreter()
         self.codec.open()
         self.engine = HitEngine(self.settings)
         self.subtask = subtask_index(runtime_context)

@@ -42,6 +42,7 @@ from pyflink.datastream.state import ListStateDescriptor, MapStateDescriptor, Va
 from connectors.history import HIT_ROW, READ_ROW, SIGHTING_ROW, hit_row, sighting_row
 from connectors.kafka import OUTGOING_TYPE
 from jobs.metrics import METRICS_GROUP, LabelledCounters
+from jobs.taskmanager import share_the_interpreter
 from udfs import clones, dedup
 from udfs.config import MatchingSettings
 
@@ -131,6 +132,7 @@ class DetectClones(KeyedProcessFunction):
         self.keep_ms = settings.clones.window_ms + settings.dedup_allowed_lateness_ms
 
     def open(self, runtime_context: RuntimeContext):
+        share_the_interpreter()
         self.log = runtime_context.get_list_state(ListStateDescriptor("trail-log", Types.PICKLED_BYTE_ARRAY()))
         self.buckets: dict[int, _HeldBucket] = {}
 
@@ -256,6 +258,7 @@ class Deduplicate(KeyedProcessFunction):
         self.history = history
 
     def open(self, runtime_context: RuntimeContext):
+        share_the_interpreter()
         self.codec.open()
         self.lateness = self.settings.dedup_allowed_lateness_ms
         self.state = runtime_context.get_state(ValueStateDescriptor("dedup", Types.PICKLED_BYTE_ARRAY()))

@@ -9,6 +9,9 @@
 - **Memory.** A taskmanager's Python outlives its jobs (thread mode), and the C
   allocator keeps what a load freed: `return_free_memory()` gives it back to the
   system (a 9,300,000-entry load held 1,824 MB after it, 1,366 MB once trimmed).
+- **The interpreter lock.** Every Python step of a taskmanager runs under its one
+  interpreter, in a Java thread of its own: `share_the_interpreter()` sets how
+  long one step may hold the lock before another that waits makes it let go.
 """
 
 from __future__ import annotations
@@ -16,6 +19,18 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import sys
+
+# How long a Python step holds the taskmanager's interpreter lock while another waits
+# for it (Python's switch interval; its default is 5 ms). A step lets go anyway each
+# time it returns to Java: the match step after each batch (about 10 ms at 500
+# reads), the others after each record. At 5 ms the clone and de-duplication steps
+# cut into nearly every batch of the match step, and on a machine whose cores are
+# all busy each forced hand-over waits for the other thread to be scheduled.
+# `feblam bench e2e` with clone suspicion on (docs/benchmarks.md, "The interpreter
+# lock"): p99 read-to-hit 102-172 ms (median 143) in 7 runs at 50 ms, against
+# 83-286 ms (median 216) in 8 at 5 ms; reads/s the same within the machine's spread.
+SWITCH_INTERVAL_S = 0.05
 
 
 class TaskCancelled(RuntimeError):
@@ -40,6 +55,13 @@ def check_cancelled(what: str) -> None:
     """Raise `TaskCancelled` naming `what` was stopped, when `cancelled()`."""
     if cancelled():
         raise TaskCancelled(f"{what} stopped: the task is being cancelled")
+
+
+def share_the_interpreter() -> None:
+    """Set the taskmanager's interpreter switch interval to SWITCH_INTERVAL_S. It is
+    the whole process's, so every FEBLAM step calls this in `open`, and the setting
+    does not depend on which job's step opened first."""
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 
 def return_free_memory() -> None:
