@@ -10,6 +10,8 @@ their keys are equal, so fuzzy matching is one hash look-up plus verification.
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 MAX_CODED_LENGTH = 12
@@ -59,6 +61,13 @@ class OcrClasses:
 
     def same_class(self, a: str, b: str) -> bool:
         return a == b or a.translate(self.table) == b.translate(self.table)
+
+    def bucket(self, plate: str, buckets: int) -> int:
+        """Which of `buckets` a canonical plate belongs to: CRC-32 of its text with each
+        character replaced by its class's representative, so plates that may be
+        confused share one. The same in every process (not `hash`, which Python salts),
+        and the same as org.feblam.flink.ReadPlates gives from a read's bytes in Java."""
+        return zlib.crc32(plate.translate(self.table).encode("ascii")) % buckets
 
 
 _DIGIT_OF_BYTE = np.full(256, 255, dtype=np.uint8)
