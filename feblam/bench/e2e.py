@@ -49,6 +49,7 @@ from typing import Callable
 
 from connectors.kafka_clients import client_config, flush_all, produce
 from feblam.bench import stats
+from feblam.bench.cpu import CpuMeter, cores_between
 from feblam.bench.rss import RssSampler, cluster_rss_mb, this_machine
 
 FEBLAM = "feblam"
@@ -150,6 +151,7 @@ class EngineRun:
     sent_ms: dict[str, int] = field(default_factory=dict)         # latency reads: read_id -> send time
     rss_peak_mb: float = 0.0
     rss_by_kind: dict[str, float] = field(default_factory=dict)   # peak MiB per kind of process
+    cpu_cores: dict[str, float] = field(default_factory=dict)     # cores per kind over the backlog (bench.cpu)
     killed_ms: int | None = None   # when a taskmanager was killed for restore_s (wall clock)
     errors: list[str] = field(default_factory=list)
 
@@ -505,8 +507,10 @@ def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics:
         embedded = EmbeddedJob(engine, job_args, p, Path("var/bench") / f"{run}-{engine}.log")
         engine_run.job_id = embedded.job_id
         sampler = RssSampler(endpoints.run_dir, groups=[embedded.process.pid], kind="embedded").start()
+        meter = CpuMeter(endpoints.run_dir, extra=[("embedded", embedded.process.pid)])
     else:
         sampler = RssSampler(endpoints.run_dir).start()
+        meter = CpuMeter(endpoints.run_dir)
     try:
         if embedded is None:
             engine_run.job_id = submit(engine, endpoints, job_args, p)
@@ -530,8 +534,10 @@ def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics:
         engine_run.ready_s = round(time.monotonic() - engine_run.started, 1)
         _wait("the warm-up reads", consumed(len(reads.warmup)), deadline, alive)
         log(f"{engine}: ready after {engine_run.ready_s} s; sending the backlog of {len(reads.backlog):,} reads")
+        before = meter.snapshot()
         _send(producer, engine_run.reads_topic, reads, reads.backlog)
         _wait("the backlog", consumed(reads.backlog.stop), deadline, alive)
+        engine_run.cpu_cores = cores_between(before, meter.snapshot())
         log(f"{engine}: backlog consumed; {settings.latency_reads:,} reads at {settings.rate:g}/s")
         _send(producer, engine_run.reads_topic, reads, reads.latency, RatePacer(settings.rate), engine_run.sent_ms)
         _wait("the latency reads", consumed(reads.latency.stop), deadline, alive)
@@ -645,6 +651,7 @@ def figures(engine_run: EngineRun, reads: Reads) -> dict:
         **stats.latency_summary(latencies),
         "rss_mb": round(engine_run.rss_peak_mb, 1),
         "rss_mb_by_kind": engine_run.rss_by_kind,
+        "cpu_cores_by_kind": engine_run.cpu_cores,
         "outputs": len(engine_run.outputs),
         "ready_s": engine_run.ready_s,
         "restore_s": restore_s(engine_run),
@@ -681,7 +688,7 @@ def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
     main = results.get(FEBLAM) or {}
     base = results.get(BASELINE) or {}
     for key in ("reads_per_s", "hits_per_s", "p50_ms", "p99_ms", "max_ms", "latency_samples", "rss_mb",
-                "rss_mb_by_kind", "outputs", "ready_s", "restore_s"):
+                "rss_mb_by_kind", "cpu_cores_by_kind", "outputs", "ready_s", "restore_s"):
         result[key] = main.get(key)
     result.update({
         "reference_entries": topics.get("entries"),
@@ -691,8 +698,8 @@ def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
         "backlog_reads": settings.reads,
         "latency_reads": settings.latency_reads,
     })
-    for key in ("reads_per_s", "hits_per_s", "p50_ms", "p99_ms", "max_ms", "rss_mb", "rss_mb_by_kind", "outputs",
-                "ready_s", "restore_s"):
+    for key in ("reads_per_s", "hits_per_s", "p50_ms", "p99_ms", "max_ms", "rss_mb", "rss_mb_by_kind",
+                "cpu_cores_by_kind", "outputs", "ready_s", "restore_s"):
         result[f"baseline_{key}"] = base.get(key)
     if result["reads_per_s"] and result["baseline_reads_per_s"]:
         result["ratio"] = round(result["reads_per_s"] / result["baseline_reads_per_s"], 3)

@@ -21,12 +21,16 @@ so the figures are broker times on both sides:
   append minus the ack deadline of the delivery it escalates;
 - `state_bytes`: the checkpointed state size over the run (Flink REST), to show
   it levels off instead of growing with every hit (`state_growth_last_third`:
-  its growth over the last third of the offered period, relative to its size).
+  its growth over the last third of the offered period, relative to its size);
+- `cpu_cores_by_kind`: the cores each kind of process used over the offered
+  period (taskmanager, jobmanager, kafka, registry, zookeeper, benchmark for
+  this command, other, and machine for all the busy time; feblam/bench/cpu.py).
 
 With `--backlog`, every input (`rate` × `seconds` hits with their sightings and
 events) is on Kafka before the gateway starts, and the run reports its
 capacity instead: `drain_hits_per_s` and `drain_inputs_per_s`, the hits and the
-inputs over the time from its first delivery to its last.
+inputs over the time from its first delivery to its last, and
+`cpu_cores_by_kind` from its submission until every hit was delivered.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from connectors.kafka_clients import client_config, flush_all, produce
+from feblam.bench.cpu import CpuMeter, cores_between
 from feblam.bench.e2e import APPEND_TIME, Endpoints, Log, cancel
 from feblam.bench.stats import percentile
 from feblam.stack.submission import submit_detached
@@ -96,6 +101,7 @@ class Observed:
     deliveries: int = 0
     messages: int = 0
     state_bytes: list = field(default_factory=list)       # (s since the offer began, bytes)
+    cpu_cores: dict = field(default_factory=dict)         # cores per kind over the offer (bench.cpu)
 
 
 def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log: Log) -> dict:
@@ -167,8 +173,9 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
             if latest:
                 observed.state_bytes.append((round(at, 1), int(latest.get("state_size", 0))))
 
+        meter = CpuMeter(endpoints.run_dir)
         if settings.backlog:
-            return _drain(settings, observed, observer, topics["hits"], registry, schedule, log)
+            return _drain(settings, observed, observer, topics["hits"], registry, schedule, meter, log)
         # Warm-up: hits until the first delivery (the job is running and has loaded its context).
         log("warm-up: hits until the first delivery")
         deadline, n = time.monotonic() + 300, 0
@@ -184,6 +191,7 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
         log(f"encoding {settings.rate * settings.seconds:,.0f} hits with {settings.sightings} sighting(s) each")
         schedule = _schedule(settings, config, run, n, cameras, encode, rng, topics)
         log(f"ready; offering {settings.rate:g} hits/s for {settings.seconds:g} s")
+        before = meter.snapshot()
         began = time.monotonic()
         next_state, next_log, i = began, began, 0
         while i < len(schedule):
@@ -200,6 +208,7 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
                 next_log = time.monotonic() + 10
                 log(f"{i:,} of {len(schedule):,} records sent")
             time.sleep(0.001)
+        observed.cpu_cores = cores_between(before, meter.snapshot())
         flush_all(producer, 30)
         # The last escalations come ack_timeout after the last hits; the state is sampled on.
         # A loaded machine can complete no checkpoint within a short offer: wait for one
@@ -271,10 +280,12 @@ class _Observer(threading.Thread):
 
 
 def _drain(settings: GatewayBenchSettings, observed: Observed, observer: _Observer, hits_topic: str, registry,
-           schedule: list, log: Log) -> dict:
+           schedule: list, meter: CpuMeter, log: Log) -> dict:
     """The figures of a backlog run: how fast the gateway works off the inputs that
-    were all there before it started (its capacity), from its first delivery to its last."""
+    were all there before it started (its capacity), from its first delivery to its last;
+    the CPU from its submission until every hit was out."""
     hits = sum(1 for _, topic, _, _ in schedule if topic == hits_topic)
+    before = meter.snapshot()
     deadline, seen, out = time.monotonic() + 600, -1, 0
     while out < hits or out != seen:   # until every hit is delivered and nothing new came for 5 s
         if time.monotonic() > deadline:
@@ -282,6 +293,8 @@ def _drain(settings: GatewayBenchSettings, observed: Observed, observer: _Observ
         seen = out
         time.sleep(5)
         out = sum(1 for topic, _, _ in observer.raw if topic != hits_topic)
+        if out >= hits and not observed.cpu_cores:
+            observed.cpu_cores = cores_between(before, meter.snapshot())
         log(f"{out:,} messages out so far")
     _observe(observed, observer.finish(), hits_topic, registry)
     missing = hits - len(observed.first_delivery)
@@ -293,6 +306,7 @@ def _drain(settings: GatewayBenchSettings, observed: Observed, observer: _Observ
             "messages": observed.messages, "drain_seconds": span_s,
             "drain_hits_per_s": round(len(firsts) / span_s, 1) if span_s else None,
             "drain_inputs_per_s": round(len(schedule) / span_s, 1) if span_s else None,
+            "cpu_cores_by_kind": observed.cpu_cores,
             "parallelism": settings.parallelism, "seed": settings.seed}
 
 
@@ -395,7 +409,7 @@ def _figures(settings: GatewayBenchSettings, observed: Observed, warmup: set, se
         "from_routing_p50_ms": percentile(outward, 50), "from_routing_p99_ms": percentile(outward, 99),
         "escalations": len(late), "escalation_late_p50_ms": percentile(late, 50),
         "escalation_late_p99_ms": percentile(late, 99), "escalation_late_max_ms": max(late, default=None),
-        "state_bytes": sizes, "state_growth_last_third": growth,
+        "state_bytes": sizes, "state_growth_last_third": growth, "cpu_cores_by_kind": observed.cpu_cores,
         "closed_retention_s": settings.closed_retention_s, "open_retention_s": settings.open_retention_s,
         "parallelism": settings.parallelism, "seconds": round(seconds, 1), "seed": settings.seed,
         "targets": {"delivery_p99_ms": 100, "escalation_late_max_ms": 1000},

@@ -24,11 +24,13 @@ def group_leaders(run_dir: Path) -> list[int]:
     return [pid for _, pid in leaders_by_kind(run_dir)]
 
 
-def leaders_by_kind(run_dir: Path) -> list[tuple[str, int]]:
-    """(kind, pid) of each Flink daemon's pid file under `run_dir`, kind "jobmanager" or
-    "taskmanager" (flink-<kind>[-n].pid); unreadable ones skipped."""
+def leaders_by_kind(run_dir: Path, pattern: str = PID_FILES) -> list[tuple[str, int]]:
+    """(kind, pid) of each pid file under `run_dir` matching `pattern` (by default the
+    Flink daemons'); the kind is the file's name without "flink-" and a trailing
+    "-<n>": "jobmanager" or "taskmanager" for flink-<kind>[-n].pid, "kafka" for
+    kafka.pid. Unreadable ones skipped."""
     leaders = []
-    for path in sorted(Path(run_dir).glob(PID_FILES)):
+    for path in sorted(Path(run_dir).glob(pattern)):
         kind = path.stem.removeprefix("flink-").split("-")[0]
         try:
             leaders.append((kind, int(path.read_text().strip())))

@@ -32,6 +32,10 @@ Prints one JSON object (progress on stderr):
   rss_mb_by_kind    the same per kind of process: "jobmanager", and
                     "taskmanager" for all taskmanagers together ("embedded"
                     with --embedded)
+  cpu_cores_by_kind cores each kind of process used while the backlog was
+                    sent and consumed: "taskmanager", "jobmanager", "kafka",
+                    "registry", "zookeeper" ("embedded"), "benchmark" (this
+                    command), "other", and "machine" (all busy time)
   ready_s           submission to the first output (the lists loaded: from
                     their start-up snapshot and the topics after it, or with
                     --no-snapshot from the topics alone)

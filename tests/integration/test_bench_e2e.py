@@ -45,5 +45,13 @@ def test_bench_e2e_prints_every_figure_and_writes_the_chart(stack, tmp_path):
         by_kind = figures[f"{prefix}rss_mb_by_kind"]
         assert set(by_kind) == {"jobmanager", "taskmanager"} and min(by_kind.values()) > 100
         assert sum(by_kind.values()) >= figures[f"{prefix}rss_mb"] * 0.99   # each kind's peak, at least the sum's share
+        # Where the CPU went while the backlog was sent and consumed: the job's taskmanager
+        # and the broker worked, and the parts add up to the machine's busy time.
+        cores = figures[f"{prefix}cpu_cores_by_kind"]
+        assert {"taskmanager", "jobmanager", "kafka", "benchmark", "other", "machine"} <= set(cores)
+        assert cores["taskmanager"] > 0.05 and cores["kafka"] > 0 and cores["benchmark"] > 0
+        assert cores["machine"] <= figures["cpus"] + 0.05
+        parts = sum(v for k, v in cores.items() if k != "machine")
+        assert cores["machine"] - 0.01 * len(cores) <= parts <= cores["machine"] * 1.1 + 0.1
     assert figures["ratio"] == round(figures["reads_per_s"] / figures["baseline_reads_per_s"], 3)
     assert imread(png).shape[:2] == (640, 900)   # height, width

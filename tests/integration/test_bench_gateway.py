@@ -27,6 +27,10 @@ def test_bench_gateway_reports_latency_escalation_and_state(stack):
     assert 0 <= figures["escalation_late_p50_ms"] <= figures["escalation_late_max_ms"]
     assert figures["state_bytes"] and all(size >= 0 for _, size in figures["state_bytes"])
     assert figures["deliveries"] >= figures["hits_offered"] + figures["escalations"]
+    # Who had the CPU while hits were offered: the gateway's taskmanagers, the broker and this command.
+    cores = figures["cpu_cores_by_kind"]
+    assert cores["taskmanager"] > 0.01 and cores["kafka"] > 0 and cores["benchmark"] > 0
+    assert sum(v for k, v in cores.items() if k != "machine") >= cores["machine"] - 0.1
 
 
 def test_bench_gateway_backlog_reports_capacity(stack):
@@ -39,3 +43,4 @@ def test_bench_gateway_backlog_reports_capacity(stack):
     assert figures["backlog_inputs"] > 2000   # a sighting each, and the events
     assert figures["drain_seconds"] > 0
     assert figures["drain_inputs_per_s"] == pytest.approx(figures["backlog_inputs"] / figures["drain_seconds"], rel=0.01)
+    assert figures["cpu_cores_by_kind"]["taskmanager"] > 0.01
