@@ -114,6 +114,12 @@ class AvroDecoder:
             writer = self._writers[schema_id] = (fastavro.parse_schema(canonical), None if same else self._reader)
         return writer
 
+    def reads_as_is(self, schema_id: int) -> bool:
+        """Whether records of `schema_id` are read without schema resolution: its writer
+        schema is the reader schema (docs aside, and `timestamp-millis` when `millis`).
+        Raises as `decode` would for an id the registry does not know."""
+        return self._writer(schema_id)[1] is None
+
     def decode(self, raw: bytes) -> dict:
         if raw is None:
             raise AvroDecodeError("no value (a null message)", raw)

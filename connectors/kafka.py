@@ -12,7 +12,9 @@ with no Flink (start-up positions, replays, followers), is in
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pyflink.common import Types
 from pyflink.datastream import DataStream, KeyedStream
@@ -28,6 +30,9 @@ from pyflink.java_gateway import get_gateway
 
 from connectors.kafka_security import KafkaSecurity
 
+if TYPE_CHECKING:
+    from connectors.read_fields import ReadFieldsSpec
+
 BYTES = Types.PRIMITIVE_ARRAY(Types.BYTE())
 RECORD_TYPE = Types.ROW_NAMED(
     ["topic", "partition", "offset", "timestamp", "key", "value"],
@@ -36,11 +41,13 @@ RECORD_TYPE = Types.ROW_NAMED(
 OUTGOING_TYPE = Types.ROW_NAMED(["topic", "key", "value"], [Types.STRING(), BYTES, BYTES])
 # What org.feblam.flink.SubtaskBatches makes of records: one topic, then per record its
 # partition, offset, key length and value length (-1 for none: a tombstone), the keys
-# and the values each concatenated. `batch_records` splits it again.
+# and the values each concatenated. `batch_records` splits it again. `decoded` is the
+# pickled list of the values' reads, decoded in Java (`connectors.read_fields`), when
+# the batches were made with a ReadFields; empty otherwise.
 RECORD_BATCH_TYPE = Types.ROW_NAMED(
-    ["topic", "partitions", "offsets", "key_lengths", "keys", "lengths", "values"],
+    ["topic", "partitions", "offsets", "key_lengths", "keys", "lengths", "values", "decoded"],
     [Types.STRING(), Types.PRIMITIVE_ARRAY(Types.INT()), Types.PRIMITIVE_ARRAY(Types.LONG()),
-     Types.PRIMITIVE_ARRAY(Types.INT()), BYTES, Types.PRIMITIVE_ARRAY(Types.INT()), BYTES],
+     Types.PRIMITIVE_ARRAY(Types.INT()), BYTES, Types.PRIMITIVE_ARRAY(Types.INT()), BYTES, BYTES],
 )
 
 
@@ -81,25 +88,30 @@ def record_source(bootstrap_servers: str, group_id: str, *, topics: list[str] | 
     return builder.build()
 
 
-def record_batches(stream: DataStream, max_records: int, max_delay_ms: int, uid: str) -> DataStream:
+def record_batches(stream: DataStream, max_records: int, max_delay_ms: int, uid: str,
+                   read_fields: ReadFieldsSpec | None = None) -> DataStream:
     """The records of `stream` (RECORD_TYPE) as Row(key, RECORD_BATCH_TYPE), gathered
     by org.feblam.flink.SubtaskBatches (operator `uid`), chained to the source at its parallelism. A
     batch closes at `max_records`, after `max_delay_ms`, and before every checkpoint
-    barrier; `key` is one Flink places on the subtask that made the batch."""
+    barrier; `key` is one Flink places on the subtask that made the batch. With
+    `read_fields`, its values are also decoded in Java (`decoded`, see `decoded_reads`)."""
     jvm = get_gateway().jvm
     batches = stream._j_data_stream.transform(
         "batches", Types.ROW([Types.INT(), RECORD_BATCH_TYPE]).get_java_type_info(),
-        jvm.org.feblam.flink.SubtaskBatches(max_records, max_delay_ms))
+        jvm.org.feblam.flink.SubtaskBatches(max_records, max_delay_ms,
+                                            read_fields.java() if read_fields is not None else None))
     batches.setParallelism(stream._j_data_stream.getParallelism()).uid(uid).name(uid)
     return DataStream(batches)
 
 
-def batched_by_subtask(stream: DataStream, max_records: int, max_delay_ms: int, uid: str) -> KeyedStream:
+def batched_by_subtask(stream: DataStream, max_records: int, max_delay_ms: int, uid: str,
+                       read_fields: ReadFieldsSpec | None = None) -> KeyedStream:
     """`record_batches`, keyed so that each batch stays on the subtask that read it (no
     record crosses to another subtask). The keyed form is PyFlink's own (Row(key,
     batch), key in field 0), so PyFlink's keyed operators take it as if `key_by` had
     made it."""
-    return keyed_by_first_field(record_batches(stream, max_records, max_delay_ms, uid), RECORD_BATCH_TYPE)
+    return keyed_by_first_field(record_batches(stream, max_records, max_delay_ms, uid, read_fields),
+                                RECORD_BATCH_TYPE)
 
 
 def keyed_by_first_field(stream: DataStream, value_type, key_type=None) -> KeyedStream:
@@ -142,7 +154,7 @@ def spread_keys(count: int, max_parallelism: int) -> list[int]:
 def batch_records(batch) -> Iterator[tuple[str, int, int, bytes | None, bytes | None]]:
     """The records of one RECORD_BATCH_TYPE batch, in order, as (topic, partition,
     offset, key, value); None for a missing key or value."""
-    topic, partitions, offsets, key_lengths, keys, lengths, values = batch
+    topic, partitions, offsets, key_lengths, keys, lengths, values = batch[:7]
     key_at = value_at = 0
     for partition, offset, key_length, length in zip(partitions, offsets, key_lengths, lengths):
         key = value = None
@@ -153,6 +165,18 @@ def batch_records(batch) -> Iterator[tuple[str, int, int, bytes | None, bytes | 
             value = values[value_at:value_at + length]
             value_at += length
         yield topic, partition, offset, key, value
+
+
+def decoded_reads(batch) -> list[dict | None] | None:
+    """The reads of one batch as Java decoded them (`connectors.read_fields`), one per
+    record in order, None for a record left to Python; None when the batch has none."""
+    decoded = batch[7]
+    if not decoded:
+        return None
+    reads = pickle.loads(decoded)   # made by org.feblam.flink.ReadFields in this job, never from outside
+    if len(reads) != len(batch[1]):
+        raise ValueError(f"a batch of {len(batch[1])} records came with {len(reads)} decoded reads")
+    return reads
 
 
 def record_sink(bootstrap_servers: str, properties: dict[str, str] | None = None) -> KafkaSink:

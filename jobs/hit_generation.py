@@ -36,6 +36,7 @@ from connectors.file_outputs import OutputCounts, write_outputs
 from connectors.files import FileFeed, line_source, output_sink
 from connectors.history import attach_history
 from connectors.kafka_reading import KafkaFeed
+from connectors.read_fields import ReadFieldsSpec, read_fields
 from connectors.kafka import (
     OUTGOING_TYPE,
     RECORD_TYPE,
@@ -97,6 +98,8 @@ class ChainSettings:
     history_now: int | None = None
     # Where the lists' start-up snapshots are (connectors.reference.snapshot); None: none.
     snapshots: str | None = None
+    # Reads decoded in Java before the match step (connectors.read_fields); None: by the codec.
+    read_fields: ReadFieldsSpec | None = None
 
 
 def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: DataStream, codec, feed,
@@ -114,7 +117,8 @@ def build_chain(env: StreamExecutionEnvironment, reads: DataStream, updates: Dat
         .broadcast(REFERENCE_STATE)
     )
     matched = (
-        batched_by_subtask(reads, settings.batch_records, settings.batch_delay_ms, "read-batches")
+        batched_by_subtask(reads, settings.batch_records, settings.batch_delay_ms, "read-batches",
+                           settings.read_fields)
         .connect(broadcast)
         .process(DecodeAndMatch(settings.matching, codec, feed,
                                 late_reads=LateReads(now_ms=settings.history_now) if history else None,
@@ -283,7 +287,8 @@ def build_kafka_job(env: StreamExecutionEnvironment, settings: KafkaJobSettings)
     outputs = build_chain(env, reads, updates, codec, feed,
                           ChainSettings(settings.matching, settings.history, settings.batch_records,
                                         settings.batch_delay_ms, settings.history_now,
-                                        snapshots=settings.reference_snapshots))
+                                        snapshots=settings.reference_snapshots,
+                                        read_fields=read_fields(registry, settings.reads_topic)))
     outputs.sink_to(record_sink(settings.bootstrap_servers, {"max.request.size": str(largest)})) \
         .name("outputs").uid("sink")
 

@@ -16,7 +16,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 
 from connectors.codecs import CAMERA
 from connectors.history import read_row
-from connectors.kafka import batch_records
+from connectors.kafka import batch_records, decoded_reads
 from history.late_reads import LateReads
 from jobs.metrics import METRICS_GROUP, LabelledCounters
 from jobs.taskmanager import check_cancelled, return_free_memory, share_the_interpreter
@@ -62,7 +62,8 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
     a refused update is reported once, by subtask 0, as a refusal output with its
     bytes, position and reason, and the list stays as it was.
 
-    Read side: each record is decoded by the codec and validated; one that fails
+    Read side: each record is decoded (in Java on Kafka, `connectors.read_fields`, or by
+    the codec) and validated; one that fails
     either way becomes a dead letter with its bytes and position, written at the
     end of its batch once the dead-letter guard (`udfs.deadletter_guard`) has
     counted the batch, or held back by it (docs/operations.md, "The dead-letter
@@ -231,11 +232,16 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
         # A batch's dead letters go out after it, once the guard has counted it: a batch
         # that trips the guard writes none (no checkpoint falls inside a batch).
         dead, reasons, valid_reads = [], {}, 0
-        for topic, partition, offset, _, value in batch_records(batch):
+        # On Kafka most reads come decoded in Java (connectors.read_fields); the others,
+        # and every read on files, are decoded here by the codec.
+        decoded = decoded_reads(batch)
+        for i, (topic, partition, offset, _, value) in enumerate(batch_records(batch)):
             try:
-                fields = read(value)
+                fields = decoded[i] if decoded is not None else None
                 if fields is None:
-                    continue
+                    fields = read(value)
+                    if fields is None:
+                        continue
                 valid = validate_read(fields)
                 if late is not None:
                     problem = late.problem(valid.event_time)

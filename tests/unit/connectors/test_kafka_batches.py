@@ -27,3 +27,18 @@ def test_batch_splits_into_its_records_in_order():
 
 def test_empty_batch_has_no_records():
     assert list(batch_records(_batch("t", []))) == []
+
+
+def test_a_batch_decoded_in_java_gives_one_read_per_record():
+    import pickle
+
+    import pytest
+
+    from connectors.kafka import decoded_reads
+
+    batch = _batch("reads", [(0, 1, None, b"a"), (0, 2, None, b"b")])
+    assert decoded_reads((*batch, b"")) is None
+    reads = [{"read_id": "r1"}, None]
+    assert decoded_reads((*batch, pickle.dumps(reads, 2))) == reads
+    with pytest.raises(ValueError, match="2 records came with 1 decoded"):
+        decoded_reads((*batch, pickle.dumps(reads[:1], 2)))

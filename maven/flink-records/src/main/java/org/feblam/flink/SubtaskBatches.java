@@ -19,9 +19,10 @@ import org.apache.flink.util.MathUtils;
  * and matching a read.
  *
  * <p>Emits Row(key, Row(topic, partitions int[], offsets long[], key_lengths int[],
- * keys byte[], lengths int[], values byte[])): one topic per batch, the record
+ * keys byte[], lengths int[], values byte[], decoded byte[])): one topic per batch, the record
  * keys and values each concatenated in arrival order (a missing key or value, such
- * as a tombstone's, has length -1), and a key that Flink's key-group
+ * as a tombstone's, has length -1), the values decoded by {@link ReadFields} when it
+ * is given one (empty otherwise), and a key that Flink's key-group
  * assignment places on this same subtask index. Keyed by it (PyFlink's
  * KeyByKeySelector, field 0), batches stay on the subtask that read them: the
  * Python step gets keyed state and timers (to hold reads at start-up) without
@@ -39,8 +40,11 @@ public class SubtaskBatches extends AbstractStreamOperator<Row> implements OneIn
 
     private static final long serialVersionUID = 1L;
 
+    private static final byte[] NOT_DECODED = new byte[0];
+
     private final int maxRecords;
     private final long maxDelayMs;
+    private final ReadFields readFields;
 
     private transient Integer key;
     private transient String topic;
@@ -48,11 +52,17 @@ public class SubtaskBatches extends AbstractStreamOperator<Row> implements OneIn
     private transient long generation;
 
     public SubtaskBatches(int maxRecords, long maxDelayMs) {
+        this(maxRecords, maxDelayMs, null);
+    }
+
+    /** Batches whose values `readFields` also decodes (null: none). */
+    public SubtaskBatches(int maxRecords, long maxDelayMs, ReadFields readFields) {
         if (maxRecords < 1 || maxDelayMs < 1) {
             throw new IllegalArgumentException("maxRecords and maxDelayMs must be positive");
         }
         this.maxRecords = maxRecords;
         this.maxDelayMs = maxDelayMs;
+        this.readFields = readFields;
     }
 
     @Override
@@ -117,15 +127,19 @@ public class SubtaskBatches extends AbstractStreamOperator<Row> implements OneIn
         int[] lengths = new int[n];
         ByteArrayOutputStream keys = new ByteArrayOutputStream(n * 16);
         ByteArrayOutputStream values = new ByteArrayOutputStream(n * 128);
+        List<byte[]> each = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             Row record = records.get(i);
             partitions[i] = (Integer) record.getField(1);
             offsets[i] = (Long) record.getField(2);
             keyLengths[i] = append(keys, (byte[]) record.getField(4));
-            lengths[i] = append(values, (byte[]) record.getField(5));
+            byte[] value = (byte[]) record.getField(5);
+            lengths[i] = append(values, value);
+            each.add(value);
         }
+        byte[] decoded = readFields == null ? NOT_DECODED : readFields.pickled(each);
         output.collect(new StreamRecord<>(Row.of(key, Row.of(topic, partitions, offsets, keyLengths, keys.toByteArray(),
-                lengths, values.toByteArray()))));
+                lengths, values.toByteArray(), decoded))));
         records.clear();
         generation++;
     }
