@@ -430,11 +430,14 @@ def _take_snapshot(endpoints: Endpoints, topics: dict, run: str, log: Log) -> tu
 
 
 def _apply_contracts(endpoints: Endpoints, engine_run: EngineRun) -> None:
-    """What an operator does before submitting FEBLAM's job: the governance step for its outputs."""
+    """What an operator does before submitting FEBLAM's job: the governance step for its
+    topics. The reads' contract too: the job decodes reads of its version in Java
+    (connectors.read_fields), and the reads on the run's topic are the template's bytes,
+    written with the same id (the registry gives one schema one id in every subject)."""
     from connectors import governance
     from connectors.registry import RegistryClient
 
-    wanted = [governance.Target(engine_run.output_topic, "Hit"),
+    wanted = [governance.Target(engine_run.reads_topic, "PlateRead"), governance.Target(engine_run.output_topic, "Hit"),
               *(governance.Target(f"{engine_run.reads_topic}.{name}", contract)
                 for name, contract in (("dlq", "DeadLetter"), ("sightings", "HitSighting"),
                                        ("refusals", "ReferenceRefusal")))]
