@@ -71,7 +71,8 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
     arrival order. With the history, a valid read whose hour is already past the
     history's retention is a dead letter too, `PAST_RETENTION` (history.late_reads).
 
-    Metrics (group `feblam`, docs/operations.md "Metrics"): reads in, dead letters
+    Metrics (group `feblam`, docs/operations.md "Metrics"): reads in (and how many of
+    them were decoded in Java), dead letters
     by reason, refusals by topic, guard incidents and held dead letters, and the
     start-up load.
     """
@@ -95,6 +96,7 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
         self.subtask = subtask_index(runtime_context)
         metrics = runtime_context.get_metrics_group().add_group(METRICS_GROUP)
         self.reads_in = metrics.counter("readsIn")
+        self.decoded_in_java = metrics.counter("readsDecodedInJava")
         self.dead_letters = LabelledCounters(metrics, "deadLetters", "reason")
         self.refusals = LabelledCounters(metrics, "refusals", "topic")
         self.incidents = metrics.counter("deadLetterIncidents")
@@ -235,6 +237,8 @@ class DecodeAndMatch(KeyedBroadcastProcessFunction):
         # On Kafka most reads come decoded in Java (connectors.read_fields); the others,
         # and every read on files, are decoded here by the codec.
         decoded = decoded_reads(batch)
+        if decoded is not None:
+            self.decoded_in_java.inc(len(decoded) - decoded.count(None))
         for i, (topic, partition, offset, _, value) in enumerate(batch_records(batch)):
             try:
                 fields = decoded[i] if decoded is not None else None

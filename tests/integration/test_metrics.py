@@ -1,7 +1,8 @@
 """Flink's Prometheus reporter on the stack, scraped after a small real run of the
-hit-generation job: its counters are the run's known counts (reads in, dead letters
-by reason, refusals by topic, hits by list and priority, de-duplication keys), and
-the Kafka source's lag and the start-up load are there (docs/operations.md, "Metrics")."""
+hit-generation job: its counters are the run's known counts (reads in and those
+decoded in Java, dead letters by reason, refusals by topic, hits by list and
+priority, de-duplication keys), and the Kafka source's lag and the start-up load
+are there (docs/operations.md, "Metrics")."""
 
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ def test_prometheus_counters_match_a_runs_counts(stack, new_topic):
             time.sleep(1)
         names = sorted({s.name for s in samples if "feblam" in s.name})
         assert prometheus.total(samples, "feblam_readsIn", job_id) == reads_in, names
+        # Every read of the contract was decoded in Java; the ones that are not Avro in Python.
+        assert prometheus.total(samples, "feblam_readsDecodedInJava", job_id) == reads_in - BAD["MALFORMED"], names
         assert prometheus.by_label(samples, "_deadLetters", job_id, "reason") == BAD, names
         assert prometheus.by_label(samples, "_hits", job_id, "list", "priority") == dict(hits_by), names
         refusals = prometheus.by_label(samples, "_refusals", job_id, "topic")
