@@ -17,14 +17,24 @@ snapshots into cores used per kind over the time between them:
 - "machine": the machine's busy time in all, at most the number of cores.
 
 Values are cores: 1.0 is one core busy for the whole window.
+
+`thread_cores_between` splits the taskmanagers' share (and an embedded job's) by
+thread: Flink names a task's thread after the steps chained in it, and the
+kernel keeps the first 15 characters of a thread's name, so "decode-and-matc" is
+the match step's thread, "detect-clones -" the clone step's, "route-and-follo"
+the gateway's routing step. Digits are folded to "#", so that the threads of
+every subtask and taskmanager doing the same work add up under one name: "C#
+CompilerThre" is the JVM's just-in-time compilers, C1 and C2 (busy for the first
+minute or so of every job under load, since each job loads its classes anew).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -33,6 +43,9 @@ from feblam.bench.rss import leaders_by_kind
 from feblam.stack.process import processes
 
 MACHINE, BENCHMARK, OTHER = "machine", "benchmark", "other"
+# The kinds whose threads `thread_cores_between` names: where the jobs run.
+THREAD_KINDS = frozenset({"taskmanager", "embedded"})
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -43,6 +56,28 @@ def _cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
+def _thread_seconds(pid: int) -> dict[tuple[int, int], tuple[str, float]]:
+    """(pid, thread id) -> (thread name with its digits folded to "#", CPU seconds) of
+    every thread of `pid`; empty for a process that is gone (or on a system without
+    /proc). The names are the kernel's (/proc/<pid>/task/<tid>/comm), which psutil
+    does not give, and so are the times: the scheduler's run time of the thread in nanoseconds (its
+    schedstat). psutil's thread times, tick-sampled, gave 0.14 s for a thread that
+    had just run 0.30 s (tests/unit/bench/test_cpu.py)."""
+    try:
+        tids = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return {}
+    named = {}
+    for tid in tids:
+        try:
+            name = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+            ran_ns = int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue   # ended since the listing
+        named[(pid, tid)] = (_DIGITS.sub("#", name), ran_ns / 1e9)
+    return named
+
+
 def _machine_busy_seconds() -> float:
     times = psutil.cpu_times()
     return sum(times) - times.idle - getattr(times, "iowait", 0.0)
@@ -51,11 +86,13 @@ def _machine_busy_seconds() -> float:
 @dataclass(frozen=True)
 class CpuSnapshot:
     """At `at` (time.monotonic): each counted process's kind and cumulative CPU
-    seconds, by pid, and the machine's busy seconds."""
+    seconds, by pid, the machine's busy seconds, and the name and cumulative CPU
+    seconds of each thread of the processes of THREAD_KINDS, by (pid, thread id)."""
 
     at: float
     processes: dict[int, tuple[str, float]]
     machine: float
+    threads: dict[tuple[int, int], tuple[str, float]] = field(default_factory=dict)
 
 
 class CpuMeter:
@@ -73,11 +110,14 @@ class CpuMeter:
         kind_of_group = {pid: kind for kind, pid in leaders}
         own = os.getpid()
         counted = {own: (BENCHMARK, _cpu_seconds(own))}
+        threads: dict[tuple[int, int], tuple[str, float]] = {}
         for pid, _, group in processes():
             kind = kind_of_group.get(group)
             if kind is not None and pid != own:
                 counted[pid] = (kind, _cpu_seconds(pid))
-        return CpuSnapshot(time.monotonic(), counted, _machine_busy_seconds())
+                if kind in THREAD_KINDS:
+                    threads.update(_thread_seconds(pid))
+        return CpuSnapshot(time.monotonic(), counted, _machine_busy_seconds(), threads)
 
 
 def cores_between(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
@@ -97,3 +137,28 @@ def cores_between(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
     cores[OTHER] = max(0.0, machine - sum(cores.values()))
     cores[MACHINE] = machine
     return {kind: round(value, 2) for kind, value in cores.items()}
+
+
+def thread_cores_between(before: CpuSnapshot, after: CpuSnapshot, least: float = 0.01) -> dict[str, float]:
+    """Cores used per thread name (module docstring) of the processes of THREAD_KINDS
+    between two snapshots, rounded to hundredths, the busiest first, leaving out
+    the names under `least` cores; empty when the snapshots are not at least a
+    tenth of a second apart. A thread that started within the window counts from
+    zero, as in `cores_between`."""
+    wall = after.at - before.at
+    if wall < 0.1:
+        return {}
+    cores: dict[str, float] = {}
+    for key, (name, spent) in after.threads.items():
+        earlier = before.threads.get(key)
+        start = earlier[1] if earlier is not None and earlier[0] == name else 0.0
+        cores[name] = cores.get(name, 0.0) + max(0.0, spent - start) / wall
+    busiest = sorted(cores.items(), key=lambda item: (-item[1], item[0]))
+    return {name: round(value, 2) for name, value in busiest if round(value, 2) >= least}
+
+
+def cpu_figures(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, dict[str, float]]:
+    """A benchmark's CPU figures over a window: `cpu_cores_by_kind` (`cores_between`)
+    and `cpu_cores_by_thread` (`thread_cores_between`)."""
+    return {"cpu_cores_by_kind": cores_between(before, after),
+            "cpu_cores_by_thread": thread_cores_between(before, after)}

@@ -49,7 +49,7 @@ from typing import Callable
 
 from connectors.kafka_clients import client_config, flush_all, produce
 from feblam.bench import stats
-from feblam.bench.cpu import CpuMeter, cores_between
+from feblam.bench.cpu import CpuMeter, cpu_figures
 from feblam.bench.rss import RssSampler, cluster_rss_mb, this_machine
 
 FEBLAM = "feblam"
@@ -151,7 +151,7 @@ class EngineRun:
     sent_ms: dict[str, int] = field(default_factory=dict)         # latency reads: read_id -> send time
     rss_peak_mb: float = 0.0
     rss_by_kind: dict[str, float] = field(default_factory=dict)   # peak MiB per kind of process
-    cpu_cores: dict[str, float] = field(default_factory=dict)     # cores per kind over the backlog (bench.cpu)
+    cpu: dict[str, dict] = field(default_factory=dict)   # bench.cpu.cpu_figures over the backlog
     killed_ms: int | None = None   # when a taskmanager was killed for restore_s (wall clock)
     errors: list[str] = field(default_factory=list)
 
@@ -540,7 +540,7 @@ def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics:
         before = meter.snapshot()
         _send(producer, engine_run.reads_topic, reads, reads.backlog)
         _wait("the backlog", consumed(reads.backlog.stop), deadline, alive)
-        engine_run.cpu_cores = cores_between(before, meter.snapshot())
+        engine_run.cpu = cpu_figures(before, meter.snapshot())
         log(f"{engine}: backlog consumed; {settings.latency_reads:,} reads at {settings.rate:g}/s")
         _send(producer, engine_run.reads_topic, reads, reads.latency, RatePacer(settings.rate), engine_run.sent_ms)
         _wait("the latency reads", consumed(reads.latency.stop), deadline, alive)
@@ -654,7 +654,8 @@ def figures(engine_run: EngineRun, reads: Reads) -> dict:
         **stats.latency_summary(latencies),
         "rss_mb": round(engine_run.rss_peak_mb, 1),
         "rss_mb_by_kind": engine_run.rss_by_kind,
-        "cpu_cores_by_kind": engine_run.cpu_cores,
+        "cpu_cores_by_kind": engine_run.cpu.get("cpu_cores_by_kind", {}),
+        "cpu_cores_by_thread": engine_run.cpu.get("cpu_cores_by_thread", {}),
         "outputs": len(engine_run.outputs),
         "ready_s": engine_run.ready_s,
         "restore_s": restore_s(engine_run),
@@ -691,7 +692,7 @@ def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
     main = results.get(FEBLAM) or {}
     base = results.get(BASELINE) or {}
     for key in ("reads_per_s", "hits_per_s", "p50_ms", "p99_ms", "max_ms", "latency_samples", "rss_mb",
-                "rss_mb_by_kind", "cpu_cores_by_kind", "outputs", "ready_s", "restore_s"):
+                "rss_mb_by_kind", "cpu_cores_by_kind", "cpu_cores_by_thread", "outputs", "ready_s", "restore_s"):
         result[key] = main.get(key)
     result.update({
         "reference_entries": topics.get("entries"),
@@ -702,7 +703,7 @@ def run_e2e(settings: E2eSettings, endpoints: Endpoints, log: Log) -> dict:
         "latency_reads": settings.latency_reads,
     })
     for key in ("reads_per_s", "hits_per_s", "p50_ms", "p99_ms", "max_ms", "rss_mb", "rss_mb_by_kind",
-                "cpu_cores_by_kind", "outputs", "ready_s", "restore_s"):
+                "cpu_cores_by_kind", "cpu_cores_by_thread", "outputs", "ready_s", "restore_s"):
         result[f"baseline_{key}"] = base.get(key)
     if result["reads_per_s"] and result["baseline_reads_per_s"]:
         result["ratio"] = round(result["reads_per_s"] / result["baseline_reads_per_s"], 3)

@@ -24,13 +24,17 @@ so the figures are broker times on both sides:
   its growth over the last third of the offered period, relative to its size);
 - `cpu_cores_by_kind`: the cores each kind of process used over the offered
   period (taskmanager, jobmanager, kafka, registry, zookeeper, benchmark for
-  this command, other, and machine for all the busy time; feblam/bench/cpu.py).
+  this command, other, and machine for all the busy time; feblam/bench/cpu.py);
+- `cpu_cores_by_thread`: the taskmanagers' cores by thread name over the same
+  period ("route-and-follo" is the routing step, "Source: gateway" the decoding,
+  "C# CompilerThre" the JVM's compilers; feblam/bench/cpu.py).
 
 With `--backlog`, every input (`rate` × `seconds` hits with their sightings and
 events) is on Kafka before the gateway starts, and the run reports its
 capacity instead: `drain_hits_per_s` and `drain_inputs_per_s`, the hits and the
 inputs over the time from its first delivery to its last, and
-`cpu_cores_by_kind` from its submission until every hit was delivered.
+`cpu_cores_by_kind` and `cpu_cores_by_thread` from its submission until every
+hit was delivered.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from connectors.kafka_clients import client_config, flush_all, produce
-from feblam.bench.cpu import CpuMeter, cores_between
+from feblam.bench.cpu import CpuMeter, cpu_figures
 from feblam.bench.e2e import APPEND_TIME, Endpoints, Log, cancel
 from feblam.bench.stats import percentile
 from feblam.stack.submission import submit_detached
@@ -101,7 +105,7 @@ class Observed:
     deliveries: int = 0
     messages: int = 0
     state_bytes: list = field(default_factory=list)       # (s since the offer began, bytes)
-    cpu_cores: dict = field(default_factory=dict)         # cores per kind over the offer (bench.cpu)
+    cpu: dict = field(default_factory=dict)               # bench.cpu.cpu_figures over the offer
 
 
 def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log: Log) -> dict:
@@ -208,7 +212,7 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
                 next_log = time.monotonic() + 10
                 log(f"{i:,} of {len(schedule):,} records sent")
             time.sleep(0.001)
-        observed.cpu_cores = cores_between(before, meter.snapshot())
+        observed.cpu = cpu_figures(before, meter.snapshot())
         flush_all(producer, 30)
         # The last escalations come ack_timeout after the last hits; the state is sampled on.
         # A loaded machine can complete no checkpoint within a short offer: wait for one
@@ -293,8 +297,8 @@ def _drain(settings: GatewayBenchSettings, observed: Observed, observer: _Observ
         seen = out
         time.sleep(5)
         out = sum(1 for topic, _, _ in observer.raw if topic != hits_topic)
-        if out >= hits and not observed.cpu_cores:
-            observed.cpu_cores = cores_between(before, meter.snapshot())
+        if out >= hits and not observed.cpu:
+            observed.cpu = cpu_figures(before, meter.snapshot())
         log(f"{out:,} messages out so far")
     _observe(observed, observer.finish(), hits_topic, registry)
     missing = hits - len(observed.first_delivery)
@@ -306,7 +310,7 @@ def _drain(settings: GatewayBenchSettings, observed: Observed, observer: _Observ
             "messages": observed.messages, "drain_seconds": span_s,
             "drain_hits_per_s": round(len(firsts) / span_s, 1) if span_s else None,
             "drain_inputs_per_s": round(len(schedule) / span_s, 1) if span_s else None,
-            "cpu_cores_by_kind": observed.cpu_cores,
+            **observed.cpu,
             "parallelism": settings.parallelism, "seed": settings.seed}
 
 
@@ -409,7 +413,7 @@ def _figures(settings: GatewayBenchSettings, observed: Observed, warmup: set, se
         "from_routing_p50_ms": percentile(outward, 50), "from_routing_p99_ms": percentile(outward, 99),
         "escalations": len(late), "escalation_late_p50_ms": percentile(late, 50),
         "escalation_late_p99_ms": percentile(late, 99), "escalation_late_max_ms": max(late, default=None),
-        "state_bytes": sizes, "state_growth_last_third": growth, "cpu_cores_by_kind": observed.cpu_cores,
+        "state_bytes": sizes, "state_growth_last_third": growth, **observed.cpu,
         "closed_retention_s": settings.closed_retention_s, "open_retention_s": settings.open_retention_s,
         "parallelism": settings.parallelism, "seconds": round(seconds, 1), "seed": settings.seed,
         "targets": {"delivery_p99_ms": 100, "escalation_late_max_ms": 1000},

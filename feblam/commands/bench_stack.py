@@ -36,6 +36,11 @@ Prints one JSON object (progress on stderr):
                     sent and consumed: "taskmanager", "jobmanager", "kafka",
                     "registry", "zookeeper" ("embedded"), "benchmark" (this
                     command), "other", and "machine" (all busy time)
+  cpu_cores_by_thread the taskmanagers' cores in the same window by thread
+                    name, the kernel's first 15 characters of it, digits as
+                    "#": "decode-and-matc" the match step, "detect-clones -"
+                    the clone step, "deduplicate (#/" de-duplication,
+                    "C# CompilerThre" the JVM's compilers, busiest first
   ready_s           submission to the first output (the lists loaded: from
                     their start-up snapshot and the topics after it, or with
                     --no-snapshot from the topics alone)

@@ -53,5 +53,12 @@ def test_bench_e2e_prints_every_figure_and_writes_the_chart(stack, tmp_path):
         assert cores["machine"] <= figures["cpus"] + 0.05
         parts = sum(v for k, v in cores.items() if k != "machine")
         assert cores["machine"] - 0.01 * len(cores) <= parts <= cores["machine"] * 1.1 + 0.1
+        # The taskmanagers' share by thread: the steps' threads are there, and the threads
+        # add up to at most what their processes used.
+        threads = figures[f"{prefix}cpu_cores_by_thread"]
+        assert threads and sum(threads.values()) <= cores["taskmanager"] + 0.01 * len(threads) + 0.05
+        assert list(threads.values()) == sorted(threads.values(), reverse=True)
+        if not prefix:
+            assert threads.get("decode-and-matc", 0) > 0
     assert figures["ratio"] == round(figures["reads_per_s"] / figures["baseline_reads_per_s"], 3)
     assert imread(png).shape[:2] == (640, 900)   # height, width

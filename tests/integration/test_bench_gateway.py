@@ -31,6 +31,8 @@ def test_bench_gateway_reports_latency_escalation_and_state(stack):
     cores = figures["cpu_cores_by_kind"]
     assert cores["taskmanager"] > 0.01 and cores["kafka"] > 0 and cores["benchmark"] > 0
     assert sum(v for k, v in cores.items() if k != "machine") >= cores["machine"] - 0.1
+    # The routing step's thread is named after it (the kernel keeps 15 characters).
+    assert figures["cpu_cores_by_thread"].get("route-and-follo", 0) > 0
 
 
 def test_bench_gateway_backlog_reports_capacity(stack):

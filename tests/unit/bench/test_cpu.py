@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from feblam.bench.cpu import CpuMeter, CpuSnapshot, cores_between
+from feblam.bench.cpu import CpuMeter, CpuSnapshot, cores_between, cpu_figures, thread_cores_between
 from feblam.bench.rss import leaders_by_kind
 
 
@@ -86,3 +86,59 @@ def test_the_meter_counts_this_process_and_the_groups_it_is_given(tmp_path):
     assert cores["benchmark"] * wall == pytest.approx(spent, abs=0.05)
     assert cores["kafka"] * wall == pytest.approx(0.3, abs=0.1)
     assert cores["machine"] >= cores["benchmark"] + cores["kafka"] - 0.05
+
+
+def threads(at: float, **named: tuple[str, float]) -> CpuSnapshot:
+    """A snapshot of threads only: t<pid>_<tid>=(name, seconds)."""
+    return CpuSnapshot(at, {}, 0.0, {tuple(int(part) for part in key[1:].split("_")): value
+                                      for key, value in named.items()})
+
+
+def test_thread_cores_add_up_threads_of_one_name_busiest_first():
+    before = threads(0.0, t1_1=("decode-and-matc", 5.0), t2_2=("decode-and-matc", 1.0),
+                     t1_3=("C# CompilerThre", 2.0), t1_4=("GC Thread##", 1.0))
+    after = threads(10.0, t1_1=("decode-and-matc", 9.0), t2_2=("decode-and-matc", 4.5),
+                    t1_3=("C# CompilerThre", 4.0), t1_4=("GC Thread##", 1.04))
+    assert thread_cores_between(before, after) == {"decode-and-matc": 0.75, "C# CompilerThre": 0.2}
+    assert list(thread_cores_between(before, after, least=0.0)) == [
+        "decode-and-matc", "C# CompilerThre", "GC Thread##"]
+
+
+def test_a_thread_new_in_the_window_or_its_id_reused_counts_from_zero():
+    before = threads(0.0, t1_5=("detect-clones -", 30.0))
+    after = threads(10.0, t1_5=("deduplicate (#/", 2.0), t1_6=("detect-clones -", 3.0))
+    assert thread_cores_between(before, after) == {"detect-clones -": 0.3, "deduplicate (#/": 0.2}
+    assert thread_cores_between(before, threads(0.05)) == {}
+
+
+def test_the_meter_names_the_threads_of_a_taskmanager_with_digits_folded(tmp_path):
+    # A child whose busy thread is named as a Flink task's is; only the kinds that run
+    # jobs have their threads counted.
+    script = ("import ctypes, sys, threading, time\n"
+              "def work():\n"
+              "    ctypes.CDLL(None).prctl(15, b'step 12 (1/2)')   # PR_SET_NAME, as the JVM names its threads\n"
+              "    t = time.thread_time()\n"
+              "    while time.thread_time() - t < 0.3: pass\n"
+              "    print('done', flush=True)\n"
+              "    sys.stdin.readline()   # alive, and named, until the second snapshot\n"
+              "sys.stdin.readline()\n"
+              "thread = threading.Thread(target=work)\n"
+              "thread.start(); thread.join()\n")
+    child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        (tmp_path / "flink-taskmanager-1.pid").write_text(str(child.pid))
+        meter = CpuMeter(tmp_path)
+        before = meter.snapshot()
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "done"
+        after = meter.snapshot()
+    finally:
+        child.kill()
+        child.wait()
+    figures = cpu_figures(before, after)
+    wall = after.at - before.at
+    assert figures["cpu_cores_by_thread"]["step # (#/#)"] * wall == pytest.approx(0.3, abs=0.1)
+    assert figures["cpu_cores_by_kind"]["taskmanager"] * wall >= 0.25
+    assert all(pid == child.pid for pid, _ in after.threads)
