@@ -45,6 +45,11 @@ from feblam.stack.process import processes
 MACHINE, BENCHMARK, OTHER = "machine", "benchmark", "other"
 # The kinds whose threads `thread_cores_between` names: where the jobs run.
 THREAD_KINDS = frozenset({"taskmanager", "embedded"})
+# The JVM's just-in-time compilers (C1 and C2) under `thread_cores_between`'s names, and
+# the cores of them above which a run's taskmanagers were still compiling
+# (`still_compiling`): warm, they used 0.03-0.08 (docs/benchmarks.md, "By thread").
+COMPILERS = "C# CompilerThre"
+STILL_COMPILING_CORES = 0.1
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -162,3 +167,16 @@ def cpu_figures(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, dict[str, 
     and `cpu_cores_by_thread` (`thread_cores_between`)."""
     return {"cpu_cores_by_kind": cores_between(before, after),
             "cpu_cores_by_thread": thread_cores_between(before, after)}
+
+
+def still_compiling(figures: dict[str, dict[str, float]]) -> str | None:
+    """A warning for the log when `cpu_figures` show the taskmanagers' compilers at
+    STILL_COMPILING_CORES or more, else None: such a run measured JVMs that were
+    still compiling the job's code, and its throughput is not comparable with that
+    of warm ones."""
+    cores = figures.get("cpu_cores_by_thread", {}).get(COMPILERS, 0.0)
+    if cores < STILL_COMPILING_CORES:
+        return None
+    return (f"the taskmanagers' JIT compilers used {cores:g} cores in this window: their JVMs were still "
+            "compiling (the first jobs after a start), so compare these figures only with runs that "
+            "show the same (docs/benchmarks.md, \"By thread\")")

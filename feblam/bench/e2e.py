@@ -49,7 +49,7 @@ from typing import Callable
 
 from connectors.kafka_clients import client_config, flush_all, produce
 from feblam.bench import stats
-from feblam.bench.cpu import CpuMeter, cpu_figures
+from feblam.bench.cpu import CpuMeter, cpu_figures, still_compiling
 from feblam.bench.rss import RssSampler, cluster_rss_mb, this_machine
 
 FEBLAM = "feblam"
@@ -541,6 +541,8 @@ def run_engine(engine: str, settings: E2eSettings, endpoints: Endpoints, topics:
         _send(producer, engine_run.reads_topic, reads, reads.backlog)
         _wait("the backlog", consumed(reads.backlog.stop), deadline, alive)
         engine_run.cpu = cpu_figures(before, meter.snapshot())
+        if (warning := still_compiling(engine_run.cpu)) is not None:
+            log(f"{engine}: {warning}")
         log(f"{engine}: backlog consumed; {settings.latency_reads:,} reads at {settings.rate:g}/s")
         _send(producer, engine_run.reads_topic, reads, reads.latency, RatePacer(settings.rate), engine_run.sent_ms)
         _wait("the latency reads", consumed(reads.latency.stop), deadline, alive)

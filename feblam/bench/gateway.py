@@ -46,7 +46,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from connectors.kafka_clients import client_config, flush_all, produce
-from feblam.bench.cpu import CpuMeter, cpu_figures
+from feblam.bench.cpu import CpuMeter, cpu_figures, still_compiling
 from feblam.bench.e2e import APPEND_TIME, Endpoints, Log, cancel
 from feblam.bench.stats import percentile
 from feblam.stack.submission import submit_detached
@@ -213,6 +213,8 @@ def run_gateway_bench(settings: GatewayBenchSettings, endpoints: Endpoints, log:
                 log(f"{i:,} of {len(schedule):,} records sent")
             time.sleep(0.001)
         observed.cpu = cpu_figures(before, meter.snapshot())
+        if (warning := still_compiling(observed.cpu)) is not None:
+            log(warning)
         flush_all(producer, 30)
         # The last escalations come ack_timeout after the last hits; the state is sampled on.
         # A loaded machine can complete no checkpoint within a short offer: wait for one

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from feblam.bench.cpu import CpuMeter, CpuSnapshot, cores_between, cpu_figures, thread_cores_between
+from feblam.bench.cpu import (COMPILERS, CpuMeter, CpuSnapshot, cores_between, cpu_figures, still_compiling,
+                              thread_cores_between)
 from feblam.bench.rss import leaders_by_kind
 
 
@@ -142,3 +143,11 @@ def test_the_meter_names_the_threads_of_a_taskmanager_with_digits_folded(tmp_pat
     assert figures["cpu_cores_by_thread"]["step # (#/#)"] * wall == pytest.approx(0.3, abs=0.1)
     assert figures["cpu_cores_by_kind"]["taskmanager"] * wall >= 0.25
     assert all(pid == child.pid for pid, _ in after.threads)
+
+
+def test_a_run_whose_compilers_were_busy_says_so():
+    busy = {"cpu_cores_by_kind": {"taskmanager": 1.45},
+            "cpu_cores_by_thread": {"decode-and-matc": 0.49, COMPILERS: 0.34}}
+    assert "0.34 cores" in still_compiling(busy)
+    assert still_compiling({"cpu_cores_by_thread": {"decode-and-matc": 0.53, COMPILERS: 0.08}}) is None
+    assert still_compiling({}) is None   # no figures (too short a window): nothing to say
