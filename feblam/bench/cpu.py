@@ -24,8 +24,9 @@ kernel keeps the first 15 characters of a thread's name, so "decode-and-matc" is
 the match step's thread, "detect-clones -" the clone step's, "route-and-follo"
 the gateway's routing step. Digits are folded to "#", so that the threads of
 every subtask and taskmanager doing the same work add up under one name: "C#
-CompilerThre" is the JVM's just-in-time compilers, C1 and C2 (busy for the first
-minute or so of every job under load, since each job loads its classes anew).
+CompilerThre" is the JVM's just-in-time compilers, C1 and C2, busy in the first
+jobs a taskmanager runs while it compiles Flink's and PyFlink's own code
+(docs/benchmarks.md, "By thread").
 """
 
 from __future__ import annotations
@@ -65,9 +66,9 @@ def _thread_seconds(pid: int) -> dict[tuple[int, int], tuple[str, float]]:
     """(pid, thread id) -> (thread name with its digits folded to "#", CPU seconds) of
     every thread of `pid`; empty for a process that is gone (or on a system without
     /proc). The names are the kernel's (/proc/<pid>/task/<tid>/comm), which psutil
-    does not give, and so are the times: the scheduler's run time of the thread in nanoseconds (its
-    schedstat). psutil's thread times, tick-sampled, gave 0.14 s for a thread that
-    had just run 0.30 s (tests/unit/bench/test_cpu.py)."""
+    does not give, and so are the times: the scheduler's run time of the thread,
+    in nanoseconds (its schedstat). psutil's thread times, tick-sampled, gave
+    0.14 s for a thread that had just run 0.30 s (tests/unit/bench/test_cpu.py)."""
     try:
         tids = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
     except OSError:
