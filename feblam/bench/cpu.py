@@ -126,6 +126,18 @@ class CpuMeter:
         return CpuSnapshot(time.monotonic(), counted, _machine_busy_seconds(), threads)
 
 
+def _cores_by_label(before: dict, after: dict, wall: float) -> dict[str, float]:
+    """Cores per label over `wall` seconds, from two maps of id -> (label, cumulative
+    CPU seconds): an id new in `after`, or whose label changed (a reused pid or
+    thread id), counts from zero, and accounting skew never makes a value negative."""
+    cores: dict[str, float] = {}
+    for key, (label, spent) in after.items():
+        earlier = before.get(key)
+        start = earlier[1] if earlier is not None and earlier[0] == label else 0.0
+        cores[label] = cores.get(label, 0.0) + max(0.0, spent - start) / wall
+    return cores
+
+
 def cores_between(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
     """Cores used per kind between two snapshots (module docstring), rounded to
     hundredths; empty when they are not at least a tenth of a second apart. A
@@ -134,11 +146,7 @@ def cores_between(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
     wall = after.at - before.at
     if wall < 0.1:
         return {}
-    cores: dict[str, float] = {}
-    for pid, (kind, spent) in after.processes.items():
-        earlier = before.processes.get(pid)
-        start = earlier[1] if earlier is not None and earlier[0] == kind else 0.0
-        cores[kind] = cores.get(kind, 0.0) + max(0.0, spent - start) / wall
+    cores = _cores_by_label(before.processes, after.processes, wall)
     machine = max(0.0, (after.machine - before.machine) / wall)
     cores[OTHER] = max(0.0, machine - sum(cores.values()))
     cores[MACHINE] = machine
@@ -154,11 +162,7 @@ def thread_cores_between(before: CpuSnapshot, after: CpuSnapshot, least: float =
     wall = after.at - before.at
     if wall < 0.1:
         return {}
-    cores: dict[str, float] = {}
-    for key, (name, spent) in after.threads.items():
-        earlier = before.threads.get(key)
-        start = earlier[1] if earlier is not None and earlier[0] == name else 0.0
-        cores[name] = cores.get(name, 0.0) + max(0.0, spent - start) / wall
+    cores = _cores_by_label(before.threads, after.threads, wall)
     busiest = sorted(cores.items(), key=lambda item: (-item[1], item[0]))
     return {name: round(value, 2) for name, value in busiest if round(value, 2) >= least}
 
